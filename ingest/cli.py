@@ -1,0 +1,158 @@
+"""`python -m ingest …` / `sparkify-ingest …`: every option also reads an env variable."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from ingest.errors import IngestError
+
+log = logging.getLogger("ingest")
+Handler = Callable[[argparse.Namespace], int]
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    """Default of an option: the environment variable SPARKIFY_<NAME>, else `default`."""
+    return os.environ.get(f"SPARKIFY_{name}", default)
+
+
+def env_int(name: str, default: int) -> int:
+    value = env(name)
+    return int(value) if value else default
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from ingest.generate import GenerateConfig, generate
+
+    config = GenerateConfig(
+        songs=args.songs, days=args.days, events_per_day=args.events_per_day, seed=args.seed,
+        start_date=dt.date.fromisoformat(args.start_date),
+        known_song_share=args.known_song_share,
+    )
+    stats = generate(Path(args.out), config, progress=log.info)
+    log.info("wrote %d song files, %d log files, %d events (%d plays), %.1f MB to %s",
+             stats.song_files, stats.log_files, stats.events, stats.next_song_events,
+             stats.bytes_written / 1e6, args.out)
+    return 0
+
+
+def cmd_upload(args: argparse.Namespace) -> int:
+    from ingest.upload import upload
+
+    upload(Path(args.src_dir), args.destination, workers=args.workers)
+    return 0
+
+
+def cmd_stage(args: argparse.Namespace) -> int:
+    if args.target != "spark":
+        raise IngestError(f"unknown target {args.target!r}: this version stages for spark")
+    if not args.source:
+        raise IngestError("--source is required (or set SPARKIFY_SOURCE)")
+    from ingest.stage_spark import stage_spark
+
+    stage_spark(args.source, schema=args.raw_schema, location=args.location,
+                dry_run=args.dry_run)
+    return 0
+
+
+def cmd_spark_conf(args: argparse.Namespace) -> int:
+    from ingest.paths import StatePaths
+    from ingest.spark_conf import write_spark_conf
+
+    folder = write_spark_conf(StatePaths.default(), Path(args.dir) if args.dir else None)
+    log.info("Spark configuration written to %s (state in %s)", folder, StatePaths.default().root)
+    return 0
+
+
+def cmd_pipeline(args: argparse.Namespace) -> int:
+    from ingest.generate import GenerateConfig
+    from ingest.pipeline import format_summary, run_pipeline
+
+    sample = GenerateConfig(songs=args.songs, days=args.days,
+                            events_per_day=args.events_per_day, seed=args.seed)
+    summary = run_pipeline(args.source or None, raw_schema=args.raw_schema, schema=args.schema,
+                           docs=not args.no_docs, sample=sample)
+    print(format_summary(summary, args.schema))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m ingest",
+        description="Sparkify ingest: generate raw data, upload it to S3, stage it for dbt. "
+                    "Every option's default can be set with the SPARKIFY_<OPTION> variable.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    gen = commands.add_parser("generate", help="write a realistic raw data set")
+    gen.add_argument("--out", default=env("OUT"), required=env("OUT") is None)
+    _add_size_options(gen)
+    gen.add_argument("--start-date", default=env("START_DATE", "2018-11-01"))
+    gen.add_argument("--known-song-share", type=float,
+                     default=float(env("KNOWN_SONG_SHARE", "0.4") or 0.4),
+                     help="share of plays that name a song of the set (default 0.4)")
+    gen.set_defaults(handler=cmd_generate)
+
+    up = commands.add_parser("upload", help="copy a local raw folder to s3://bucket/prefix")
+    up.add_argument("src_dir")
+    up.add_argument("destination", help="s3://bucket/prefix")
+    up.add_argument("--workers", type=int, default=env_int("UPLOAD_WORKERS", 16))
+    up.set_defaults(handler=cmd_upload)
+
+    stage = commands.add_parser("stage", help="register raw data as tables for dbt")
+    stage.add_argument("--target", default=env("TARGET", "spark"), choices=["spark"])
+    stage.add_argument("--source", default=env("SOURCE"),
+                       help="local folder or s3://bucket/prefix with song_data/ and log_data/")
+    stage.add_argument("--raw-schema", default=env("RAW_SCHEMA", "sparkify_raw"))
+    stage.add_argument("--location", choices=["local", "direct"],
+                       default=env("LOCATION", "local"),
+                       help="local: mirror S3 to a landing folder (default); direct: tables "
+                            "read s3:// themselves (EMR)")
+    stage.add_argument("--dry-run", action="store_true", help="print the DDL, run nothing")
+    stage.set_defaults(handler=cmd_stage)
+
+    conf = commands.add_parser("spark-conf", help="write the project's Spark configuration")
+    conf.add_argument("--dir", default=None, help="folder (default: SPARK_CONF_DIR or pyspark's)")
+    conf.set_defaults(handler=cmd_spark_conf)
+
+    pipe = commands.add_parser("pipeline", help="the whole pipeline on the embedded Spark")
+    pipe.add_argument("--source", default=env("SOURCE"),
+                      help="raw data to use (default: a generated sample via a local S3)")
+    pipe.add_argument("--raw-schema", default=env("RAW_SCHEMA", "sparkify_raw"))
+    pipe.add_argument("--schema", default=env("SCHEMA", "sparkify"))
+    pipe.add_argument("--no-docs", action="store_true", help="skip dbt docs generate")
+    _add_size_options(pipe)
+    pipe.set_defaults(handler=cmd_pipeline)
+    return parser
+
+
+def _add_size_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--songs", type=int, default=env_int("SONGS", 71))
+    parser.add_argument("--days", type=int, default=env_int("DAYS", 30))
+    parser.add_argument("--events-per-day", type=int, default=env_int("EVENTS_PER_DAY", 270))
+    parser.add_argument("--seed", type=int, default=env_int("SEED", 42))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S", stream=sys.stderr,
+    )
+    for noisy in ("botocore", "boto3", "urllib3", "s3transfer", "py4j", "werkzeug"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except IngestError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

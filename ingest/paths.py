@@ -1,0 +1,50 @@
+"""Where the project and its generated state live (absolute paths, whatever the cwd)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def project_root() -> Path:
+    """The folder holding dbt_project.yml: SPARKIFY_PROJECT_DIR, the package's parent, or cwd."""
+    env = os.environ.get("SPARKIFY_PROJECT_DIR")
+    if env:
+        return Path(env).resolve()
+    package_parent = Path(__file__).resolve().parents[1]
+    if (package_parent / "dbt_project.yml").is_file():
+        return package_parent
+    return Path.cwd().resolve()
+
+
+@dataclass(frozen=True)
+class StatePaths:
+    """Every generated file lives below one ignored folder (default `<project>/.state`)."""
+
+    root: Path
+
+    @classmethod
+    def default(cls) -> StatePaths:
+        env = os.environ.get("SPARKIFY_STATE_DIR")
+        return cls(Path(env).resolve() if env else project_root() / ".state")
+
+    @property
+    def spark(self) -> Path:
+        return self.root / "spark"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.spark / "warehouse"
+
+    @property
+    def metastore(self) -> Path:
+        return self.spark / "metastore_db"
+
+    @property
+    def landing(self) -> Path:
+        return self.root / "landing"
+
+    @property
+    def sample(self) -> Path:
+        return self.root / "sample"

@@ -1,0 +1,104 @@
+"""The whole pipeline in one process: sample → local S3 → stage → dbt build → docs → summary."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ingest.dbt import DbtOutcome, run_dbt, summarize_build
+from ingest.generate import GenerateConfig, generate
+from ingest.local_s3 import local_s3
+from ingest.paths import StatePaths, project_root
+from ingest.spark import spark_session
+from ingest.stage_spark import quote_identifier, stage_spark
+from ingest.upload import upload
+
+log = logging.getLogger(__name__)
+SAMPLE_BUCKET = "sparkify-raw"
+MARTS = ("fct_songplays", "dim_users", "dim_songs", "dim_artists", "dim_time")
+
+
+@dataclass(frozen=True)
+class PipelineSummary:
+    source: str
+    seconds: float
+    mart_rows: dict[str, int]
+    dbt: DbtOutcome
+    docs: Path | None
+
+
+def ensure_sample(state: StatePaths, config: GenerateConfig) -> Path:
+    """Generate the sample data set once per configuration."""
+    marker = state.sample / "_GENERATED_WITH.json"
+    wanted = json.dumps(asdict(config), default=str, sort_keys=True)
+    if marker.is_file() and marker.read_text(encoding="utf-8") == wanted:
+        log.info("sample data set already in %s", state.sample)
+        return state.sample
+    stats = generate(state.sample, config, progress=log.info)
+    marker.write_text(wanted, encoding="utf-8")
+    log.info("generated %d song files and %d events in %s", stats.song_files, stats.events,
+             state.sample)
+    return state.sample
+
+
+def run_pipeline(source: str | None, *, raw_schema: str, schema: str, docs: bool = True,
+                 sample: GenerateConfig | None = None,
+                 state: StatePaths | None = None) -> PipelineSummary:
+    started = time.monotonic()
+    state = state or StatePaths.default()
+    project = project_root()
+    spark = spark_session(state)
+    if source is None:
+        sample_dir = ensure_sample(state, sample or GenerateConfig())
+        source = f"s3://{SAMPLE_BUCKET}/raw"
+        with local_s3(SAMPLE_BUCKET):
+            upload(sample_dir, source)
+            stage_spark(source, schema=raw_schema, state=state, spark=spark)
+    else:
+        stage_spark(source, schema=raw_schema, state=state, spark=spark)
+    os.environ["SPARKIFY_RAW_SCHEMA"] = raw_schema
+    os.environ["SPARKIFY_SCHEMA"] = schema
+    outcome = summarize_build(run_dbt(project, ["build"], target="spark"))
+    docs_path = None
+    if docs:
+        run_dbt(project, ["docs", "generate"], target="spark")
+        docs_path = project / "target" / "index.html"
+    rows = {
+        mart: int(spark.sql(f"select count(*) from {quote_identifier(schema)}."
+                            f"{quote_identifier(mart)}").collect()[0][0])
+        for mart in MARTS
+    }
+    return PipelineSummary(source, time.monotonic() - started, rows, outcome, docs_path)
+
+
+def format_summary(summary: PipelineSummary, schema: str) -> str:
+    dbt = summary.dbt
+    lines = [
+        "",
+        f"Sparkify pipeline finished in {summary.seconds:.0f} s (source: {summary.source})",
+        "",
+        "  mart                rows",
+        *(f"  {schema}.{name:<14} {count:>8,}" for name, count in summary.mart_rows.items()),
+        "",
+        f"  dbt build: {dbt.models} models, {dbt.seeds} seeds, {dbt.tests_passed} tests passed"
+        + (f", {dbt.tests_warned} warned" if dbt.tests_warned else "")
+        + (f", {dbt.tests_failed} failed" if dbt.tests_failed else ""),
+    ]
+    if summary.docs:
+        lines += [
+            f"  docs: {summary.docs}",
+            "        browse them with `make docs` (serves http://127.0.0.1:8080)",
+        ]
+    lines += [
+        "",
+        "Query the marts:",
+        "  .venv/bin/dbt show --profiles-dir profiles --inline "
+        "\"select * from {{ ref('fct_songplays') }}\" --limit 10",
+        f"  .venv/bin/pyspark   then   spark.sql('select * from {schema}.dim_users').show()",
+        "",
+    ]
+    return "\n".join(lines)

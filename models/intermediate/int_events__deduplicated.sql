@@ -1,0 +1,53 @@
+-- One row per event: the app sometimes delivers an event twice (same user, session and
+-- position in the session); the first delivery is kept.
+with
+
+events as (
+
+    select * from {{ ref('stg_sparkify__events') }}
+
+),
+
+ranked as (
+
+    select
+        events.*,
+        row_number() over (
+            partition by event_id
+            order by start_time_epoch_ms, page, level
+        ) as delivery_number
+
+    from events
+
+),
+
+final as (
+
+    select
+        event_id,
+        user_id,
+        session_id,
+        item_in_session,
+        start_time,
+        start_time_epoch_ms,
+        page,
+        is_logged_in,
+        level,
+        first_name,
+        last_name,
+        gender,
+        location,
+        user_agent,
+        song_title,
+        artist_name,
+        song_length,
+        registered_at,
+        http_method,
+        http_status
+
+    from ranked
+    where delivery_number = 1
+
+)
+
+select * from final

@@ -1,0 +1,38 @@
+with
+
+source as (
+
+    select * from {{ source('sparkify', 'log_data') }}
+
+),
+
+cleaned as (
+
+    select
+        {{ sparkify.surrogate_key(["nullif(userid, '')", 'sessionid', 'iteminsession']) }}
+            as event_id,
+        cast(nullif(userid, '') as {{ dbt.type_int() }}) as user_id,
+        sessionid as session_id,
+        iteminsession as item_in_session,
+        {{ sparkify.epoch_ms_to_timestamp('ts') }} as start_time,
+        ts as start_time_epoch_ms,
+        page,
+        auth = 'Logged In' as is_logged_in,
+        level,
+        firstname as first_name,
+        lastname as last_name,
+        gender,
+        nullif(trim(location), '') as location,
+        {{ sparkify.strip_wrapping_quotes('useragent') }} as user_agent,
+        song as song_title,
+        artist as artist_name,
+        length as song_length,
+        {{ sparkify.epoch_ms_to_timestamp('registration') }} as registered_at,
+        method as http_method,
+        status as http_status
+
+    from source
+
+)
+
+select * from cleaned
