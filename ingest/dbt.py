@@ -21,6 +21,7 @@ class DbtOutcome:
     tests_passed: int
     tests_warned: int
     tests_failed: int
+    warned: tuple[str, ...] = ()
 
 
 def run_dbt(project_dir: Path, args: list[str], target: str | None = None) -> Any:
@@ -41,6 +42,7 @@ def run_dbt(project_dir: Path, args: list[str], target: str | None = None) -> An
 
 def summarize_build(results: Any) -> DbtOutcome:
     counts = {"model": 0, "seed": 0, "pass": 0, "warn": 0, "fail": 0}
+    warned: list[str] = []
     for item in results.results:
         kind = str(item.node.resource_type)
         status = str(item.status)
@@ -48,5 +50,7 @@ def summarize_build(results: Any) -> DbtOutcome:
             counts[kind] += 1
         elif kind in {"test", "unit_test"}:
             counts[status if status in {"pass", "warn"} else "fail"] += 1
+            if status == "warn":
+                warned.append(str(item.node.name))
     return DbtOutcome(counts["model"], counts["seed"], counts["pass"], counts["warn"],
-                      counts["fail"])
+                      counts["fail"], tuple(warned))

@@ -55,7 +55,6 @@ def mirror(source: RawSource, objects: list[RawObject], dest: Path,
             (dest / key).unlink(missing_ok=True)
             index.pop(key, None)
         index_path.write_text(json.dumps(index, sort_keys=True), encoding="utf-8")
-    if todo or stale:
-        log.info("mirror %s → %s: %d fetched, %d unchanged, %d removed",
-                 source.uri, dest, len(todo), len(objects) - len(todo), len(stale))
+    log.info("mirror %s → %s: %d fetched, %d unchanged, %d removed",
+             source.uri, dest, len(todo), len(objects) - len(todo), len(stale))
     return MirrorResult(len(todo), len(objects) - len(todo), len(stale))

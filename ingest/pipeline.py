@@ -27,6 +27,7 @@ class PipelineSummary:
     source: str
     seconds: float
     mart_rows: dict[str, int]
+    matched_plays: int
     dbt: DbtOutcome
     docs: Path | None
 
@@ -46,11 +47,14 @@ def ensure_sample(state: StatePaths, config: GenerateConfig) -> Path:
 
 
 def run_pipeline(source: str | None, *, raw_schema: str, schema: str, docs: bool = True,
-                 sample: GenerateConfig | None = None,
-                 state: StatePaths | None = None) -> PipelineSummary:
+                 sample: GenerateConfig | None = None, state: StatePaths | None = None,
+                 target_path: Path | None = None) -> PipelineSummary:
+    """Stage `source` (default: a generated sample served by a local S3), build, document."""
     started = time.monotonic()
     state = state or StatePaths.default()
     project = project_root()
+    target = target_path or project / "target"
+    dbt_paths = ["--target-path", str(target), "--log-path", str(target.parent / "logs")]
     spark = spark_session(state)
     if source is None:
         sample_dir = ensure_sample(state, sample or GenerateConfig())
@@ -62,31 +66,38 @@ def run_pipeline(source: str | None, *, raw_schema: str, schema: str, docs: bool
         stage_spark(source, schema=raw_schema, state=state, spark=spark)
     os.environ["SPARKIFY_RAW_SCHEMA"] = raw_schema
     os.environ["SPARKIFY_SCHEMA"] = schema
-    outcome = summarize_build(run_dbt(project, ["build"], target="spark"))
+    outcome = summarize_build(run_dbt(project, ["build", *dbt_paths], target="spark"))
     docs_path = None
     if docs:
-        run_dbt(project, ["docs", "generate"], target="spark")
-        docs_path = project / "target" / "index.html"
-    rows = {
-        mart: int(spark.sql(f"select count(*) from {quote_identifier(schema)}."
-                            f"{quote_identifier(mart)}").collect()[0][0])
-        for mart in MARTS
-    }
-    return PipelineSummary(source, time.monotonic() - started, rows, outcome, docs_path)
+        run_dbt(project, ["docs", "generate", *dbt_paths], target="spark")
+        docs_path = target / "index.html"
+    def scalar(sql: str, table: str) -> int:
+        qualified = f"{quote_identifier(schema)}.{quote_identifier(table)}"
+        return int(spark.sql(sql.format(table=qualified)).collect()[0][0])
+
+    rows = {mart: scalar("select count(*) from {table}", mart) for mart in MARTS}
+    matched = scalar("select count(song_id) from {table}", "fct_songplays")
+    return PipelineSummary(source, time.monotonic() - started, rows, matched, outcome,
+                           docs_path)
 
 
 def format_summary(summary: PipelineSummary, schema: str) -> str:
     dbt = summary.dbt
+    width = max(len(f"{schema}.{name}") for name in summary.mart_rows)
+    tests = f"{dbt.tests_passed} tests passed"
+    if dbt.tests_warned:
+        tests += f", {dbt.tests_warned} warned ({', '.join(dbt.warned)})"
     lines = [
         "",
         f"Sparkify pipeline finished in {summary.seconds:.0f} s (source: {summary.source})",
         "",
-        "  mart                rows",
-        *(f"  {schema}.{name:<14} {count:>8,}" for name, count in summary.mart_rows.items()),
+        f"  {'mart':<{width}}  {'rows':>10}",
+        *(f"  {schema + '.' + name:<{width}}  {count:>10,}"
+          for name, count in summary.mart_rows.items()),
+        f"  plays matched to a song: {summary.matched_plays:,} of "
+        f"{summary.mart_rows['fct_songplays']:,}",
         "",
-        f"  dbt build: {dbt.models} models, {dbt.seeds} seeds, {dbt.tests_passed} tests passed"
-        + (f", {dbt.tests_warned} warned" if dbt.tests_warned else "")
-        + (f", {dbt.tests_failed} failed" if dbt.tests_failed else ""),
+        f"  dbt build: {dbt.models} models, {dbt.seeds} seed(s), {tests}",
     ]
     if summary.docs:
         lines += [
@@ -95,7 +106,7 @@ def format_summary(summary: PipelineSummary, schema: str) -> str:
         ]
     lines += [
         "",
-        "Query the marts:",
+        "Query the marts (from the project root):",
         "  .venv/bin/dbt show --profiles-dir profiles --inline "
         "\"select * from {{ ref('fct_songplays') }}\" --limit 10",
         f"  .venv/bin/pyspark   then   spark.sql('select * from {schema}.dim_users').show()",

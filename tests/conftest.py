@@ -20,8 +20,8 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 @pytest.fixture(scope="session")
 def session_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A state folder and Spark conf for the whole test session (set before any JVM starts)."""
-    from ingest.spark_conf import write_spark_conf
     from ingest.paths import StatePaths
+    from ingest.spark_conf import write_spark_conf
 
     root = tmp_path_factory.mktemp("state")
     saved = {key: os.environ.get(key) for key in ("SPARKIFY_STATE_DIR", "SPARK_CONF_DIR")}

@@ -19,7 +19,7 @@ from ingest.upload import upload
 
 from .conftest import FIXTURES, PROJECT_DIR
 
-RAW = FIXTURES / "raw_handmade"
+RAW = FIXTURES / "raw_handwritten"
 
 
 def _copy_raw(tmp_path: Path) -> Path:
