@@ -40,7 +40,7 @@ lint: setup ## ruff on the Python code
 typecheck: setup ## mypy --strict on the ingest package
 	$(BIN)/mypy
 
-docs: setup ## generate the dbt docs and serve them on 127.0.0.1:$(DOCS_PORT)
+docs: setup ## generate the dbt docs and serve them on 127.0.0.1 (port: DOCS_PORT)
 	$(DBT) docs generate $(DBT_FLAGS)
 	$(DBT) docs serve $(DBT_FLAGS) --host 127.0.0.1 --port $(DOCS_PORT) --no-browser
 

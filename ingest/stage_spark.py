@@ -180,7 +180,7 @@ def _create_validated(spark: Any, schema: str, tables: list[TableSpec]) -> dict[
     """Build each table under a temporary name and read every record once (FAILFAST).
 
     Only when all of them read cleanly do they replace the live tables: a malformed record
-    fails the stage with the old tables intact, never a dbt run halfway.
+    fails the stage, not a dbt run halfway, and no table definition is half-replaced.
     """
     pending = [replace(table, name=f"{table.name}{PENDING_SUFFIX}") for table in tables]
     counts: dict[str, int] = {}
@@ -212,7 +212,8 @@ def _count(spark: Any, schema: str, table: TableSpec) -> int:
     except Exception as exc:
         first = str(exc).strip().splitlines()[0][:400]
         raise IngestError(
-            f"{table.location} holds records that are not valid JSON objects, so nothing "
-            f"was staged (the previous tables are untouched): {first}"
+            f"{table.location} holds a record that is not a valid JSON object of the raw "
+            f"format, so nothing was staged; fix or remove it and stage again. Spark said: "
+            f"{first}"
         ) from exc
     return int(row[0])

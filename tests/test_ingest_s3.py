@@ -171,3 +171,45 @@ def test_invalid_schema_name_is_refused() -> None:
                       "--raw-schema", "raw; drop table x", "--dry-run")
     assert result.returncode == 2
     assert "invalid identifier" in result.stderr
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_wrong_credentials_are_a_clear_error(tmp_path: Path) -> None:
+    """A moto server that checks IAM credentials (INITIAL_NO_AUTH_ACTION_COUNT=0)."""
+    import time
+    import urllib.request
+
+    port = _free_port()
+    server_env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT="0")
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        env=server_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        env = dict(os.environ, AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}",
+                   AWS_ACCESS_KEY_ID="AKIAWRONGWRONGWRONG0", AWS_SECRET_ACCESS_KEY="wrong",
+                   AWS_DEFAULT_REGION="us-west-2")
+        env.pop("AWS_PROFILE", None)
+        result = _run_cli("upload", str(RAW), "s3://raw-bucket/raw", env=env)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert result.returncode == 2
+    assert "access denied" in result.stderr and "check the AWS credentials" in result.stderr
+    assert "Traceback" not in result.stderr
