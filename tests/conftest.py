@@ -7,11 +7,16 @@ metastore live in a temporary state folder, so the suite never touches the user'
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+# pyspark turns timestamps into naive datetimes in the process's local zone: make it UTC.
+os.environ["TZ"] = "UTC"
+time.tzset()
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -50,3 +55,44 @@ def s3_endpoint() -> Iterator[str]:
 
     with local_s3("raw-bucket") as endpoint:
         yield endpoint
+
+
+@pytest.fixture()
+def pg_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh database on the local PostgreSQL server, dropped afterwards."""
+    import uuid
+
+    import psycopg2
+
+    name = f"sparkify_test_{uuid.uuid4().hex[:10]}"
+    host = os.environ.get("SPARKIFY_PG_HOST", "127.0.0.1")
+    port = os.environ.get("SPARKIFY_PG_PORT", "5432")
+    user = os.environ.get("SPARKIFY_PG_USER", "postgres")
+    admin = psycopg2.connect(host=host, port=port, user=user, dbname="postgres")
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'create database "{name}"')
+    monkeypatch.setenv("SPARKIFY_PG_DATABASE", name)
+    try:
+        yield name
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f'drop database if exists "{name}" with (force)')
+        admin.close()
+
+
+def postgres_rows(database: str, sql: str) -> list[dict[str, Any]]:
+    import psycopg2
+    import psycopg2.extras
+
+    connection = psycopg2.connect(
+        host=os.environ.get("SPARKIFY_PG_HOST", "127.0.0.1"),
+        port=os.environ.get("SPARKIFY_PG_PORT", "5432"),
+        user=os.environ.get("SPARKIFY_PG_USER", "postgres"), dbname=database,
+    )
+    try:
+        with connection.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cursor:
+            cursor.execute(sql)
+            return [dict(row) for row in cursor.fetchall()]
+    finally:
+        connection.close()

@@ -1,3 +1,10 @@
+{{
+    config(
+        dist='all',
+        sort=['artist_id'],
+    )
+}}
+
 with
 
 artists as (

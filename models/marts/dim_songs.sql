@@ -1,3 +1,10 @@
+{{
+    config(
+        dist='all',
+        sort=['song_id'],
+    )
+}}
+
 with
 
 songs as (

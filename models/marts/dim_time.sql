@@ -1,3 +1,10 @@
+{{
+    config(
+        dist='start_time',
+        sort=['start_time'],
+    )
+}}
+
 with
 
 songplays as (

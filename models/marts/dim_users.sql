@@ -1,3 +1,10 @@
+{{
+    config(
+        dist='all',
+        sort=['user_id'],
+    )
+}}
+
 with
 
 users as (

@@ -1,6 +1,14 @@
+{#-
+    Physical design per engine (each adapter reads only its own keys):
+    Spark: daily partitions. Redshift: distributed on start_time like dim_time (the only
+    other large table), so that join is co-located; sorted on start_time for time ranges;
+    the small dimensions are copied to every node (diststyle all).
+-#}
 {{
     config(
         partition_by=['start_date'],
+        dist='start_time',
+        sort=['start_time'],
     )
 }}
 
