@@ -49,14 +49,28 @@ def cmd_upload(args: argparse.Namespace) -> int:
 
 
 def cmd_stage(args: argparse.Namespace) -> int:
-    if args.target != "spark":
-        raise IngestError(f"unknown target {args.target!r}: this version stages for spark")
     if not args.source:
         raise IngestError("--source is required (or set SPARKIFY_SOURCE)")
-    from ingest.stage_spark import stage_spark
+    if args.target == "postgres":
+        from ingest.stage_postgres import stage_postgres
 
-    stage_spark(args.source, schema=args.raw_schema, location=args.location,
-                dry_run=args.dry_run)
+        stage_postgres(args.source, schema=args.raw_schema, batch_objects=args.batch_objects)
+    elif args.target == "redshift":
+        from ingest.stage_redshift import stage_redshift
+
+        if not args.iam_role:
+            raise IngestError("--target redshift needs --iam-role (or SPARKIFY_IAM_ROLE): the "
+                              "ARN of the role the cluster uses to read the bucket")
+        if not args.region:
+            raise IngestError("--target redshift needs --region (or AWS_REGION): the bucket's")
+        stage_redshift(args.source, schema=args.raw_schema, iam_role=args.iam_role,
+                       region=args.region, load_files_uri=args.load_files_uri,
+                       dry_run=args.dry_run)
+    else:
+        from ingest.stage_spark import stage_spark
+
+        stage_spark(args.source, schema=args.raw_schema, location=args.location,
+                    dry_run=args.dry_run)
     return 0
 
 
@@ -106,7 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     up.set_defaults(handler=cmd_upload)
 
     stage = commands.add_parser("stage", help="register raw data as tables for dbt")
-    stage.add_argument("--target", default=env("TARGET", "spark"), choices=["spark"])
+    stage.add_argument("--target", default=env("TARGET", "spark"),
+                       choices=["spark", "postgres", "redshift"])
     stage.add_argument("--source", default=env("SOURCE"),
                        help="local folder or s3://bucket/prefix with song_data/ and log_data/")
     stage.add_argument("--raw-schema", default=env("RAW_SCHEMA", "sparkify_raw"))
@@ -114,7 +129,17 @@ def build_parser() -> argparse.ArgumentParser:
                        default=env("LOCATION", "local"),
                        help="local: mirror S3 to a landing folder (default); direct: tables "
                             "read s3:// themselves (EMR)")
-    stage.add_argument("--dry-run", action="store_true", help="print the DDL, run nothing")
+    stage.add_argument("--batch-objects", type=int, default=env_int("BATCH_OBJECTS", 500),
+                       help="postgres: objects per COPY transaction (default 500)")
+    stage.add_argument("--iam-role", default=env("IAM_ROLE"),
+                       help="redshift: ARN of the role the cluster assumes to read S3")
+    stage.add_argument("--region", default=env("REGION", os.environ.get("AWS_REGION")),
+                       help="redshift: region of the raw bucket (default AWS_REGION)")
+    stage.add_argument("--load-files-uri", default=env("LOAD_FILES_URI"),
+                       help="redshift: s3:// prefix for manifests and JSONPaths "
+                            "(default <source>/_sparkify_loads)")
+    stage.add_argument("--dry-run", action="store_true",
+                       help="spark, redshift: print the DDL / COPY statements, run nothing")
     stage.set_defaults(handler=cmd_stage)
 
     conf = commands.add_parser("spark-conf", help="write the project's Spark configuration")

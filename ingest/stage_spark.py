@@ -13,46 +13,13 @@ from ingest.compact import compact_songs
 from ingest.errors import IngestError
 from ingest.mirror import mirror
 from ingest.paths import StatePaths
+from ingest.raw_format import LOG_COLUMNS, SONG_COLUMNS, validate_identifier
 from ingest.sources import LocalSource, S3Source, open_source, require_raw_layout
 
 log = logging.getLogger(__name__)
 Location = Literal["local", "direct"]
 
-# The raw-format contract: field names exactly as in the files, types as documented.
-SONG_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("num_songs", "int"),
-    ("artist_id", "string"),
-    ("artist_latitude", "double"),
-    ("artist_longitude", "double"),
-    ("artist_location", "string"),
-    ("artist_name", "string"),
-    ("song_id", "string"),
-    ("title", "string"),
-    ("duration", "double"),
-    ("year", "int"),
-)
-LOG_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("artist", "string"),
-    ("auth", "string"),
-    ("firstName", "string"),
-    ("gender", "string"),
-    ("itemInSession", "int"),
-    ("lastName", "string"),
-    ("length", "double"),
-    ("level", "string"),
-    ("location", "string"),
-    ("method", "string"),
-    ("page", "string"),
-    ("registration", "double"),
-    ("sessionId", "int"),
-    ("song", "string"),
-    ("status", "int"),
-    ("ts", "bigint"),
-    ("userAgent", "string"),
-    ("userId", "string"),
-)
 PENDING_SUFFIX = "__pending"
-IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 
 
 @dataclass(frozen=True)
@@ -73,9 +40,7 @@ class StageResult:
 
 
 def quote_identifier(name: str) -> str:
-    if not IDENTIFIER.match(name):
-        raise IngestError(f"invalid identifier {name!r}: use letters, digits and underscores")
-    return f"`{name}`"
+    return f"`{validate_identifier(name)}`"
 
 
 def quote_string(value: str) -> str:

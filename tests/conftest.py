@@ -81,15 +81,20 @@ def pg_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         admin.close()
 
 
-def postgres_rows(database: str, sql: str) -> list[dict[str, Any]]:
+def postgres_connect(database: str) -> Any:
     import psycopg2
-    import psycopg2.extras
 
-    connection = psycopg2.connect(
+    return psycopg2.connect(
         host=os.environ.get("SPARKIFY_PG_HOST", "127.0.0.1"),
         port=os.environ.get("SPARKIFY_PG_PORT", "5432"),
         user=os.environ.get("SPARKIFY_PG_USER", "postgres"), dbname=database,
     )
+
+
+def postgres_rows(database: str, sql: str) -> list[dict[str, Any]]:
+    import psycopg2.extras
+
+    connection = postgres_connect(database)
     try:
         with connection.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cursor:
             cursor.execute(sql)

@@ -1,0 +1,161 @@
+"""Redshift COPY path: statements, manifests and JSONPaths as text; the ledger on Postgres.
+
+There is no cluster here. Everything but the COPY itself runs for real: the S3 listing on a
+moto endpoint, the ledger (read from a Postgres database staged by the Postgres path, since
+both keep the same ledger), the plan, and the upload of manifests.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from ingest.errors import IngestError
+from ingest.raw_format import LOG_COLUMNS
+from ingest.sources import S3Location, s3_client
+from ingest.stage_postgres import stage_postgres
+from ingest.stage_redshift import (
+    CopySettings,
+    copy_statement,
+    jsonpaths,
+    put_load_files,
+    stage_redshift,
+)
+from ingest.upload import upload
+from ingest.warehouse import ledger_ddl, raw_table_ddl
+
+from .conftest import FIXTURES, postgres_connect
+
+RAW = FIXTURES / "raw_handwritten"
+ROLE = "arn:aws:iam::123456789012:role/sparkify-redshift-copy"
+SETTINGS = CopySettings(ROLE, "us-west-2", S3Location("raw-bucket", "loads"))
+
+
+def test_copy_statement_has_every_redshift_piece() -> None:
+    statement = copy_statement("sparkify_raw", "log_data", "s3://b/loads/1/log_data.manifest",
+                               "s3://b/loads/jsonpaths/log_data.jsonpaths", SETTINGS)
+    lines = statement.splitlines()
+    assert lines[0].startswith('copy "sparkify_raw"."log_data" (artist, auth, firstname, gender,')
+    assert lines[1:] == [
+        "from 's3://b/loads/1/log_data.manifest'",
+        f"iam_role '{ROLE}'",
+        "format as json 's3://b/loads/jsonpaths/log_data.jsonpaths'",
+        "manifest",
+        "region 'us-west-2'",
+        "timeformat 'epochmillisecs'",
+        "statupdate off",
+        "compupdate off",
+    ]
+    assert "blanksasnull" not in statement and "emptyasnull" not in statement  # "" stays ""
+
+
+def test_jsonpaths_follow_the_copy_column_order_with_the_raw_camel_case_keys() -> None:
+    paths = json.loads(jsonpaths(LOG_COLUMNS))["jsonpaths"]
+    statement = copy_statement("raw", "log_data", "s3://b/m", "s3://b/j", SETTINGS)
+    columns = statement.split("(", 1)[1].split(")", 1)[0].split(", ")
+    assert len(paths) == len(columns) == 18
+    for path, column in zip(paths, columns, strict=True):
+        key = path.removeprefix("$['").removesuffix("']")
+        assert key.lower() == column
+    assert "$['firstName']" in paths and "$['userAgent']" in paths
+
+
+def test_redshift_raw_tables_and_ledger_are_backup_no() -> None:
+    songs = raw_table_ddl("sparkify_raw", "song_data", "redshift")
+    assert songs.endswith(")\nbackup no")
+    assert "artist_name varchar(max)" in songs and "duration double precision" in songs
+    assert "_source_key" not in songs
+    assert ledger_ddl("sparkify_raw", "redshift").endswith(")\nbackup no")
+    assert "backup no" not in raw_table_ddl("sparkify_raw", "song_data", "postgres")
+
+
+@pytest.mark.parametrize(
+    ("role", "region", "source", "message"),
+    [
+        ("arn:aws:iam::123:role/x", "us-west-2", "s3://raw-bucket/raw", "not an IAM role ARN"),
+        (ROLE + "'; drop table x; --", "us-west-2", "s3://raw-bucket/raw", "not an IAM role"),
+        (ROLE, "us-west-2' --", "s3://raw-bucket/raw", "not an AWS region"),
+        (ROLE, "us-west-2", str(RAW), "needs an s3:// source"),
+    ],
+)
+def test_bad_settings_are_refused_before_anything_runs(
+    role: str, region: str, source: str, message: str
+) -> None:
+    with pytest.raises(IngestError, match=message):
+        stage_redshift(source, schema="sparkify_raw", iam_role=role, region=region,
+                       connection=object(), dry_run=True)
+
+
+@pytest.fixture()
+def ledger_connection(pg_database: str, s3_endpoint: str) -> Iterator[Any]:
+    """The raw fixture in moto S3, staged into Postgres: its ledger is what Redshift reads."""
+    upload(RAW, "s3://raw-bucket/raw")
+    stage_postgres("s3://raw-bucket/raw")
+    connection = postgres_connect(pg_database)
+    yield connection
+    connection.close()
+
+
+def _dry_run(connection: Any) -> Any:
+    return stage_redshift("s3://raw-bucket/raw", schema="sparkify_raw", iam_role=ROLE,
+                          region="us-west-2", load_files_uri="s3://raw-bucket/loads",
+                          connection=connection, dry_run=True)
+
+
+def _manifest_urls(load: Any, table: str) -> list[str]:
+    (text,) = [text for uri, text in load.files.items() if uri.endswith(f"{table}.manifest")]
+    return [entry["url"] for entry in json.loads(text)["entries"]]
+
+
+def test_nothing_is_planned_when_the_ledger_has_every_object(ledger_connection: Any) -> None:
+    load = _dry_run(ledger_connection)
+    assert load.is_empty and load.files == {}
+
+
+def test_a_new_object_gets_a_manifest_pinning_exactly_it(ledger_connection: Any) -> None:
+    key = "raw/log_data/2018/11/2018-11-03-events.json"
+    s3_client().put_object(Bucket="raw-bucket", Key=key,
+                           Body=b'{"page": "Home", "ts": 1541203200000, "userId": ""}')
+
+    load = _dry_run(ledger_connection)
+
+    assert _manifest_urls(load, "log_data") == [f"s3://raw-bucket/{key}"]
+    copy, insert = load.statements
+    assert copy.startswith('copy "sparkify_raw"."log_data"')
+    assert "from 's3://raw-bucket/loads/" in copy
+    assert "format as json 's3://raw-bucket/loads/jsonpaths/log_data.jsonpaths'" in copy
+    assert insert.startswith('insert into "sparkify_raw"."_loaded_objects"')
+    assert "'log_data/2018/11/2018-11-03-events.json'" in insert
+    assert not any(statement.startswith("delete") for statement in load.statements)
+
+
+def test_a_changed_object_reloads_its_table_whole_in_one_transaction(
+    ledger_connection: Any,
+) -> None:
+    client = s3_client()
+    songs = client.list_objects_v2(Bucket="raw-bucket", Prefix="raw/song_data/")["Contents"]
+    changed = songs[0]["Key"]
+    body = client.get_object(Bucket="raw-bucket", Key=changed)["Body"].read()
+    client.put_object(Bucket="raw-bucket", Key=changed, Body=body + b" ")
+
+    load = _dry_run(ledger_connection)
+
+    assert load.statements[:2] == (
+        'delete from "sparkify_raw"."song_data"',
+        """delete from "sparkify_raw"."_loaded_objects" where table_name = 'song_data'""",
+    )
+    assert len(_manifest_urls(load, "song_data")) == len(songs)
+    assert not any("log_data" in statement for statement in load.statements)
+
+
+def test_load_files_are_written_to_s3(s3_endpoint: str) -> None:
+    files = {"s3://raw-bucket/loads/1/log_data.manifest": '{"entries": []}',
+             "s3://raw-bucket/loads/jsonpaths/log_data.jsonpaths": jsonpaths(LOG_COLUMNS)}
+    put_load_files(s3_client(), files)
+    for uri, text in files.items():
+        location = S3Location.parse(uri)
+        body = s3_client().get_object(Bucket=location.bucket, Key=location.prefix)["Body"]
+        assert body.read().decode() == text
