@@ -127,8 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     stage.add_argument("--raw-schema", default=env("RAW_SCHEMA", "sparkify_raw"))
     stage.add_argument("--location", choices=["local", "direct"],
                        default=env("LOCATION", "local"),
-                       help="local: mirror S3 to a landing folder (default); direct: tables "
-                            "read s3:// themselves (EMR)")
+                       help="local: verify new objects into a landing folder (default); "
+                            "direct: tables read s3:// themselves (EMR)")
     stage.add_argument("--batch-objects", type=int, default=env_int("BATCH_OBJECTS", 500),
                        help="postgres: objects per COPY transaction (default 500)")
     stage.add_argument("--iam-role", default=env("IAM_ROLE"),

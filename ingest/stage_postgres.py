@@ -1,14 +1,15 @@
 """Load raw objects into PostgreSQL staging tables through `COPY … FROM STDIN`, in batches.
 
-Each batch is one transaction: delete the rows of objects being replaced, COPY the new rows,
-record the objects in the ledger. A failure anywhere (a bad line, a lost connection) rolls
-the batch back, so a table never holds half a batch, and the next run redoes exactly it.
+Each object is verified first (ingest.verify): good lines load, bad lines go to the
+quarantine table, unreadable objects stay pending. Each batch is one transaction: delete the
+rows of the objects being (re)processed, COPY the new rows, record the objects and their
+quarantined lines in the ledger. A failure (a lost connection, a full disk) rolls the batch
+back, so a table never holds half a batch, and the next run redoes exactly it.
 """
 
 from __future__ import annotations
 
 import io
-import json
 import logging
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -16,21 +17,26 @@ from dataclasses import dataclass
 from typing import Any
 
 from ingest.errors import IngestError
+from ingest.ledger import (
+    DEFAULT_MAX_ATTEMPTS,
+    LedgerEntry,
+    LedgerStore,
+    Processed,
+    TablePlan,
+    plan_table,
+    process_object,
+)
 from ingest.progress import Progress
 from ingest.raw_format import RAW_TABLES, Columns, validate_identifier
 from ingest.sources import RawObject, RawSource, open_source, require_raw_layout
 from ingest.warehouse import (
-    LEDGER,
+    INGESTED_AT,
     SOURCE_KEY,
     ConnectionSettings,
-    TablePlan,
     column_name,
     connect,
-    ledger_rows,
     now_utc,
-    plan_table,
     qualified,
-    read_ledger,
     setup_statements,
     transaction,
 )
@@ -42,17 +48,45 @@ _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 @dataclass(frozen=True)
 class TableLoad:
+    """What one stage did to one raw table, in objects and rows."""
+
     table: str
     objects_loaded: int
     objects_unchanged: int
     objects_removed: int
+    objects_quarantined: int
+    objects_pending: int
+    objects_failed: int
     rows_loaded: int
+    rows_quarantined: int
     rows_total: int
+
+
+@dataclass
+class _Tally:
+    loaded: int = 0
+    quarantined: int = 0
+    pending: int = 0
+    failed: int = 0
+    rows: int = 0
+    bad_rows: int = 0
+
+    def add(self, processed: Sequence[Processed]) -> None:
+        for item in processed:
+            entry = item.entry
+            if entry.status in {"loaded", "quarantined"}:
+                self.loaded += 1
+                self.rows += entry.rows_loaded or 0
+                self.bad_rows += entry.rows_quarantined or 0
+            self.quarantined += entry.status == "quarantined"
+            self.pending += entry.status == "pending"
+            self.failed += entry.status == "failed"
 
 
 def stage_postgres(source_uri: str, *, schema: str = "sparkify_raw",
                    settings: ConnectionSettings | None = None, batch_objects: int = 500,
-                   batch_bytes: int = 64 * 1024 * 1024, workers: int = 8) -> list[TableLoad]:
+                   batch_bytes: int = 64 * 1024 * 1024, workers: int = 8,
+                   max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> list[TableLoad]:
     """Bring `<schema>.song_data` and `<schema>.log_data` in line with the source."""
     validate_identifier(schema)
     if batch_objects < 1:
@@ -60,61 +94,98 @@ def stage_postgres(source_uri: str, *, schema: str = "sparkify_raw",
     source = open_source(source_uri)
     listing = require_raw_layout(source)
     settings = settings or ConnectionSettings.from_env("postgres")
+    store = LedgerStore("postgres", schema)
     connection = connect(settings)
     try:
         with transaction(connection) as cursor:
             for statement in setup_statements(schema, "postgres"):
                 cursor.execute(statement)
-            ledger = read_ledger(cursor, schema)
+            ledger = store.read(cursor)
         loads = []
         for table, objects in listing.items():
             plan = plan_table(table, objects, source.uri, ledger)
-            loads.append(_load_table(connection, source, schema, plan,
-                                     batch_objects, batch_bytes, workers))
+            job = _TableJob(connection, source, store, plan, ledger, max_attempts)
+            loads.append(job.run(batch_objects, batch_bytes, workers))
     finally:
         connection.close()
     for load in loads:
-        log.info("%s.%s: %d objects loaded (%d rows), %d unchanged, %d removed; %d rows in all",
-                 schema, load.table, load.objects_loaded, load.rows_loaded,
-                 load.objects_unchanged, load.objects_removed, load.rows_total)
+        _report(schema, load)
     return loads
 
 
-def _load_table(connection: Any, source: RawSource, schema: str, plan: TablePlan,
-                batch_objects: int, batch_bytes: int, workers: int) -> TableLoad:
-    columns = RAW_TABLES[plan.table]
-    batches = list(_batches(plan.load, batch_objects, batch_bytes))
-    progress = Progress(log, f"{schema}.{plan.table}: objects", len(plan.load))
-    pending_removal = list(plan.removed)
-    stale = set(plan.stale)
-    rows_loaded = 0
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for batch in batches:
-            bodies = list(pool.map(lambda obj: source.read(obj.key), batch))
-            try:
-                encoded, counts = _encode_batch(source.uri, batch, bodies, columns)
-            except IngestError as exc:
-                raise IngestError(
-                    f"{exc}. {schema}.{plan.table}: {progress.done} of {len(plan.load)} objects "
-                    "were loaded before this batch and are recorded; this batch and later ones "
-                    "were not. Fix or remove the object and stage again."
-                ) from exc
-            replaced = [obj.key for obj in batch if obj.key in stale] + pending_removal
-            with transaction(connection) as cursor:
-                _forget(cursor, schema, plan.table, replaced)
-                _copy(cursor, schema, plan.table, columns, encoded)
-                _record(cursor, schema, plan.table, batch, source.uri, counts)
-            pending_removal = []
-            rows_loaded += sum(counts.values())
-            progress.advance(len(batch))
-    if pending_removal:
-        with transaction(connection) as cursor:
-            _forget(cursor, schema, plan.table, pending_removal)
-    with transaction(connection) as cursor:
-        cursor.execute(f"select count(*) from {qualified(schema, plan.table)}")
-        total = int(cursor.fetchone()[0])
-    return TableLoad(plan.table, len(plan.load), plan.unchanged, len(plan.removed),
-                     rows_loaded, total)
+def _report(schema: str, load: TableLoad) -> None:
+    name = f"{schema}.{load.table}"
+    if not (load.objects_loaded or load.objects_removed or load.objects_pending
+            or load.objects_failed):
+        log.info("%s: nothing new (%d objects already loaded, %d rows)", name,
+                 load.objects_unchanged, load.rows_total)
+        return
+    log.info("%s: %d objects loaded (%d rows), %d unchanged, %d removed; %d rows in all",
+             name, load.objects_loaded, load.rows_loaded, load.objects_unchanged,
+             load.objects_removed, load.rows_total)
+    if load.rows_quarantined:
+        log.warning("%s: %d bad lines of %d objects quarantined (python -m ingest status)",
+                    name, load.rows_quarantined, load.objects_quarantined)
+    if load.objects_pending or load.objects_failed:
+        log.warning("%s: %d objects unreadable, pending a retry; %d failed for good",
+                    name, load.objects_pending, load.objects_failed)
+
+
+class _TableJob:
+    """One raw table's batches: verify, then delete + COPY + ledger in one transaction each."""
+
+    def __init__(self, connection: Any, source: RawSource, store: LedgerStore, plan: TablePlan,
+                 ledger: dict[tuple[str, str], LedgerEntry], max_attempts: int) -> None:
+        self.connection = connection
+        self.source = source
+        self.store = store
+        self.plan = plan
+        self.ledger = ledger
+        self.max_attempts = max_attempts
+        self.schema = store.schema or ""
+
+    def run(self, batch_objects: int, batch_bytes: int, workers: int) -> TableLoad:
+        plan = self.plan
+        tally = _Tally()
+        progress = Progress(log, f"{self.schema}.{plan.table}: objects", len(plan.process))
+        removed = list(plan.removed)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for batch in _batches(plan.process, batch_objects, batch_bytes):
+                bodies = list(pool.map(lambda obj: self.source.read(obj.key), batch))
+                processed = self._verify(batch, bodies)
+                self._commit(batch, processed, removed)
+                removed = []
+                tally.add(processed)
+                progress.advance(len(batch))
+        if removed:
+            self._commit([], [], removed)
+        with transaction(self.connection) as cursor:
+            cursor.execute(f"select count(*) from {qualified(self.schema, plan.table)}")
+            total = int(cursor.fetchone()[0])
+        return TableLoad(plan.table, tally.loaded, plan.unchanged, len(plan.removed),
+                         tally.quarantined, tally.pending, tally.failed + plan.failed,
+                         tally.rows, tally.bad_rows, total)
+
+    def _verify(self, batch: Sequence[RawObject], bodies: Sequence[bytes]) -> list[Processed]:
+        now = now_utc()
+        return [
+            process_object(self.plan.table, obj, body, self.source.uri,
+                           self.ledger.get((self.plan.table, obj.key)), now, self.max_attempts)
+            for obj, body in zip(batch, bodies, strict=True)
+        ]
+
+    def _commit(self, batch: Sequence[RawObject], processed: Sequence[Processed],
+                removed: Sequence[str]) -> None:
+        table = self.plan.table
+        columns = RAW_TABLES[table]
+        data = _encode(processed, columns)
+        with transaction(self.connection) as cursor:
+            _delete_rows(cursor, self.schema, table, [obj.key for obj in batch] + list(removed))
+            self.store.forget(cursor, table, removed)
+            if data:
+                _copy(cursor, self.schema, table, columns, data)
+            if processed:
+                self.store.write(cursor, processed, now_utc())
 
 
 def _batches(objects: Sequence[RawObject], max_objects: int,
@@ -131,89 +202,41 @@ def _batches(objects: Sequence[RawObject], max_objects: int,
         yield batch
 
 
-def _encode_batch(source_uri: str, batch: Sequence[RawObject], bodies: Sequence[bytes],
-                  columns: Columns) -> tuple[bytes, dict[str, int]]:
-    """COPY text for the whole batch, checked before any statement runs."""
+def _encode(processed: Sequence[Processed], columns: Columns) -> bytes:
+    """COPY text for the good records of the batch, with each row's provenance."""
     out = io.StringIO()
-    counts: dict[str, int] = {}
-    for obj, body in zip(batch, bodies, strict=True):
-        counts[obj.key] = 0
-        key_field = _escape(obj.key)
-        for number, record in raw_records(f"{source_uri}/{obj.key}", body):
-            values = [_copy_value(record.get(name), kind, name, obj.key, number)
-                      for name, kind in columns]
-            out.write("\t".join([*values, key_field]))
-            out.write("\n")
-            counts[obj.key] += 1
-    return out.getvalue().encode("utf-8"), counts
-
-
-def raw_records(where: str, body: bytes) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, JSON object) for every non-blank line; IngestError on anything else."""
-    for number, line in enumerate(body.split(b"\n"), start=1):
-        if not line.strip():
+    for item in processed:
+        if item.verified is None:
             continue
-        try:
-            record = json.loads(line.decode("utf-8"), parse_constant=_reject_constant)
-        except UnicodeDecodeError as exc:
-            raise IngestError(f"{where} line {number}: not UTF-8 ({exc.reason})") from exc
-        except ValueError as exc:
-            raise IngestError(f"{where} line {number}: not valid JSON ({exc})") from exc
-        if not isinstance(record, dict):
-            raise IngestError(f"{where} line {number}: a JSON {type(record).__name__}, "
-                              "expected an object")
-        yield number, record
+        provenance = [_escape(item.entry.key), (item.entry.loaded_at or now_utc()).isoformat()]
+        for _number, record in item.verified.records:
+            values = [_copy_value(record.get(name), kind) for name, kind in columns]
+            out.write("\t".join([*values, *provenance]))
+            out.write("\n")
+    return out.getvalue().encode("utf-8")
 
 
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a number the raw format allows")
-
-
-def _copy_value(value: Any, kind: str, name: str, key: str, number: int) -> str:
-    """One field in COPY text format, checked against the contract's type."""
+def _copy_value(value: Any, kind: str) -> str:
+    """One verified field in COPY text format."""
     if value is None:
         return NULL
-    if kind in {"int", "bigint"} and isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if kind == "double" and isinstance(value, int | float) and not isinstance(value, bool):
+    if kind == "double":
         return repr(float(value))
-    if kind == "string" and isinstance(value, str | int) and not isinstance(value, bool):
-        text = str(value)
-        if "\x00" in text:
-            raise IngestError(f"{key} line {number}: field {name!r} holds a NUL character")
-        return _escape(text)
-    expected = {"int": "an integer", "bigint": "an integer", "double": "a number",
-                "string": "a string"}[kind]
-    raise IngestError(f"{key} line {number}: field {name!r} is {json.dumps(value)[:60]}, "
-                      f"expected {expected}")
+    return _escape(str(value))
 
 
 def _escape(text: str) -> str:
     return text.translate(_ESCAPES)
 
 
-def _forget(cursor: Any, schema: str, table: str, keys: Sequence[str]) -> None:
-    if not keys:
-        return
-    cursor.execute(f"delete from {qualified(schema, table)} where {SOURCE_KEY} = any(%s)",
-                   (list(keys),))
-    cursor.execute(f"delete from {qualified(schema, LEDGER)} "
-                   "where table_name = %s and object_key = any(%s)", (table, list(keys)))
+def _delete_rows(cursor: Any, schema: str, table: str, keys: Sequence[str]) -> None:
+    if keys:
+        cursor.execute(f"delete from {qualified(schema, table)} where {SOURCE_KEY} = any(%s)",
+                       (list(keys),))
 
 
 def _copy(cursor: Any, schema: str, table: str, columns: Columns, data: bytes) -> None:
-    names = ", ".join([*(column_name(name) for name, _kind in columns), SOURCE_KEY])
+    names = ", ".join([*(column_name(name) for name, _kind in columns), SOURCE_KEY,
+                       INGESTED_AT])
     cursor.copy_expert(f"copy {qualified(schema, table)} ({names}) from stdin",
                        io.BytesIO(data))
-
-
-def _record(cursor: Any, schema: str, table: str, batch: Sequence[RawObject],
-            source_uri: str, counts: dict[str, int]) -> None:
-    from psycopg2.extras import execute_values
-
-    execute_values(
-        cursor,
-        f"insert into {qualified(schema, LEDGER)} (table_name, object_key, source_uri, "
-        "fingerprint, size_bytes, row_count, loaded_at) values %s",
-        ledger_rows(table, batch, source_uri, counts, now_utc()),
-    )

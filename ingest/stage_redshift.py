@@ -21,19 +21,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from ingest.errors import IngestError
+from ingest.ledger import (
+    COLUMNS,
+    LEDGER,
+    QUARANTINE,
+    LedgerEntry,
+    LedgerStore,
+    TablePlan,
+    plan_table,
+)
 from ingest.raw_format import RAW_TABLES, Columns, validate_identifier
 from ingest.sources import RawObject, S3Location, S3Source, aws_errors, require_raw_layout
 from ingest.warehouse import (
-    LEDGER,
     ConnectionSettings,
-    TablePlan,
     column_name,
     connect,
-    ledger_rows,
     now_utc,
-    plan_table,
     qualified,
-    read_ledger,
     setup_statements,
     transaction,
 )
@@ -114,7 +118,7 @@ def copy_statement(schema: str, table: str, manifest_uri: str, jsonpaths_uri: st
 
 
 def plan_load(schema: str, source: S3Location, listing: dict[str, list[RawObject]],
-              ledger: dict[tuple[str, str], Any], settings: CopySettings,
+              ledger: dict[tuple[str, str], LedgerEntry], settings: CopySettings,
               run_id: str) -> RedshiftLoad:
     """Manifests, JSONPaths and statements to bring the raw tables in line with `source`."""
     validate_identifier(schema)
@@ -126,13 +130,14 @@ def plan_load(schema: str, source: S3Location, listing: dict[str, list[RawObject
     for table, objects in listing.items():
         plan = plan_table(table, objects, source.uri, ledger)
         plans.append(plan)
-        if not plan.load and not plan.stale:
+        if plan.is_empty:
             continue
-        to_copy: Sequence[RawObject] = plan.load
+        to_copy: Sequence[RawObject] = plan.process
         if plan.stale:
+            statements.append(f"delete from {qualified(schema, table)}")
             statements += [
-                f"delete from {qualified(schema, table)}",
-                f"delete from {qualified(schema, LEDGER)} where table_name = {sql_string(table)}",
+                f"delete from {qualified(schema, name)} where table_name = {sql_string(table)}"
+                for name in (LEDGER, QUARANTINE)
             ]
             to_copy = objects
         if to_copy:
@@ -142,7 +147,8 @@ def plan_load(schema: str, source: S3Location, listing: dict[str, list[RawObject
             files[jsonpaths_uri] = jsonpaths(RAW_TABLES[table])
             statements.append(copy_statement(schema, table, manifest_uri, jsonpaths_uri,
                                              settings))
-            rows = ledger_rows(table, to_copy, source.uri, None, loaded_at)
+            rows = [LedgerEntry(table, obj.key, source.uri, obj.fingerprint, obj.size, "loaded",
+                                loaded_at, loaded_at).values() for obj in to_copy]
             statements += _ledger_inserts(schema, rows)
     return RedshiftLoad(tuple(plans), files, tuple(statements))
 
@@ -155,8 +161,8 @@ def _ledger_inserts(schema: str, rows: Sequence[tuple[Any, ...]]) -> list[str]:
             for row in rows[start:start + LEDGER_ROWS_PER_INSERT]
         )
         statements.append(
-            f"insert into {qualified(schema, LEDGER)} (table_name, object_key, source_uri, "
-            f"fingerprint, size_bytes, row_count, loaded_at) values\n    {values}"
+            f"insert into {qualified(schema, LEDGER)} ({', '.join(COLUMNS)}) values\n"
+            f"    {values}"
         )
     return statements
 
@@ -196,7 +202,7 @@ def stage_redshift(source_uri: str, *, schema: str, iam_role: str, region: str,
             if not dry_run:
                 for statement in setup_statements(schema, "redshift"):
                     cursor.execute(statement)
-            ledger = read_ledger(cursor, schema)
+            ledger = LedgerStore("redshift", schema).read(cursor)
         run_id = now_utc().strftime("%Y%m%dT%H%M%S%fZ")
         load = plan_load(schema, source.location, listing, ledger, copy_settings, run_id)
         _report(schema, load)
@@ -232,7 +238,7 @@ def _report(schema: str, load: RedshiftLoad) -> None:
                      schema, plan.table, len(plan.stale))
         else:
             log.info("%s.%s: %d new objects, %d already loaded",
-                     schema, plan.table, len(plan.load), plan.unchanged)
+                     schema, plan.table, len(plan.process), plan.unchanged)
     if load.is_empty:
         log.info("nothing new to load")
 

@@ -5,21 +5,20 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from ingest.compact import compact_songs
 from ingest.errors import IngestError
-from ingest.mirror import mirror
+from ingest.landing import LandingResult, land
 from ingest.paths import StatePaths
-from ingest.raw_format import LOG_COLUMNS, SONG_COLUMNS, validate_identifier
-from ingest.sources import LocalSource, S3Source, open_source, require_raw_layout
+from ingest.raw_format import LOG_COLUMNS, SONG_COLUMNS, Columns, validate_identifier
+from ingest.sources import open_source, require_raw_layout
 
 log = logging.getLogger(__name__)
 Location = Literal["local", "direct"]
 
-PENDING_SUFFIX = "__pending"
+PROVENANCE: Columns = (("_source_key", "string"), ("_ingested_at", "timestamp"))
 
 
 @dataclass(frozen=True)
@@ -37,6 +36,7 @@ class StageResult:
     log_location: str
     song_rows: int | None
     log_rows: int | None
+    landing: LandingResult | None = None
 
 
 def quote_identifier(name: str) -> str:
@@ -61,11 +61,12 @@ def table_ddl(schema: str, table: TableSpec) -> list[str]:
 
 
 def raw_tables(song_location: str, log_location: str) -> list[TableSpec]:
+    """The raw fields, plus the provenance the verified landing adds (null when direct)."""
     strict = (("mode", "FAILFAST"), ("multiLine", "false"))
     recursive = (("recursiveFileLookup", "true"), ("pathGlobFilter", "*.json"))
     return [
-        TableSpec("song_data", SONG_COLUMNS, song_location, strict + recursive),
-        TableSpec("log_data", LOG_COLUMNS, log_location, strict + recursive),
+        TableSpec("song_data", SONG_COLUMNS + PROVENANCE, song_location, strict + recursive),
+        TableSpec("log_data", LOG_COLUMNS + PROVENANCE, log_location, strict + recursive),
     ]
 
 
@@ -83,23 +84,16 @@ def landing_folder(state: StatePaths, source_uri: str) -> Path:
     return state.landing / f"{readable}-{digest}"
 
 
-def prepare_local(source_uri: str, state: StatePaths) -> tuple[str, str]:
-    """Mirror (S3) and compact; return the local song and log folders the tables read."""
+def prepare_local(source_uri: str, state: StatePaths) -> tuple[str, str, LandingResult]:
+    """Verify what is new into the landing folder; return the folders the tables read."""
     source = open_source(source_uri)
     listing = require_raw_layout(source)
     landing = landing_folder(state, source.uri)
     log.info("source %s: %d song files, %d log files", source.uri,
              len(listing["song_data"]), len(listing["log_data"]))
-    if isinstance(source, S3Source):
-        mirror(source, listing["song_data"] + listing["log_data"], landing / "mirror")
-        raw_root = landing / "mirror"
-    else:
-        raw_root = source.root
-    local = LocalSource(raw_root)
-    songs = compact_songs(listing["song_data"], local.read, landing / "song_data_compacted")
-    if not songs.rebuilt:
-        log.info("song files unchanged since the last stage: compacted copy reused")
-    return str(landing / "song_data_compacted"), str(raw_root / "log_data")
+    result = land(source, listing, landing)
+    verified = landing / "verified"
+    return str(verified / "song_data"), str(verified / "log_data"), result
 
 
 def direct_locations(source_uri: str) -> tuple[str, str]:
@@ -112,73 +106,52 @@ def direct_locations(source_uri: str) -> tuple[str, str]:
 def stage_spark(source_uri: str, *, schema: str, location: Location = "local",
                 state: StatePaths | None = None, spark: Any | None = None,
                 dry_run: bool = False) -> StageResult:
-    """Create `<schema>.song_data` and `<schema>.log_data`; validate and count when local."""
+    """Create `<schema>.song_data` and `<schema>.log_data` over verified (or direct) data."""
     state = state or StatePaths.default()
     quote_identifier(schema)
+    landing: LandingResult | None = None
     if location == "direct":
         song_location, log_location = direct_locations(source_uri)
+    elif dry_run:
+        verified = landing_folder(state, open_source(source_uri).uri) / "verified"
+        song_location, log_location = str(verified / "song_data"), str(verified / "log_data")
     else:
-        song_location, log_location = prepare_local(source_uri, state)
-    tables = raw_tables(song_location, log_location)
+        song_location, log_location, landing = prepare_local(source_uri, state)
+    statements = schema_ddl(schema, song_location, log_location)
     if dry_run:
-        for statement in schema_ddl(schema, song_location, log_location):
+        for statement in statements:
             print(statement + ";\n")
         return StageResult(schema, song_location, log_location, None, None)
     if spark is None:
         from ingest.spark import spark_session
 
         spark = spark_session(state)
-    spark.sql(f"create database if not exists {quote_identifier(schema)}")
-    if location == "direct":
-        for statement in schema_ddl(schema, song_location, log_location)[1:]:
+    if landing is None:
+        for statement in statements:
             spark.sql(statement)
         log.info("created %s.song_data and %s.log_data over %s", schema, schema, source_uri)
         return StageResult(schema, song_location, log_location, None, None)
-    counts = _create_validated(spark, schema, tables)
-    log.info("staged %s.song_data (%d songs) and %s.log_data (%d events)",
-             schema, counts["song_data"], schema, counts["log_data"])
-    return StageResult(schema, song_location, log_location,
-                       counts["song_data"], counts["log_data"])
+    _register(spark, schema, statements, landing)
+    return StageResult(schema, song_location, log_location, landing.rows.get("song_data", 0),
+                       landing.rows.get("log_data", 0), landing)
 
 
-def _create_validated(spark: Any, schema: str, tables: list[TableSpec]) -> dict[str, int]:
-    """Build each table under a temporary name and read every record once (FAILFAST).
-
-    Only when all of them read cleanly do they replace the live tables: a malformed record
-    fails the stage, not a dbt run halfway, and no table definition is half-replaced.
-    """
-    pending = [replace(table, name=f"{table.name}{PENDING_SUFFIX}") for table in tables]
-    counts: dict[str, int] = {}
-    try:
-        for table, final in zip(pending, tables, strict=True):
-            for statement in table_ddl(schema, table):
-                spark.sql(statement)
-            counts[final.name] = _count(spark, schema, table)
-    except IngestError:
-        for table in pending:
-            spark.sql(f"drop table if exists {_qualified(schema, table.name)}")
-        raise
-    for table, final in zip(pending, tables, strict=True):
-        spark.sql(f"drop table if exists {_qualified(schema, final.name)}")
-        spark.sql(f"alter table {_qualified(schema, table.name)} "
-                  f"rename to {_qualified(schema, final.name)}")
-    return counts
-
-
-def _qualified(schema: str, table: str) -> str:
-    return f"{quote_identifier(schema)}.{quote_identifier(table)}"
-
-
-def _count(spark: Any, schema: str, table: TableSpec) -> int:
-    key = quote_identifier(table.columns[-1][0])
-    try:
-        row = spark.sql(f"select count(*), count({key}) from "
-                        f"{_qualified(schema, table.name)}").collect()[0]
-    except Exception as exc:
-        first = str(exc).strip().splitlines()[0][:400]
-        raise IngestError(
-            f"{table.location} holds a record that is not a valid JSON object of the raw "
-            f"format, so nothing was staged; fix or remove it and stage again. Spark said: "
-            f"{first}"
-        ) from exc
-    return int(row[0])
+def _register(spark: Any, schema: str, statements: list[str], landing: LandingResult) -> None:
+    """(Re)create the tables when something changed or they are missing; say what happened."""
+    spark.sql(statements[0])
+    existing = {str(row[1]) for row in spark.sql(
+        f"show tables in {quote_identifier(schema)}").collect()}
+    if landing.changed or not {"song_data", "log_data"} <= existing:
+        for statement in statements[1:]:
+            spark.sql(statement)
+    for table, plan in landing.plans.items():
+        name = f"{schema}.{table}"
+        if plan.is_empty:
+            log.info("%s: nothing new (%d objects already staged, %d rows)", name,
+                     plan.unchanged, landing.rows.get(table, 0))
+            continue
+        log.info("%s: %d objects processed (%d loaded, %d with quarantined lines, %d pending, "
+                 "%d failed), %d removed; %d rows in all", name, len(plan.process),
+                 landing.count(table, "loaded"), landing.count(table, "quarantined"),
+                 landing.count(table, "pending"), landing.count(table, "failed"),
+                 len(plan.removed), landing.rows.get(table, 0))

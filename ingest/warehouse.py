@@ -1,29 +1,26 @@
 """What Postgres and Redshift staging share: connection settings, raw tables, the load ledger.
 
 The raw tables hold one column per raw field (lower-cased, as both engines fold unquoted
-names). The ledger `<raw schema>._loaded_objects` records every object loaded, with the
-fingerprint it had (S3 ETag, or size and mtime of a local file): an object whose key and
-fingerprint are in the ledger is not loaded again, a changed or vanished object has its rows
-replaced. The ledger lives next to the raw tables, in the same transactions, so it can never
-say "loaded" about rows that are not there.
+names). The ledger (ingest.ledger) lives next to the raw tables and is written in the same
+transactions, so it can never say "loaded" about rows that are not there.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ingest.errors import IngestError
+from ingest.ledger import LedgerStore
 from ingest.raw_format import RAW_TABLES, Columns, validate_identifier
-from ingest.sources import RawObject
 
 Dialect = Literal["postgres", "redshift"]
-LEDGER = "_loaded_objects"
 SOURCE_KEY = "_source_key"
+INGESTED_AT = "_ingested_at"
 
 _TYPES: dict[Dialect, dict[str, str]] = {
     "postgres": {"int": "integer", "bigint": "bigint", "double": "double precision",
@@ -140,27 +137,12 @@ def raw_table_ddl(schema: str, table: str, dialect: Dialect) -> str:
     columns: Columns = RAW_TABLES[table]
     lines = [f"{column_name(name)} {_TYPES[dialect][kind]}" for name, kind in columns]
     if dialect == "postgres":
-        lines.append(f"{SOURCE_KEY} text not null")
+        lines += [f"{SOURCE_KEY} text not null", f"{INGESTED_AT} timestamp not null"]
+    else:  # COPY cannot name the object a row came from, but can leave a default
+        lines.append(f"{INGESTED_AT} timestamp default getdate()")
     body = ",\n    ".join(lines)
     suffix = "\nbackup no" if dialect == "redshift" else ""
     return f"create table if not exists {qualified(schema, table)} (\n    {body}\n){suffix}"
-
-
-def ledger_ddl(schema: str, dialect: Dialect) -> str:
-    text = "varchar(1024)" if dialect == "redshift" else "text"
-    suffix = "\nbackup no" if dialect == "redshift" else ""
-    return (
-        f"create table if not exists {qualified(schema, LEDGER)} (\n"
-        f"    table_name varchar(64) not null,\n"
-        f"    object_key {text} not null,\n"
-        f"    source_uri {text} not null,\n"
-        f"    fingerprint varchar(128) not null,\n"
-        f"    size_bytes bigint not null,\n"
-        f"    row_count bigint,\n"
-        f"    loaded_at timestamp not null,\n"
-        f"    primary key (table_name, object_key)\n"
-        f"){suffix}"
-    )
 
 
 def setup_statements(schema: str, dialect: Dialect) -> list[str]:
@@ -168,77 +150,12 @@ def setup_statements(schema: str, dialect: Dialect) -> list[str]:
     return [
         f'create schema if not exists "{validate_identifier(schema)}"',
         *(raw_table_ddl(schema, table, dialect) for table in RAW_TABLES),
-        ledger_ddl(schema, dialect),
+        *LedgerStore(dialect, schema).ddl(),
+        # reprocessing an object deletes its rows by key: keep that proportional to the object
+        *(f"create index if not exists {validate_identifier(table + '__source_key')} "
+          f"on {qualified(schema, table)} ({SOURCE_KEY})"
+          for table in RAW_TABLES if dialect == "postgres"),
     ]
-
-
-@dataclass(frozen=True)
-class LedgerEntry:
-    table: str
-    key: str
-    source_uri: str
-    fingerprint: str
-
-
-@dataclass(frozen=True)
-class TablePlan:
-    """What one raw table needs: objects to load, and keys whose rows must go first."""
-
-    table: str
-    load: tuple[RawObject, ...]
-    stale: tuple[str, ...]
-    unchanged: int
-
-    @property
-    def removed(self) -> tuple[str, ...]:
-        loading = {obj.key for obj in self.load}
-        return tuple(key for key in self.stale if key not in loading)
-
-
-def ledger_exists(cursor: Any, schema: str) -> bool:
-    cursor.execute(
-        "select count(*) from information_schema.tables where table_schema = %s "
-        "and table_name = %s", (schema, LEDGER),
-    )
-    return int(cursor.fetchone()[0]) > 0
-
-
-def read_ledger(cursor: Any, schema: str) -> dict[tuple[str, str], LedgerEntry]:
-    """Every recorded object by (table, key); empty when the ledger does not exist yet."""
-    if not ledger_exists(cursor, schema):
-        return {}
-    cursor.execute(
-        f"select table_name, object_key, source_uri, fingerprint from {qualified(schema, LEDGER)}"
-    )
-    entries = (LedgerEntry(*row) for row in cursor.fetchall())
-    return {(entry.table, entry.key): entry for entry in entries}
-
-
-def plan_table(table: str, objects: Sequence[RawObject], source_uri: str,
-               ledger: dict[tuple[str, str], LedgerEntry]) -> TablePlan:
-    """New or changed objects load; changed, vanished or other-source objects are stale."""
-    current = {obj.key: obj for obj in objects}
-    load: list[RawObject] = []
-    stale: list[str] = []
-    for obj in objects:
-        entry = ledger.get((table, obj.key))
-        if entry is None:
-            load.append(obj)
-        elif entry.fingerprint != obj.fingerprint or entry.source_uri != source_uri:
-            load.append(obj)
-            stale.append(obj.key)
-    for (entry_table, key), _entry in sorted(ledger.items()):
-        if entry_table == table and key not in current:
-            stale.append(key)
-    return TablePlan(table, tuple(load), tuple(stale), len(objects) - len(load))
-
-
-def ledger_rows(table: str, objects: Iterable[RawObject], source_uri: str,
-                row_counts: dict[str, int] | None, loaded_at: dt.datetime
-                ) -> list[tuple[str, str, str, str, int, int | None, dt.datetime]]:
-    counts = row_counts or {}
-    return [(table, obj.key, source_uri, obj.fingerprint, obj.size, counts.get(obj.key),
-             loaded_at) for obj in objects]
 
 
 def now_utc() -> dt.datetime:

@@ -1,8 +1,7 @@
-"""Upload, mirror and source listing against a real moto S3 endpoint on loopback."""
+"""Upload and source listing against a real moto S3 endpoint on loopback."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -11,9 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.compact import compact_songs
 from ingest.errors import IngestError
-from ingest.mirror import mirror
 from ingest.sources import LocalSource, S3Source, open_source, require_raw_layout, s3_client
 from ingest.upload import upload
 
@@ -78,55 +75,6 @@ def test_source_without_raw_layout_is_rejected(tmp_path: Path, s3_endpoint: str)
         require_raw_layout(LocalSource(tmp_path))
     with pytest.raises(IngestError, match="no JSON files"):
         require_raw_layout(S3Source("s3://raw-bucket/empty"))
-
-
-def test_mirror_fetches_only_new_or_changed_objects(tmp_path: Path, s3_endpoint: str) -> None:
-    raw = _copy_raw(tmp_path)
-    upload(raw, "s3://raw-bucket/raw")
-    source = S3Source("s3://raw-bucket/raw")
-    landing = tmp_path / "landing"
-
-    def objects() -> list:
-        listing = require_raw_layout(source)
-        return listing["song_data"] + listing["log_data"]
-
-    first = mirror(source, objects(), landing)
-    assert first.fetched == len(objects()) and first.unchanged == 0
-    for path in raw.rglob("*.json"):
-        assert (landing / path.relative_to(raw)).read_bytes() == path.read_bytes()
-
-    assert mirror(source, objects(), landing).fetched == 0
-
-    log_file = sorted(raw.glob("log_data/**/*.json"))[0]
-    log_file.write_bytes(log_file.read_bytes().replace(b"Logged In", b"Logged In "))
-    upload(raw, "s3://raw-bucket/raw")
-    again = mirror(source, objects(), landing)
-    assert (again.fetched, again.removed) == (1, 0)
-    assert (landing / log_file.relative_to(raw)).read_bytes() == log_file.read_bytes()
-
-
-def test_compaction_writes_one_song_per_line_and_rebuilds_on_change(tmp_path: Path) -> None:
-    raw = _copy_raw(tmp_path)
-    source = LocalSource(raw)
-    songs = require_raw_layout(source)["song_data"]
-    out = tmp_path / "compacted"
-
-    result = compact_songs(songs, source.read, out, songs_per_file=3)
-    assert result.rebuilt and result.songs == len(songs)
-    lines = [line for part in sorted(out.glob("part-*.json"))
-             for line in part.read_text(encoding="utf-8").splitlines()]
-    assert len(lines) == len(songs)
-    assert {json.loads(line)["song_id"] for line in lines} == {
-        json.loads(source.read(obj.key))["song_id"] for obj in songs
-    }
-    assert not compact_songs(songs, source.read, out, songs_per_file=3).rebuilt
-
-    broken = raw / songs[0].key
-    broken.write_text('{"song_id": "SOBROKEN", "title": ', encoding="utf-8")
-    changed = require_raw_layout(LocalSource(raw))["song_data"]
-    with pytest.raises(IngestError, match="not one JSON object with a song_id"):
-        compact_songs(changed, source.read, out, songs_per_file=3)
-    assert len(list(out.glob("part-*.json"))) == result.files, "old compaction kept intact"
 
 
 def _run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

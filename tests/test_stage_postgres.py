@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import socket
 from pathlib import Path
@@ -18,6 +19,7 @@ from ingest.warehouse import ConnectionSettings
 from .conftest import FIXTURES, PROJECT_DIR, postgres_rows
 from .cross_engine import assert_same_marts, export_marts
 from .expected_marts import build_expected_marts
+from .raw_lines import BAD_LINES, EXPECTED_BAD, log_key, log_with_bad_lines
 
 RAW = FIXTURES / "raw_handwritten"
 
@@ -74,36 +76,80 @@ def test_changed_object_replaces_its_rows_and_vanished_object_loses_them(
     assert _counts(pg_database) == {"song_data": 7, "log_data": 15, "ledger": 9}
 
 
-def test_bad_line_rolls_back_its_batch_only_and_a_rerun_finishes(
+def _quarantine(database: str) -> list[tuple[str, int, str]]:
+    rows = postgres_rows(database, "select object_key, line_number, reason from "
+                                   "sparkify_raw._quarantined_lines order by line_number")
+    return [(row["object_key"], row["line_number"], row["reason"]) for row in rows]
+
+
+def _ledger(database: str, key: str) -> dict[str, object]:
+    (row,) = postgres_rows(database, "select * from sparkify_raw._loaded_objects "
+                                     f"where object_key = '{key}'")
+    return row
+
+
+def test_bad_lines_are_quarantined_and_the_good_lines_load(
     pg_database: str, tmp_path: Path
 ) -> None:
     raw = _copy_raw(tmp_path)
-    bad = raw / "log_data" / "2018" / "11" / "2018-11-03-events.json"
-    good_line = (raw / "log_data" / "2018" / "11" / "2018-11-02-events.json").read_bytes()
-    good_line = good_line.split(b"\n")[0]
-    bad.write_bytes(good_line + b"\n\n{\"artist\": \"cut off in the mid")
+    day = dt.date(2018, 11, 3)
+    (raw / log_key(day)).write_bytes(log_with_bad_lines(day, 1000, BAD_LINES))
 
-    with pytest.raises(IngestError, match=r"2018-11-03-events\.json line 3: not valid JSON"):
-        stage_postgres(str(raw), batch_objects=1)
-    # both earlier log files (one batch each) are in; the bad file's batch left nothing
-    assert _counts(pg_database) == {"song_data": 8, "log_data": 16, "ledger": 10}
+    loads = {load.table: load for load in stage_postgres(str(raw))}
 
-    bad.write_bytes(good_line + b"\n")
-    loads = {load.table: load for load in stage_postgres(str(raw), batch_objects=1)}
-    assert (loads["log_data"].objects_loaded, loads["log_data"].objects_unchanged) == (1, 2)
-    assert _counts(pg_database) == {"song_data": 8, "log_data": 17, "ledger": 11}
+    assert (loads["log_data"].rows_loaded, loads["log_data"].rows_quarantined) == (16 + 995, 5)
+    assert _counts(pg_database)["log_data"] == 16 + 995
+    quarantined = _quarantine(pg_database)
+    assert [(key, line) for key, line, _reason in quarantined] == [
+        (log_key(day), line) for line, _reason in EXPECTED_BAD]
+    for (_key, _line, reason), (_number, expected) in zip(quarantined, EXPECTED_BAD,
+                                                          strict=True):
+        assert expected in reason
+    entry = _ledger(pg_database, log_key(day))
+    assert (entry["status"], entry["rows_loaded"], entry["rows_quarantined"]) == (
+        "quarantined", 995, 5)
+    # reconciliation, per object: non-blank lines = loaded + quarantined
+    non_blank = sum(1 for line in (raw / log_key(day)).read_bytes().split(b"\n") if line.strip())
+    assert non_blank == entry["rows_loaded"] + entry["rows_quarantined"]
+    assert entry["blank_lines"] == 1
 
 
-def test_wrong_type_is_reported_with_file_line_and_field(pg_database: str, tmp_path: Path) -> None:
+def test_a_truncated_object_stays_pending_then_loads_once_fixed(
+    pg_database: str, tmp_path: Path
+) -> None:
     raw = _copy_raw(tmp_path)
-    bad = raw / "log_data" / "2018" / "11" / "2018-11-03-events.json"
-    bad.write_text('{"sessionId": "345", "ts": 1541203200000}', encoding="utf-8")
+    day = dt.date(2018, 11, 3)
+    whole = log_with_bad_lines(day, 20, [])
+    (raw / log_key(day)).write_bytes(whole[: len(whole) - 40])  # cut in the last record
 
-    with pytest.raises(IngestError, match=r"line 1: field 'sessionId' is \"345\", expected an "
-                                          r"integer"):
-        stage_postgres(str(raw))
-    # all three log files were one batch: none of its rows are in, not even the good files'
-    assert _counts(pg_database) == {"song_data": 8, "log_data": 0, "ledger": 8}
+    for attempt in (1, 2):
+        loads = {load.table: load for load in stage_postgres(str(raw), max_attempts=3)}
+        assert loads["log_data"].objects_pending == 1
+        entry = _ledger(pg_database, log_key(day))
+        assert (entry["status"], entry["attempts"]) == ("pending", attempt)
+        assert "truncated" in str(entry["reason"])
+        assert _counts(pg_database)["log_data"] == 16
+
+    (raw / log_key(day)).write_bytes(whole)
+    loads = {load.table: load for load in stage_postgres(str(raw), max_attempts=3)}
+    assert (loads["log_data"].objects_loaded, loads["log_data"].rows_loaded) == (1, 20)
+    assert _ledger(pg_database, log_key(day))["status"] == "loaded"
+    assert _counts(pg_database)["log_data"] == 36
+
+
+def test_an_object_unreadable_in_max_attempts_runs_is_failed(
+    pg_database: str, tmp_path: Path
+) -> None:
+    raw = _copy_raw(tmp_path)
+    day = dt.date(2018, 11, 3)
+    (raw / log_key(day)).write_bytes(b"\xff\xfe not utf-8")
+    for _ in range(2):
+        stage_postgres(str(raw), max_attempts=2)
+    entry = _ledger(pg_database, log_key(day))
+    assert (entry["status"], entry["attempts"]) == ("failed", 2)
+    assert "not UTF-8" in str(entry["reason"])
+    loads = {load.table: load for load in stage_postgres(str(raw), max_attempts=2)}
+    assert (loads["log_data"].objects_failed, loads["log_data"].objects_pending) == (1, 0)
 
 
 def _free_port() -> int:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from ingest.errors import IngestError
+from ingest.ledger import LedgerStore
 from ingest.raw_format import LOG_COLUMNS
 from ingest.sources import S3Location, s3_client
 from ingest.stage_postgres import stage_postgres
@@ -25,7 +26,7 @@ from ingest.stage_redshift import (
     stage_redshift,
 )
 from ingest.upload import upload
-from ingest.warehouse import ledger_ddl, raw_table_ddl
+from ingest.warehouse import raw_table_ddl
 
 from .conftest import FIXTURES, postgres_connect
 
@@ -68,7 +69,8 @@ def test_redshift_raw_tables_and_ledger_are_backup_no() -> None:
     assert songs.endswith(")\nbackup no")
     assert "artist_name varchar(max)" in songs and "duration double precision" in songs
     assert "_source_key" not in songs
-    assert ledger_ddl("sparkify_raw", "redshift").endswith(")\nbackup no")
+    assert "_ingested_at timestamp default getdate()" in songs
+    assert all(ddl.endswith(")\nbackup no") for ddl in LedgerStore("redshift", "raw").ddl())
     assert "backup no" not in raw_table_ddl("sparkify_raw", "song_data", "postgres")
 
 
@@ -143,9 +145,10 @@ def test_a_changed_object_reloads_its_table_whole_in_one_transaction(
 
     load = _dry_run(ledger_connection)
 
-    assert load.statements[:2] == (
+    assert load.statements[:3] == (
         'delete from "sparkify_raw"."song_data"',
         """delete from "sparkify_raw"."_loaded_objects" where table_name = 'song_data'""",
+        """delete from "sparkify_raw"."_quarantined_lines" where table_name = 'song_data'""",
     )
     assert len(_manifest_urls(load, "song_data")) == len(songs)
     assert not any("log_data" in statement for statement in load.statements)

@@ -43,7 +43,8 @@ final as (
         song_length,
         registered_at,
         http_method,
-        http_status
+        http_status,
+        ingested_at
 
     from ranked
     where delivery_number = 1

@@ -28,6 +28,7 @@ plays as (
         item_in_session,
         location,
         user_agent,
+        ingested_at,
         song_length,
         lower(trim(song_title)) as title_key,
         lower(trim(artist_name)) as artist_key
@@ -95,7 +96,8 @@ final as (
         plays.session_id,
         plays.item_in_session,
         plays.location,
-        plays.user_agent
+        plays.user_agent,
+        plays.ingested_at
 
     from plays
     left join best_matches

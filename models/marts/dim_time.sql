@@ -1,5 +1,14 @@
+{#-
+    Incremental like fct_songplays: the days whose plays were rebuilt with newer events are
+    rebuilt here too (Spark: daily partitions overwritten; Postgres/Redshift: delete+insert).
+-#}
 {{
     config(
+        materialized='incremental',
+        incremental_strategy=sparkify.daily_incremental_strategy(),
+        unique_key=(none if target.type == 'spark' else 'start_date'),
+        on_schema_change='fail',
+        partition_by=['start_date'],
         dist='start_time',
         sort=['start_time'],
     )
@@ -13,10 +22,22 @@ songplays as (
 
 ),
 
+{% if is_incremental() -%}
+{{ sparkify.days_to_rebuild(changes=ref('fct_songplays'), target=this) }},
+{%- endif %}
+
 start_times as (
 
-    select distinct start_time
+    select
+        songplays.start_time,
+        max(songplays.ingested_at) as ingested_at
+
     from songplays
+    {%- if is_incremental() %}
+    inner join days_to_rebuild
+        on songplays.start_date = days_to_rebuild.start_date
+    {%- endif %}
+    group by songplays.start_time
 
 ),
 
@@ -29,7 +50,9 @@ final as (
         {{ sparkify.iso_week('start_time') }} as week,
         cast(extract(month from start_time) as {{ dbt.type_int() }}) as month,
         cast(extract(year from start_time) as {{ dbt.type_int() }}) as year,
-        {{ sparkify.iso_weekday('start_time') }} as weekday
+        {{ sparkify.iso_weekday('start_time') }} as weekday,
+        ingested_at,
+        cast(start_time as date) as start_date
 
     from start_times
 

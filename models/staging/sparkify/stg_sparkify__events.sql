@@ -29,7 +29,8 @@ cleaned as (
         length as song_length,
         {{ sparkify.epoch_ms_to_timestamp('registration') }} as registered_at,
         method as http_method,
-        status as http_status
+        status as http_status,
+        {{ sparkify.ingested_at('_ingested_at') }} as ingested_at
 
     from source
 

@@ -17,7 +17,8 @@ cleaned as (
         artist_latitude,
         artist_longitude,
         duration,
-        nullif(year, 0) as release_year
+        nullif(year, 0) as release_year,
+        {{ sparkify.ingested_at('_ingested_at') }} as ingested_at
 
     from source
 

@@ -1,0 +1,205 @@
+"""The verified landing area the local Spark tables read: only what is new is processed.
+
+For each source, `<state>/landing/<source>/` holds:
+
+- `ledger.sqlite`: the ledger of raw objects and the quarantined lines (ingest.ledger);
+- `verified/log_data/<key>`: one newline-delimited JSON file per daily log, its good lines
+  only, each record tagged with `_source_key` and `_ingested_at`;
+- `verified/song_data/<bucket>.json`: the one-song files gathered by the first letter of
+  their folder (`song_data/A/…` → `A.json`), so Spark opens a few dozen files instead of
+  ~15,000, and a new song rewrites only its bucket.
+
+Files are written to a temporary name and renamed, and the ledger is updated after the
+files: a crash in between makes the next run process the same objects again, which writes
+the same files, so nothing is lost or doubled.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ingest.ledger import (
+    DEFAULT_MAX_ATTEMPTS,
+    LedgerEntry,
+    LedgerStore,
+    Processed,
+    TablePlan,
+    plan_table,
+    process_object,
+)
+from ingest.progress import Progress
+from ingest.sources import RawObject, RawSource
+from ingest.warehouse import now_utc, transaction
+
+log = logging.getLogger(__name__)
+BATCH_OBJECTS = 200
+SOURCE_KEY = "_source_key"
+INGESTED_AT = "_ingested_at"
+
+
+@dataclass(frozen=True)
+class LandingResult:
+    """What one run did, per raw table."""
+
+    plans: dict[str, TablePlan]
+    processed: dict[str, list[Processed]]
+    rows: dict[str, int]
+
+    @property
+    def changed(self) -> bool:
+        return any(not plan.is_empty for plan in self.plans.values())
+
+    def count(self, table: str, status: str) -> int:
+        return sum(item.entry.status == status for item in self.processed[table])
+
+
+def open_ledger(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(path, timeout=30)
+    with transaction(connection) as cursor:
+        for statement in LedgerStore("sqlite").ddl():
+            cursor.execute(statement)
+    return connection
+
+
+def land(source: RawSource, listing: dict[str, list[RawObject]], landing: Path, *,
+         max_attempts: int = DEFAULT_MAX_ATTEMPTS, workers: int = 8) -> LandingResult:
+    """Verify new, changed and pending objects into `landing/verified`; record them."""
+    store = LedgerStore("sqlite")
+    plans: dict[str, TablePlan] = {}
+    processed: dict[str, list[Processed]] = {}
+    with closing(open_ledger(landing / "ledger.sqlite")) as connection:
+        with transaction(connection) as cursor:
+            ledger = store.read(cursor)
+        for table, objects in listing.items():
+            plan = plan_table(table, objects, source.uri, ledger)
+            plans[table] = plan
+            writer = _SongBuckets(landing) if table == "song_data" else _LogFiles(landing)
+            processed[table] = []
+            progress = Progress(log, f"verifying {table}", len(plan.process))
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                for batch in _chunks(plan.process, BATCH_OBJECTS):
+                    bodies = pool.map(lambda obj: source.read(obj.key), batch)
+                    now = now_utc()
+                    done = [process_object(table, obj, body, source.uri,
+                                           ledger.get((table, obj.key)), now, max_attempts)
+                            for obj, body in zip(batch, bodies, strict=True)]
+                    writer.write(done)
+                    with transaction(connection) as cursor:
+                        store.write(cursor, done, now)
+                    processed[table] += done
+                    progress.advance(len(batch))
+            if plan.removed:
+                writer.remove(plan.removed)
+                with transaction(connection) as cursor:
+                    store.forget(cursor, table, plan.removed)
+            writer.finish()
+        with transaction(connection) as cursor:
+            cursor.execute("select table_name, coalesce(sum(rows_loaded), 0) from "
+                           '"_loaded_objects" group by table_name')
+            rows = {str(name): int(total) for name, total in cursor.fetchall()}
+    return LandingResult(plans, processed, rows)
+
+
+def _chunks(objects: Sequence[RawObject], size: int) -> Iterator[Sequence[RawObject]]:
+    for start in range(0, len(objects), size):
+        yield objects[start:start + size]
+
+
+def _tagged_lines(item: Processed) -> Iterator[str]:
+    """The good records of one object as JSON lines, with their provenance."""
+    if item.verified is None:
+        return
+    stamp = (item.entry.loaded_at or now_utc()).isoformat(sep=" ")
+    for _number, record in item.verified.records:
+        yield json.dumps({**record, SOURCE_KEY: item.entry.key, INGESTED_AT: stamp},
+                         ensure_ascii=False)
+
+
+def write_atomically(path: Path, lines: Iterable[str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    with temporary.open("w", encoding="utf-8") as out:
+        for line in lines:
+            out.write(line)
+            out.write("\n")
+    os.replace(temporary, path)
+
+
+class _LogFiles:
+    """One verified file per daily log object."""
+
+    def __init__(self, landing: Path) -> None:
+        self.root = landing / "verified"
+
+    def write(self, processed: Sequence[Processed]) -> None:
+        for item in processed:
+            path = self.root / item.entry.key
+            if item.verified is None:
+                path.unlink(missing_ok=True)  # a pending object has no rows, not old ones
+            else:
+                write_atomically(path, _tagged_lines(item))
+
+    def remove(self, keys: Sequence[str]) -> None:
+        for key in keys:
+            (self.root / key).unlink(missing_ok=True)
+
+    def finish(self) -> None:
+        (self.root / "log_data").mkdir(parents=True, exist_ok=True)
+
+
+class _SongBuckets:
+    """Songs gathered per bucket; a bucket is rewritten once per run when any song in it moved."""
+
+    def __init__(self, landing: Path) -> None:
+        self.root = landing / "verified" / "song_data"
+        self.replaced: dict[str, set[str]] = {}
+        self.added: dict[str, list[str]] = {}
+
+    @staticmethod
+    def bucket(key: str) -> str:
+        parts = key.split("/")
+        return parts[1] if len(parts) > 2 and parts[1].isalnum() else "_other"
+
+    def write(self, processed: Sequence[Processed]) -> None:
+        for item in processed:
+            bucket = self.bucket(item.entry.key)
+            self.replaced.setdefault(bucket, set()).add(item.entry.key)
+            self.added.setdefault(bucket, []).extend(_tagged_lines(item))
+
+    def remove(self, keys: Sequence[str]) -> None:
+        for key in keys:
+            self.replaced.setdefault(self.bucket(key), set()).add(key)
+
+    def finish(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        for bucket, replaced in self.replaced.items():
+            path = self.root / f"{bucket}.json"
+            kept = [line for line in _read_lines(path)
+                    if json.loads(line).get(SOURCE_KEY) not in replaced]
+            write_atomically(path, [*kept, *self.added.get(bucket, [])])
+
+
+def _read_lines(path: Path) -> list[str]:
+    if not path.is_file():
+        return []
+    return [line for line in path.read_text(encoding="utf-8").split("\n") if line]
+
+
+def ledger_entries(landing: Path) -> tuple[list[LedgerEntry], list[tuple[Any, ...]]]:
+    """The ledger and quarantine of one landing folder, for `python -m ingest status`."""
+    store = LedgerStore("sqlite")
+    with (closing(open_ledger(landing / "ledger.sqlite")) as connection,
+          transaction(connection) as cursor):
+        entries = list(store.read(cursor).values())
+        quarantined = store.quarantined(cursor)
+    return entries, quarantined

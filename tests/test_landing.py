@@ -1,0 +1,85 @@
+"""The verified landing for Spark: only new objects are processed; bad lines quarantined."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+from ingest.landing import LandingResult, land, ledger_entries
+from ingest.sources import open_source, require_raw_layout, s3_client
+from ingest.upload import upload
+
+from .conftest import FIXTURES
+from .raw_lines import BAD_LINES, EXPECTED_BAD, log_key, log_with_bad_lines
+
+RAW = FIXTURES / "raw_handwritten"
+
+
+def _land(source_uri: str, landing: Path) -> LandingResult:
+    source = open_source(source_uri)
+    return land(source, require_raw_layout(source), landing)
+
+
+def _records(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_s3_objects_land_verified_once_and_changes_touch_only_their_files(
+    tmp_path: Path, s3_endpoint: str
+) -> None:
+    upload(RAW, "s3://raw-bucket/raw")
+    landing = tmp_path / "landing"
+
+    first = _land("s3://raw-bucket/raw", landing)
+    assert first.rows == {"song_data": 8, "log_data": 16}
+    verified = landing / "verified"
+    buckets = sorted(path.name for path in (verified / "song_data").iterdir())
+    assert buckets == ["A.json"], "the eight song files of folder A/ gathered into one file"
+    day = verified / "log_data" / "2018" / "11" / "2018-11-01-events.json"
+    record = _records(day)[0]
+    assert record["_source_key"] == "log_data/2018/11/2018-11-01-events.json"
+    assert dt.datetime.fromisoformat(str(record["_ingested_at"])).year >= 2026
+
+    second = _land("s3://raw-bucket/raw", landing)
+    assert not second.changed
+
+    stamp = day.stat().st_mtime_ns
+    client = s3_client()
+    new_song = {"num_songs": 1, "artist_id": "ARNEW0000000000001", "artist_latitude": None,
+                "artist_longitude": None, "artist_location": "", "artist_name": "New",
+                "song_id": "SONEW0000000000001", "title": "Fresh", "duration": 100.0,
+                "year": 0}
+    client.put_object(Bucket="raw-bucket", Key="raw/song_data/B/C/D/TRBCDNEW128F4230009.json",
+                      Body=json.dumps(new_song).encode())
+    third = _land("s3://raw-bucket/raw", landing)
+    assert [len(plan.process) for plan in third.plans.values()] == [1, 0]
+    assert day.stat().st_mtime_ns == stamp, "an unchanged log file is not rewritten"
+    assert sorted(path.name for path in (verified / "song_data").iterdir()) == [
+        "A.json", "B.json"]
+    assert third.rows == {"song_data": 9, "log_data": 16}
+
+
+def test_bad_lines_quarantined_good_lines_land_and_reconcile(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    shutil.copytree(RAW, raw)
+    day = dt.date(2018, 11, 3)
+    (raw / log_key(day)).write_bytes(log_with_bad_lines(day, 1000, BAD_LINES))
+
+    result = _land(str(raw), tmp_path / "landing")
+
+    landed = _records(tmp_path / "landing" / "verified" / log_key(day))
+    assert len(landed) == 995
+    entries, quarantined = ledger_entries(tmp_path / "landing")
+    (entry,) = [entry for entry in entries if entry.key == log_key(day)]
+    assert (entry.status, entry.rows_loaded, entry.rows_quarantined, entry.blank_lines) == (
+        "quarantined", 995, 5, 1)
+    assert [row[2] for row in quarantined] == [line for line, _reason in EXPECTED_BAD]
+    for row, (_line, reason) in zip(quarantined, EXPECTED_BAD, strict=True):
+        assert reason in row[3]
+    for entry in entries:  # reconciliation for every object
+        lines = (raw / entry.key).read_bytes().split(b"\n")
+        assert sum(1 for line in lines if line.strip()) == (
+            (entry.rows_loaded or 0) + (entry.rows_quarantined or 0))
+    assert result.rows["log_data"] == 16 + 995
