@@ -9,8 +9,12 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ingest.errors import IngestError
+
+if TYPE_CHECKING:
+    from ingest.archive import ArchiveRequest
 
 log = logging.getLogger("ingest")
 Handler = Callable[[argparse.Namespace], int]
@@ -48,13 +52,25 @@ def cmd_upload(args: argparse.Namespace) -> int:
     return 0
 
 
+def _archive_request(args: argparse.Namespace) -> ArchiveRequest | None:
+    from ingest.archive import ArchiveRequest
+
+    if args.delete_archived and not args.archive:
+        raise IngestError("--delete-archived needs --archive DEST")
+    return ArchiveRequest(args.archive, args.delete_archived) if args.archive else None
+
+
 def cmd_stage(args: argparse.Namespace) -> int:
     if not args.source:
         raise IngestError("--source is required (or set SPARKIFY_SOURCE)")
+    archive = _archive_request(args)
+    if archive and args.target == "redshift":
+        raise IngestError("--archive works with --target spark and postgres")
     if args.target == "postgres":
         from ingest.stage_postgres import stage_postgres
 
-        stage_postgres(args.source, schema=args.raw_schema, batch_objects=args.batch_objects)
+        stage_postgres(args.source, schema=args.raw_schema, batch_objects=args.batch_objects,
+                       max_attempts=args.max_attempts, archive=archive)
     elif args.target == "redshift":
         from ingest.stage_redshift import stage_redshift
 
@@ -70,8 +86,31 @@ def cmd_stage(args: argparse.Namespace) -> int:
         from ingest.stage_spark import stage_spark
 
         stage_spark(args.source, schema=args.raw_schema, location=args.location,
-                    dry_run=args.dry_run)
+                    dry_run=args.dry_run, archive=archive)
     return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from ingest.paths import StatePaths
+    from ingest.status import spark_status, warehouse_status
+
+    if args.target == "spark":
+        print(spark_status(StatePaths.default(), args.limit))
+    else:
+        print(warehouse_status(args.target, args.raw_schema, args.limit))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from ingest.scheduler import CycleConfig, parse_interval, run_every
+
+    if not args.source:
+        raise IngestError("--source is required (or set SPARKIFY_SOURCE)")
+    config = CycleConfig(args.target, args.source, args.raw_schema, args.schema,
+                         _archive_request(args))
+    every = parse_interval(args.every)
+    cycles = 1 if args.once else args.cycles
+    return run_every(config, every, cycles=cycles)
 
 
 def cmd_spark_conf(args: argparse.Namespace) -> int:
@@ -140,7 +179,29 @@ def build_parser() -> argparse.ArgumentParser:
                             "(default <source>/_sparkify_loads)")
     stage.add_argument("--dry-run", action="store_true",
                        help="spark, redshift: print the DDL / COPY statements, run nothing")
+    stage.add_argument("--max-attempts", type=int, default=env_int("MAX_ATTEMPTS", 3),
+                       help="runs an unreadable object stays pending before it is failed")
+    _add_archive_options(stage)
     stage.set_defaults(handler=cmd_stage)
+
+    status = commands.add_parser("status", help="the ledger: staged, pending, failed, "
+                                                "quarantined objects and lines")
+    status.add_argument("--target", default=env("TARGET", "spark"),
+                        choices=["spark", "postgres", "redshift"])
+    status.add_argument("--raw-schema", default=env("RAW_SCHEMA", "sparkify_raw"))
+    status.add_argument("--limit", type=int, default=20, help="quarantined lines to show")
+    status.set_defaults(handler=cmd_status)
+
+    run = commands.add_parser("run", help="stage + dbt build every interval, one at a time")
+    run.add_argument("--every", default=env("EVERY", "10m"), help="interval, e.g. 10m")
+    run.add_argument("--once", action="store_true", help="one cycle (for cron)")
+    run.add_argument("--cycles", type=int, default=None, help="stop after N cycles")
+    run.add_argument("--target", default=env("TARGET", "spark"), choices=["spark", "postgres"])
+    run.add_argument("--source", default=env("SOURCE"))
+    run.add_argument("--raw-schema", default=env("RAW_SCHEMA", "sparkify_raw"))
+    run.add_argument("--schema", default=env("SCHEMA", "sparkify"))
+    _add_archive_options(run)
+    run.set_defaults(handler=cmd_run)
 
     conf = commands.add_parser("spark-conf", help="write the project's Spark configuration")
     conf.add_argument("--dir", default=None, help="folder (default: SPARK_CONF_DIR or pyspark's)")
@@ -155,6 +216,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_size_options(pipe)
     pipe.set_defaults(handler=cmd_pipeline)
     return parser
+
+
+def _add_archive_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--archive", default=env("ARCHIVE"),
+                        help="copy processed raw objects to this folder or s3:// prefix")
+    parser.add_argument("--delete-archived", action="store_true",
+                        help="with --archive: delete archived objects from the source")
 
 
 def _add_size_options(parser: argparse.ArgumentParser) -> None:

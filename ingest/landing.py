@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ingest.archive import ArchiveRequest, archive_from_ledger
 from ingest.ledger import (
     DEFAULT_MAX_ATTEMPTS,
     LedgerEntry,
@@ -37,7 +38,7 @@ from ingest.ledger import (
     process_object,
 )
 from ingest.progress import Progress
-from ingest.sources import RawObject, RawSource
+from ingest.sources import LocalSource, RawObject, S3Source
 from ingest.warehouse import now_utc, transaction
 
 log = logging.getLogger(__name__)
@@ -71,8 +72,9 @@ def open_ledger(path: Path) -> sqlite3.Connection:
     return connection
 
 
-def land(source: RawSource, listing: dict[str, list[RawObject]], landing: Path, *,
-         max_attempts: int = DEFAULT_MAX_ATTEMPTS, workers: int = 8) -> LandingResult:
+def land(source: LocalSource | S3Source, listing: dict[str, list[RawObject]], landing: Path, *,
+         max_attempts: int = DEFAULT_MAX_ATTEMPTS, workers: int = 8,
+         archive: ArchiveRequest | None = None) -> LandingResult:
     """Verify new, changed and pending objects into `landing/verified`; record them."""
     store = LedgerStore("sqlite")
     plans: dict[str, TablePlan] = {}
@@ -103,6 +105,9 @@ def land(source: RawSource, listing: dict[str, list[RawObject]], landing: Path, 
                 with transaction(connection) as cursor:
                     store.forget(cursor, table, plan.removed)
             writer.finish()
+        if archive is not None:
+            present = {obj.key for objects in listing.values() for obj in objects}
+            archive_from_ledger(connection, store, source, archive, present)
         with transaction(connection) as cursor:
             cursor.execute("select table_name, coalesce(sum(rows_loaded), 0) from "
                            '"_loaded_objects" group by table_name')

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from ingest.raw_format import validate_identifier
 from ingest.sources import RawObject
-from ingest.verify import BadLine, Unreadable, Verified, verify_object
+from ingest.verify import Unreadable, Verified, verify_object
 
 Backend = Literal["postgres", "redshift", "sqlite"]
 LEDGER = "_loaded_objects"
@@ -26,7 +26,7 @@ QUARANTINE = "_quarantined_lines"
 DEFAULT_MAX_ATTEMPTS = 3
 COLUMNS = ("table_name", "object_key", "source_uri", "fingerprint", "size_bytes", "status",
            "first_seen_at", "loaded_at", "rows_loaded", "rows_quarantined", "blank_lines",
-           "attempts", "reason")
+           "attempts", "reason", "archived_at")
 HAS_ROWS = {"loaded", "quarantined"}
 
 
@@ -45,11 +45,13 @@ class LedgerEntry:
     blank_lines: int | None = None
     attempts: int = 0
     reason: str | None = None
+    archived_at: dt.datetime | None = None
 
     def values(self) -> tuple[Any, ...]:
         return (self.table, self.key, self.source_uri, self.fingerprint, self.size_bytes,
                 self.status, self.first_seen_at, self.loaded_at, self.rows_loaded,
-                self.rows_quarantined, self.blank_lines, self.attempts, self.reason)
+                self.rows_quarantined, self.blank_lines, self.attempts, self.reason,
+                self.archived_at)
 
 
 @dataclass(frozen=True)
@@ -92,9 +94,15 @@ def plan_table(table: str, objects: Sequence[RawObject], source_uri: str,
             failed += 1
         else:
             unchanged += 1
-    stale += sorted(key for entry_table, key in ledger if entry_table == table
-                    and key not in current)
+    # an object archived and then deleted from the source keeps its rows
+    stale += sorted(key for (entry_table, key), entry in ledger.items() if entry_table == table
+                    and key not in current and entry.archived_at is None)
     return TablePlan(table, tuple(process), tuple(stale), unchanged, failed)
+
+
+def staged_tables(ledger: dict[tuple[str, str], LedgerEntry], source_uri: str) -> set[str]:
+    """Raw tables that already hold objects of this source."""
+    return {table for (table, _key), entry in ledger.items() if entry.source_uri == source_uri}
 
 
 @dataclass(frozen=True)
@@ -164,6 +172,7 @@ class LedgerStore:
             f"    blank_lines bigint,\n"
             f"    attempts integer not null,\n"
             f"    reason {long_text},\n"
+            f"    archived_at timestamp,\n"
             f"    primary key (table_name, object_key)\n"
             f"){suffix}",
             f"create table if not exists {self.name(QUARANTINE)} (\n"
@@ -211,6 +220,14 @@ class LedgerStore:
                 f"raw_line, reason, quarantined_at) values ({', '.join([self.mark] * 6)})", bad,
             )
 
+    def mark_archived(self, cursor: Any, table: str, keys: Sequence[str],
+                      now: dt.datetime) -> None:
+        cursor.executemany(
+            f"update {self.name(LEDGER)} set archived_at = {self.mark} "
+            f"where table_name = {self.mark} and object_key = {self.mark}",
+            [(now, table, key) for key in keys],
+        )
+
     def quarantined(self, cursor: Any) -> list[tuple[str, str, int, str, str]]:
         cursor.execute(f"select table_name, object_key, line_number, reason, raw_line from "
                        f"{self.name(QUARANTINE)} order by table_name, object_key, line_number")
@@ -220,11 +237,8 @@ class LedgerStore:
 def _as_row(row: Sequence[Any], backend: Backend) -> list[Any]:
     values = list(row)
     if backend == "sqlite":
-        for index in (6, 7):
+        for index in (6, 7, 13):
             if values[index] is not None:
                 values[index] = dt.datetime.fromisoformat(values[index])
     return values
 
-
-def bad_lines(processed: Sequence[Processed]) -> list[BadLine]:
-    return [line for item in processed if item.verified for line in item.verified.bad]

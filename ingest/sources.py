@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -176,11 +176,16 @@ def open_source(uri: str) -> LocalSource | S3Source:
     return LocalSource(Path(uri))
 
 
-def require_raw_layout(source: RawSource) -> dict[str, list[RawObject]]:
-    """List both raw folders; fail clearly when either is missing or empty."""
+def require_raw_layout(source: RawSource,
+                       staged: Collection[str] = ()) -> dict[str, list[RawObject]]:
+    """List both raw folders; fail clearly when either is empty and was never `staged`.
+
+    (A folder emptied by `--archive --delete-archived` is fine: its objects were staged.)
+    """
     listing = {folder: sorted(source.list_objects(folder), key=lambda o: o.key)
                for folder in RAW_FOLDERS}
-    missing = [folder for folder, objects in listing.items() if not objects]
+    missing = [folder for folder, objects in listing.items()
+               if not objects and folder not in staged]
     if missing:
         raise IngestError(
             f"{source.uri} has no JSON files under {' and '.join(f + '/' for f in missing)}: "

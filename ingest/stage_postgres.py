@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from ingest.archive import ArchiveRequest, archive_from_ledger
 from ingest.errors import IngestError
 from ingest.ledger import (
     DEFAULT_MAX_ATTEMPTS,
@@ -25,6 +26,7 @@ from ingest.ledger import (
     TablePlan,
     plan_table,
     process_object,
+    staged_tables,
 )
 from ingest.progress import Progress
 from ingest.raw_format import RAW_TABLES, Columns, validate_identifier
@@ -86,13 +88,13 @@ class _Tally:
 def stage_postgres(source_uri: str, *, schema: str = "sparkify_raw",
                    settings: ConnectionSettings | None = None, batch_objects: int = 500,
                    batch_bytes: int = 64 * 1024 * 1024, workers: int = 8,
-                   max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> list[TableLoad]:
+                   max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+                   archive: ArchiveRequest | None = None) -> list[TableLoad]:
     """Bring `<schema>.song_data` and `<schema>.log_data` in line with the source."""
     validate_identifier(schema)
     if batch_objects < 1:
         raise IngestError("--batch-objects must be at least 1")
     source = open_source(source_uri)
-    listing = require_raw_layout(source)
     settings = settings or ConnectionSettings.from_env("postgres")
     store = LedgerStore("postgres", schema)
     connection = connect(settings)
@@ -101,11 +103,15 @@ def stage_postgres(source_uri: str, *, schema: str = "sparkify_raw",
             for statement in setup_statements(schema, "postgres"):
                 cursor.execute(statement)
             ledger = store.read(cursor)
+        listing = require_raw_layout(source, staged_tables(ledger, source.uri))
         loads = []
         for table, objects in listing.items():
             plan = plan_table(table, objects, source.uri, ledger)
             job = _TableJob(connection, source, store, plan, ledger, max_attempts)
             loads.append(job.run(batch_objects, batch_bytes, workers))
+        if archive is not None:
+            present = {obj.key for objects in listing.values() for obj in objects}
+            archive_from_ledger(connection, store, source, archive, present)
     finally:
         connection.close()
     for load in loads:

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from ingest.archive import ArchiveRequest
 from ingest.errors import IngestError
-from ingest.landing import LandingResult, land
+from ingest.landing import LandingResult, land, ledger_entries
+from ingest.ledger import staged_tables
 from ingest.paths import StatePaths
 from ingest.raw_format import LOG_COLUMNS, SONG_COLUMNS, Columns, validate_identifier
 from ingest.sources import open_source, require_raw_layout
@@ -84,14 +86,17 @@ def landing_folder(state: StatePaths, source_uri: str) -> Path:
     return state.landing / f"{readable}-{digest}"
 
 
-def prepare_local(source_uri: str, state: StatePaths) -> tuple[str, str, LandingResult]:
+def prepare_local(source_uri: str, state: StatePaths, archive: ArchiveRequest | None = None
+                  ) -> tuple[str, str, LandingResult]:
     """Verify what is new into the landing folder; return the folders the tables read."""
     source = open_source(source_uri)
-    listing = require_raw_layout(source)
     landing = landing_folder(state, source.uri)
+    entries, _quarantined = ledger_entries(landing)
+    staged = staged_tables({(entry.table, entry.key): entry for entry in entries}, source.uri)
+    listing = require_raw_layout(source, staged)
     log.info("source %s: %d song files, %d log files", source.uri,
              len(listing["song_data"]), len(listing["log_data"]))
-    result = land(source, listing, landing)
+    result = land(source, listing, landing, archive=archive)
     verified = landing / "verified"
     return str(verified / "song_data"), str(verified / "log_data"), result
 
@@ -105,7 +110,7 @@ def direct_locations(source_uri: str) -> tuple[str, str]:
 
 def stage_spark(source_uri: str, *, schema: str, location: Location = "local",
                 state: StatePaths | None = None, spark: Any | None = None,
-                dry_run: bool = False) -> StageResult:
+                dry_run: bool = False, archive: ArchiveRequest | None = None) -> StageResult:
     """Create `<schema>.song_data` and `<schema>.log_data` over verified (or direct) data."""
     state = state or StatePaths.default()
     quote_identifier(schema)
@@ -116,7 +121,7 @@ def stage_spark(source_uri: str, *, schema: str, location: Location = "local",
         verified = landing_folder(state, open_source(source_uri).uri) / "verified"
         song_location, log_location = str(verified / "song_data"), str(verified / "log_data")
     else:
-        song_location, log_location, landing = prepare_local(source_uri, state)
+        song_location, log_location, landing = prepare_local(source_uri, state, archive)
     statements = schema_ddl(schema, song_location, log_location)
     if dry_run:
         for statement in statements:

@@ -104,6 +104,11 @@ def run_history(engine: Engine, full: Path, source: Path) -> None:
     before, after = step([DAYS[0]])  # a late file for an older day
     assert {day for day in after if after[day] != before.get(day)} == {DAYS[0]}
 
+    before = engine.day_versions()  # a backfill of one day rewrites that day only
+    engine.dbt(["run", "--vars", f"{{backfill_from: '{DAYS[1]}', backfill_to: '{DAYS[1]}'}}"])
+    after = engine.day_versions()
+    assert {day for day in after if after[day] != before.get(day)} == {DAYS[1]}
+
     incremental = engine.marts()
     engine.dbt(["run", "--full-refresh"])
     assert_same_marts({"incremental": incremental, "full refresh": engine.marts()})

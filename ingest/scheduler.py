@@ -1,0 +1,124 @@
+"""`python -m ingest run --every 10m`: stage what is new, then `dbt build`, again and again.
+
+A file lock makes sure two cycles never overlap (a second scheduler, or a cron line firing
+while the last cycle still runs, skips its turn). A failed cycle is logged and the loop goes
+on: what it did not load stays new (or pending) in the ledger and is retried next time.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from ingest.archive import ArchiveRequest
+from ingest.errors import IngestError
+from ingest.paths import StatePaths, project_root
+
+log = logging.getLogger(__name__)
+Target = Literal["spark", "postgres"]
+_INTERVAL = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h)?$")
+
+
+@dataclass(frozen=True)
+class CycleConfig:
+    target: Target
+    source: str
+    raw_schema: str
+    schema: str
+    archive: ArchiveRequest | None = None
+
+
+def parse_interval(text: str) -> float:
+    """`90`, `90s`, `10m`, `1h` → seconds."""
+    match = _INTERVAL.match(text.strip())
+    if not match or float(match.group(1)) <= 0:
+        raise IngestError(f"--every {text!r}: use a positive number of s, m or h (e.g. 10m)")
+    return float(match.group(1)) * {"s": 1, "m": 60, "h": 3600}[match.group(2) or "s"]
+
+
+@contextmanager
+def cycle_lock(path: Path) -> Iterator[bool]:
+    """Hold an exclusive lock on `path` if nobody else does; yield whether we got it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"{os.getpid()}\n")
+            handle.flush()
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def run_cycle(config: CycleConfig, state: StatePaths) -> None:
+    """Stage the source for the target, then build the project incrementally."""
+    from ingest.dbt import run_dbt
+
+    os.environ["SPARKIFY_RAW_SCHEMA"] = config.raw_schema
+    os.environ["SPARKIFY_SCHEMA"] = config.schema
+    if config.target == "postgres":
+        from ingest.stage_postgres import stage_postgres
+
+        stage_postgres(config.source, schema=config.raw_schema, archive=config.archive)
+    else:
+        from ingest.stage_spark import stage_spark
+
+        stage_spark(config.source, schema=config.raw_schema, state=state,
+                    archive=config.archive)
+    run_dbt(project_root(), ["build"], target=config.target)
+
+
+def run_every(config: CycleConfig, every: float, *, cycles: int | None = None,
+              state: StatePaths | None = None,
+              after_cycle: Callable[[int, bool], None] | None = None) -> int:
+    """Run cycles `every` seconds apart (`cycles` times, or forever); 1 if the last failed."""
+    state = state or StatePaths.default()
+    lock = state.root / "run.lock"
+    number = 0
+    ok = True
+    while cycles is None or number < cycles:
+        number += 1
+        started = time.monotonic()
+        with cycle_lock(lock) as acquired:
+            if not acquired:
+                log.warning("cycle %d skipped: another cycle holds %s", number, lock)
+                ok = False
+            else:
+                ok = _guarded_cycle(config, state, number)
+        if after_cycle is not None:
+            after_cycle(number, ok)
+        if cycles is not None and number >= cycles:
+            break
+        time.sleep(max(0.0, every - (time.monotonic() - started)))
+    return 0 if ok else 1
+
+
+def _guarded_cycle(config: CycleConfig, state: StatePaths, number: int) -> bool:
+    log.info("cycle %d: staging %s for %s", number, config.source, config.target)
+    started = time.monotonic()
+    try:
+        run_cycle(config, state)
+    except IngestError as exc:
+        log.error("cycle %d failed after %.0f s: %s; the next cycle retries", number,
+                  time.monotonic() - started, exc)
+        return False
+    except Exception:
+        log.exception("cycle %d failed with an unexpected error; the next cycle retries",
+                      number)
+        return False
+    log.info("cycle %d done in %.0f s", number, time.monotonic() - started)
+    return True

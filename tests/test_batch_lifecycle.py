@@ -1,0 +1,130 @@
+"""The batch lifecycle around staging: archive, status, and the scheduled loop with its lock."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from ingest.archive import ArchiveRequest
+from ingest.cli import main
+from ingest.paths import StatePaths
+from ingest.scheduler import CycleConfig, cycle_lock, parse_interval, run_every
+from ingest.stage_postgres import stage_postgres
+
+from .conftest import FIXTURES, postgres_rows
+from .raw_lines import BAD_LINES, log_key, log_with_bad_lines
+
+RAW = FIXTURES / "raw_handwritten"
+
+
+def _raw(tmp_path: Path) -> Path:
+    shutil.copytree(RAW, tmp_path / "raw")
+    return tmp_path / "raw"
+
+
+def _count(database: str, table: str) -> int:
+    return int(postgres_rows(database, f"select count(*) as n from sparkify_raw.{table}")[0]["n"])
+
+
+def test_archive_copies_processed_objects_and_delete_keeps_their_rows(
+    pg_database: str, tmp_path: Path
+) -> None:
+    raw = _raw(tmp_path)
+    archive = tmp_path / "archive"
+    originals = sorted(path.relative_to(raw) for path in raw.rglob("*.json"))
+
+    stage_postgres(str(raw), archive=ArchiveRequest(str(archive)))
+    assert sorted(path.relative_to(archive) for path in archive.rglob("*.json")) == originals
+    assert sorted(path.relative_to(raw) for path in raw.rglob("*.json")) == originals
+
+    stage_postgres(str(raw), archive=ArchiveRequest(str(archive), delete=True))
+    assert list(raw.rglob("*.json")) == [], "archived objects deleted from the source"
+
+    loads = stage_postgres(str(raw), archive=ArchiveRequest(str(archive), delete=True))
+    assert all(load.objects_removed == 0 for load in loads)
+    assert (_count(pg_database, "song_data"), _count(pg_database, "log_data")) == (8, 16)
+    archived = postgres_rows(pg_database, "select count(*) as n from "
+                                          "sparkify_raw._loaded_objects where archived_at is null")
+    assert archived[0]["n"] == 0
+
+
+def test_status_prints_the_ledger_and_every_problem(
+    pg_database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw = _raw(tmp_path)
+    bad_day, cut_day = dt.date(2018, 11, 3), dt.date(2018, 11, 4)
+    (raw / log_key(bad_day)).write_bytes(log_with_bad_lines(bad_day, 1000, BAD_LINES))
+    (raw / log_key(cut_day)).write_bytes(b'{"page": "Home", "ts": 15412032')
+    stage_postgres(str(raw))
+    capsys.readouterr()
+
+    assert main(["status", "--target", "postgres", "--limit", "2"]) == 0
+    out = capsys.readouterr().out
+
+    assert "ledger: postgres at 127.0.0.1:5432, schema sparkify_raw" in out
+    assert "log_data: 4 objects (2 loaded, 1 quarantined, 1 pending); 1,011 rows loaded, " \
+           "5 quarantined, 3 blank lines" in out
+    assert f"pending     {log_key(cut_day)} (attempts: 1): line 1 ends mid-record" in out
+    assert f"quarantined {log_key(bad_day)} (attempts: 0): 5 line(s) quarantined" in out
+    assert f"{log_key(bad_day)}:3: not valid JSON" in out
+    assert "… 3 more (--limit to see them)" in out
+
+
+def test_interval_parsing() -> None:
+    assert [parse_interval(text) for text in ("90", "45s", "10m", "1h")] == [90, 45, 600, 3600]
+    with pytest.raises(Exception, match="positive number"):
+        parse_interval("soon")
+
+
+def test_a_cycle_never_overlaps_another(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    state = StatePaths(tmp_path / "state")
+    config = CycleConfig("postgres", str(tmp_path / "nowhere"), "sparkify_raw", "sparkify")
+    held = threading.Event()
+    release = threading.Event()
+
+    def hold() -> None:
+        with cycle_lock(state.root / "run.lock") as acquired:
+            assert acquired
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait(10)
+    try:
+        with caplog.at_level(logging.INFO, logger="ingest.scheduler"):
+            assert run_every(config, 0.01, cycles=1, state=state) == 1
+    finally:
+        release.set()
+        holder.join()
+    assert "cycle 1 skipped: another cycle holds" in caplog.text
+    assert "staging" not in caplog.text
+
+
+def test_the_loop_survives_a_failed_cycle(
+    pg_database: str, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SPARKIFY_SCHEMA", "sparkify")
+    source = tmp_path / "raw"
+    outcomes: list[bool] = []
+
+    def after_cycle(number: int, ok: bool) -> None:
+        outcomes.append(ok)
+        if number == 1:
+            shutil.copytree(RAW, source)  # the data arrives after the first cycle
+
+    config = CycleConfig("postgres", str(source), "sparkify_raw", "sparkify")
+    with caplog.at_level(logging.INFO, logger="ingest.scheduler"):
+        code = run_every(config, 0.01, cycles=2, state=StatePaths(tmp_path / "state"),
+                         after_cycle=after_cycle)
+
+    assert outcomes == [False, True] and code == 0
+    assert "cycle 1 failed" in caplog.text and "the next cycle retries" in caplog.text
+    plays = postgres_rows(pg_database, "select count(*) as n from sparkify.fct_songplays")
+    assert plays[0]["n"] == 9
