@@ -83,3 +83,24 @@ def test_bad_lines_quarantined_good_lines_land_and_reconcile(tmp_path: Path) -> 
         assert sum(1 for line in lines if line.strip()) == (
             (entry.rows_loaded or 0) + (entry.rows_quarantined or 0))
     assert result.rows["log_data"] == 16 + 995
+
+
+def test_a_truncated_log_stays_pending_and_lands_once_complete(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    shutil.copytree(RAW, raw)
+    day = dt.date(2018, 11, 3)
+    whole = log_with_bad_lines(day, 30, [])
+    (raw / log_key(day)).write_bytes(whole[:-25])
+    landing = tmp_path / "landing"
+
+    first = _land(str(raw), landing)
+    assert first.count("log_data", "pending") == 1
+    assert not (landing / "verified" / log_key(day)).exists()
+    second = _land(str(raw), landing)
+    assert [item.entry.attempts for item in second.processed["log_data"]] == [2]
+
+    (raw / log_key(day)).write_bytes(whole)
+    third = _land(str(raw), landing)
+    assert third.count("log_data", "loaded") == 1
+    assert len(_records(landing / "verified" / log_key(day))) == 30
+    assert third.rows["log_data"] == 16 + 30
