@@ -215,6 +215,10 @@ def build_parser() -> argparse.ArgumentParser:
     pipe.add_argument("--no-docs", action="store_true", help="skip dbt docs generate")
     _add_size_options(pipe)
     pipe.set_defaults(handler=cmd_pipeline)
+
+    from ingest.aws_infra import add_infra_commands
+
+    add_infra_commands(commands)
     return parser
 
 
