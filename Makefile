@@ -11,8 +11,13 @@ DBT_FLAGS := --profiles-dir profiles
 SOURCE ?=
 DOCS_PORT ?= 8080
 PYTEST_ARGS ?=
+CI_TARGET_PATH := target/ci
+STATE ?= .state/prod-artifacts
+PROD_MANIFEST ?=
 
 .PHONY: help setup run test lint typecheck docs clean
+.PHONY: ci lint-sql fix dbt-checks coverage-catalog prod-artifacts ci-slim
+.PHONY: spark-server spark-server-stop spark-server-status
 
 help: ## list the targets
 	@grep -hE '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | \
@@ -31,18 +36,70 @@ $(STAMP): pyproject.toml
 run: setup ## run the whole pipeline on the embedded Spark (SOURCE=... for other raw data)
 	$(BIN)/python -m ingest pipeline $(if $(SOURCE),--source "$(SOURCE)")
 
-test: setup lint typecheck ## lint, type-check and run the whole test suite
+test: setup lint typecheck ci ## lint, type-check, CI checks on the models, the whole test suite
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: setup ## ruff on the Python code
-	$(BIN)/ruff check ingest tests
+	$(BIN)/ruff check ingest tests ci
 
-typecheck: setup ## mypy --strict on the ingest package
+typecheck: setup ## mypy --strict on the ingest and ci packages
 	$(BIN)/mypy
 
 docs: setup ## generate the dbt docs and serve them on 127.0.0.1 (port: DOCS_PORT)
 	$(DBT) docs generate $(DBT_FLAGS)
 	$(DBT) docs serve $(DBT_FLAGS) --host 127.0.0.1 --port $(DOCS_PORT) --no-browser
 
+# --- A local Spark Thrift Server (as on EMR) for the spark_thrift dbt target: its own JVM,
+# warehouse and metastore in .state/spark-thrift. Port: SPARKIFY_THRIFT_PORT (default 10000).
+spark-server: setup ## start the local Spark Thrift Server on 127.0.0.1 (SPARKIFY_THRIFT_PORT, default 10000)
+	$(BIN)/python -m ingest spark-server start
+
+spark-server-stop: setup ## stop the local Spark Thrift Server that spark-server started
+	$(BIN)/python -m ingest spark-server stop
+
+spark-server-status: setup ## pid, port and uptime of the local Spark Thrift Server (exit 3: not running)
+	$(BIN)/python -m ingest spark-server status
+
 clean: ## remove generated state (warehouse, metastore, landing, sample), target/ and logs/
 	rm -rf .state target logs
+
+# --- CI checks on the models (ci/, ci/README-section.md). None needs Spark or a warehouse.
+ci: setup ## SQL lint + docs/key-test coverage + structure rules (all run, then fail)
+	@rc=0; \
+	$(MAKE) --no-print-directory lint-sql || rc=1; \
+	$(MAKE) --no-print-directory dbt-checks || rc=1; \
+	if [ $$rc -ne 0 ]; then echo "make ci: FAILED (see the problems above)"; fi; \
+	exit $$rc
+
+lint-sql: setup ## sqlfluff on models, analyses, macros, tests/dbt: as Spark SQL and as Redshift
+	$(BIN)/python -m ci.lint_sql
+
+fix: setup ## apply sqlfluff's fixes to the dbt SQL, then lint it
+	$(BIN)/python -m ci.lint_sql --fix
+
+dbt-checks: setup ## docs/key-test coverage and structure rules, from the manifest of `dbt parse`
+	$(DBT) parse $(DBT_FLAGS) --target-path $(CI_TARGET_PATH) --quiet
+	@rc=0; \
+	$(BIN)/python -m ci.check_coverage $(CI_TARGET_PATH)/manifest.json || rc=1; \
+	$(BIN)/python -m ci.check_structure $(CI_TARGET_PATH)/manifest.json || rc=1; \
+	exit $$rc
+
+coverage-catalog: setup ## docs coverage of every warehouse column (needs the warehouse: dbt docs generate)
+	$(DBT) docs generate $(DBT_FLAGS) --target-path $(CI_TARGET_PATH)
+	$(BIN)/dbt-coverage compute doc --run-artifacts-dir $(CI_TARGET_PATH) --cov-fail-under 1.0 \
+	  --cov-report $(CI_TARGET_PATH)/coverage.json
+
+# --- Slim CI: build and test only what a change touches, deferring the rest to production.
+prod-artifacts: setup ## save the production manifest to STATE for ci-slim (PROD_MANIFEST=<file>, else dbt parse)
+	@mkdir -p $(STATE)
+	@if [ -n "$(PROD_MANIFEST)" ]; then \
+	  cp "$(PROD_MANIFEST)" $(STATE)/manifest.json; \
+	else \
+	  $(DBT) parse $(DBT_FLAGS) --target-path $(STATE) --quiet; \
+	fi
+	@echo "saved $(STATE)/manifest.json (target $${SPARKIFY_TARGET:-spark}): make ci-slim compares with it"
+
+ci-slim: setup ## dbt build only state:modified+ vs STATE (default .state/prod-artifacts), --defer the rest
+	@test -f $(STATE)/manifest.json || { echo "error: no $(STATE)/manifest.json: run 'make prod-artifacts' on main first, or pass STATE=<dir>"; exit 2; }
+	$(DBT) ls $(DBT_FLAGS) --select state:modified+ --state $(STATE) --resource-type model --quiet
+	$(DBT) build $(DBT_FLAGS) --select state:modified+ --defer --state $(STATE)

@@ -45,10 +45,10 @@ days_to_rebuild as (
     where incremental_watermark.ingested_at is null
         or changes.ingested_at > incremental_watermark.ingested_at
         or newer_upstream_rows.row_count > 0
-        {%- if backfill_from is not none %}
+        {% if backfill_from is not none -%}
         or cast(changes.start_time as date)
         between cast('{{ backfill_from }}' as date) and cast('{{ backfill_to }}' as date)
-        {%- endif %}
+        {% endif %}
 
 )
 {%- endmacro %}

@@ -16,12 +16,22 @@ ranked as (
         artist_location,
         artist_latitude,
         artist_longitude,
-        {%- for attribute in ['artist_name', 'artist_location', 'artist_latitude', 'artist_longitude'] %}
         row_number() over (
             partition by artist_id
-            order by case when {{ attribute }} is null then 1 else 0 end, song_id
-        ) as {{ attribute }}_rank{{ ',' if not loop.last }}
-        {%- endfor %}
+            order by case when artist_name is null then 1 else 0 end, song_id
+        ) as artist_name_rank,
+        row_number() over (
+            partition by artist_id
+            order by case when artist_location is null then 1 else 0 end, song_id
+        ) as artist_location_rank,
+        row_number() over (
+            partition by artist_id
+            order by case when artist_latitude is null then 1 else 0 end, song_id
+        ) as artist_latitude_rank,
+        row_number() over (
+            partition by artist_id
+            order by case when artist_longitude is null then 1 else 0 end, song_id
+        ) as artist_longitude_rank
 
     from songs
 

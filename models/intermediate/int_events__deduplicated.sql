@@ -13,8 +13,8 @@ ranked as (
     select
         events.*,
         row_number() over (
-            partition by event_id
-            order by start_time_epoch_ms, page, level
+            partition by events.event_id
+            order by events.start_time_epoch_ms, events.page, events.level
         ) as delivery_number
 
     from events

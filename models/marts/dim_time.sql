@@ -23,7 +23,10 @@ songplays as (
 ),
 
 {% if is_incremental() -%}
-{{ sparkify.days_to_rebuild(changes=ref('fct_songplays'), target=this) }},
+{{ sparkify.days_to_rebuild(
+    changes=ref('fct_songplays'),
+    target=this,
+) }},
 {%- endif %}
 
 start_times as (
@@ -34,8 +37,8 @@ start_times as (
 
     from songplays
     {%- if is_incremental() %}
-    inner join days_to_rebuild
-        on songplays.start_date = days_to_rebuild.start_date
+        inner join days_to_rebuild
+            on songplays.start_date = days_to_rebuild.start_date
     {%- endif %}
     group by songplays.start_time
 

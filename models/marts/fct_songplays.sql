@@ -57,8 +57,8 @@ final as (
 
     from matched_plays
     {%- if is_incremental() %}
-    inner join days_to_rebuild
-        on cast(matched_plays.start_time as date) = days_to_rebuild.start_date
+        inner join days_to_rebuild
+            on cast(matched_plays.start_time as date) = days_to_rebuild.start_date
     {%- endif %}
 
 )
