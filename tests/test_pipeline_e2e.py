@@ -1,6 +1,6 @@
 """End to end on the embedded Spark: raw JSON → (local S3) → stage → dbt build → marts.
 
-The expected marts come from tests/reference.py, an independent pure-Python reading of the
+The expected marts come from tests/expected_marts.py, an independent pure-Python reading of the
 star-schema contract, so a wrong model and a wrong generator cannot agree by accident.
 """
 
@@ -41,7 +41,7 @@ def _assert_marts_equal(spark: Any, schema: str, raw_dir: Path) -> dict[str, lis
 def test_generated_sample_through_local_s3(
     spark: Any, session_state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`make run` without SOURCE: sample → moto S3 → mirror → Spark tables → marts → docs."""
+    """`make run` without SOURCE: sample → moto S3 → verified landing → tables → marts → docs."""
     monkeypatch.setenv("SPARKIFY_SCHEMA", "e2e")
     monkeypatch.setenv("SPARKIFY_RAW_SCHEMA", "e2e_raw")
     state = StatePaths(session_state)
