@@ -82,6 +82,11 @@ def cmd_stage(args: argparse.Namespace) -> int:
         stage_redshift(args.source, schema=args.raw_schema, iam_role=args.iam_role,
                        region=args.region, load_files_uri=args.load_files_uri,
                        dry_run=args.dry_run)
+    elif args.target == "spark_thrift":
+        from ingest.spark_server import stage_through_server
+
+        stage_through_server(args.source, schema=args.raw_schema, location=args.location,
+                             dry_run=args.dry_run, archive=archive)
     else:
         from ingest.stage_spark import stage_spark
 
@@ -160,7 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     stage = commands.add_parser("stage", help="register raw data as tables for dbt")
     stage.add_argument("--target", default=env("TARGET", "spark"),
-                       choices=["spark", "postgres", "redshift"])
+                       choices=["spark", "spark_thrift", "postgres", "redshift"],
+                       help="spark_thrift: register the tables through the Thrift Server "
+                            "(SPARKIFY_THRIFT_HOST/PORT)")
     stage.add_argument("--source", default=env("SOURCE"),
                        help="local folder or s3://bucket/prefix with song_data/ and log_data/")
     stage.add_argument("--raw-schema", default=env("RAW_SCHEMA", "sparkify_raw"))
@@ -217,8 +224,10 @@ def build_parser() -> argparse.ArgumentParser:
     pipe.set_defaults(handler=cmd_pipeline)
 
     from ingest.aws_infra import add_infra_commands
+    from ingest.spark_server import add_spark_server_command
 
     add_infra_commands(commands)
+    add_spark_server_command(commands)
     return parser
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 
@@ -23,6 +23,8 @@ class StatePaths:
     """Every generated file lives below one ignored folder (default `<project>/.state`)."""
 
     root: Path
+    # The Spark folder (warehouse, Derby metastore) below root; the Thrift Server has its own.
+    spark_dirname: str = "spark"
 
     @classmethod
     def default(cls) -> StatePaths:
@@ -31,7 +33,16 @@ class StatePaths:
 
     @property
     def spark(self) -> Path:
-        return self.root / "spark"
+        return self.root / self.spark_dirname
+
+    @property
+    def thrift_server(self) -> StatePaths:
+        """The same state, with the local Thrift Server's own warehouse and metastore.
+
+        `<root>/spark-thrift/{warehouse,metastore_db}`: Derby admits one JVM at a time, so the
+        server never shares the embedded Spark's metastore (see ingest/spark_server.py).
+        """
+        return replace(self, spark_dirname="spark-thrift")
 
     @property
     def warehouse(self) -> Path:
