@@ -29,7 +29,7 @@ from ingest.spark_server import ThriftSql, is_alive, port_answers, server_files
 from ingest.stage_spark import stage_spark
 
 from .conftest import FIXTURES, PROJECT_DIR
-from .cross_engine import MARTS, assert_same_marts, export_marts
+from .cross_engine import MARTS, Export, assert_same_marts, export_marts
 from .expected_marts import build_expected_marts
 
 pytestmark = pytest.mark.spark
@@ -68,7 +68,26 @@ def _sleeper(*extra: str) -> Iterator[subprocess.Popen[bytes]]:
         process.wait()
 
 
-def test_dbt_build_through_the_thrift_server(state: StatePaths, tmp_path: Path) -> None:
+def _session_marts(spark: Any, session_state: Path, target: Path,
+                   monkeypatch: pytest.MonkeyPatch) -> Export:
+    """The same fixture built by the embedded (session-mode) Spark, in its own metastore."""
+    monkeypatch.setenv("SPARKIFY_SCHEMA", "session_cmp")
+    monkeypatch.setenv("SPARKIFY_RAW_SCHEMA", "session_cmp_raw")
+    try:
+        stage_spark(str(FIXTURES / "raw_handwritten"), schema="session_cmp_raw",
+                    state=StatePaths(session_state), spark=spark)
+        for command in ("seed", "run"):
+            run_dbt(PROJECT_DIR, [command, "--target-path", str(target)], "spark")
+    finally:
+        monkeypatch.setenv("SPARKIFY_SCHEMA", SCHEMA)
+        monkeypatch.setenv("SPARKIFY_RAW_SCHEMA", RAW_SCHEMA)
+    return export_marts(lambda mart: [
+        row.asDict() for row in spark.sql(f"select * from session_cmp.{mart}").collect()])
+
+
+def test_dbt_build_through_the_thrift_server(state: StatePaths, tmp_path: Path, spark: Any,
+                                             session_state: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
     port = spark_server.default_port()
     began = time.monotonic()
     info = spark_server.start(state=state, timeout=START_TIMEOUT)
@@ -102,8 +121,9 @@ def test_dbt_build_through_the_thrift_server(state: StatePaths, tmp_path: Path) 
                 lambda mart: session.sql(f"select * from {SCHEMA}.{mart}").dicts())
         expected = build_expected_marts(FIXTURES / "raw_handwritten", US_STATES)
         assert all(thrift[mart] for mart in MARTS)
+        session = _session_marts(spark, session_state, tmp_path / "session", monkeypatch)
         assert_same_marts({"reference": export_marts(lambda mart: expected[mart]),
-                           "spark_thrift": thrift})
+                           "spark_thrift": thrift, "spark (session)": session})
         # The server's tables live in its own warehouse, not in the embedded Spark's.
         assert (state.thrift_server.warehouse / f"{SCHEMA}.db" / "fct_songplays").is_dir()
         assert not state.warehouse.exists()
