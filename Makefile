@@ -11,13 +11,14 @@ DBT_FLAGS := --profiles-dir profiles
 SOURCE ?=
 DOCS_PORT ?= 8080
 PYTEST_ARGS ?=
+BENCH_RUNS ?= 3
 CI_TARGET_PATH := target/ci
 STATE ?= .state/prod-artifacts
 PROD_MANIFEST ?=
 
 .PHONY: help setup run test lint typecheck docs clean
 .PHONY: ci lint-sql fix dbt-checks coverage-catalog prod-artifacts ci-slim
-.PHONY: spark-server spark-server-stop spark-server-status
+.PHONY: spark-server spark-server-stop spark-server-status bench bench-smoke
 
 help: ## list the targets
 	@grep -hE '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | \
@@ -40,7 +41,7 @@ test: setup lint typecheck ci ## lint, type-check, CI checks on the models, the 
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: setup ## ruff on the Python code
-	$(BIN)/ruff check ingest tests ci
+	$(BIN)/ruff check ingest tests ci bench
 
 typecheck: setup ## mypy --strict on the ingest and ci packages
 	$(BIN)/mypy
@@ -103,3 +104,11 @@ ci-slim: setup ## dbt build only state:modified+ vs STATE (default .state/prod-a
 	@test -f $(STATE)/manifest.json || { echo "error: no $(STATE)/manifest.json: run 'make prod-artifacts' on main first, or pass STATE=<dir>"; exit 2; }
 	$(DBT) ls $(DBT_FLAGS) --select state:modified+ --state $(STATE) --resource-type model --quiet
 	$(DBT) build $(DBT_FLAGS) --select state:modified+ --defer --state $(STATE)
+
+# --- Benchmarks (BENCHMARKS.md): each size generated once under .state/bench, 3 runs each.
+bench: setup ## time the pipeline vs the textbook PySpark job on sizes S and M (BENCH_RUNS=3)
+	$(BIN)/python -m ingest bench --size S --target spark --runs $(BENCH_RUNS)
+	$(BIN)/python -m ingest bench --size M --target spark --runs $(BENCH_RUNS)
+
+bench-smoke: setup ## the bench harness once on a tiny set, into a temp folder (tests/test_bench_smoke.py)
+	$(BIN)/pytest -m spark tests/test_bench_smoke.py $(PYTEST_ARGS)

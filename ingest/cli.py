@@ -224,9 +224,11 @@ def build_parser() -> argparse.ArgumentParser:
     pipe.set_defaults(handler=cmd_pipeline)
 
     from ingest.aws_infra import add_infra_commands
+    from ingest.bench import add_bench_command
     from ingest.spark_server import add_spark_server_command
 
     add_infra_commands(commands)
+    add_bench_command(commands)
     add_spark_server_command(commands)
     return parser
 
