@@ -2,4 +2,5 @@
 
 from ingest.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # the verification workers (spawned) import this module too
+    raise SystemExit(main())

@@ -16,14 +16,17 @@ the same files, so nothing is lost or doubled.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
+import multiprocessing
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import closing
-from dataclasses import dataclass
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import closing, nullcontext
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +46,9 @@ from ingest.warehouse import now_utc, transaction
 
 log = logging.getLogger(__name__)
 BATCH_OBJECTS = 200
+# Verifying is CPU-bound Python: with at least this many objects to process, it runs in one
+# worker process per core (spawned, so the parent's threads and JVM are not forked).
+PARALLEL_MIN_OBJECTS = 8
 SOURCE_KEY = "_source_key"
 INGESTED_AT = "_ingested_at"
 
@@ -88,17 +94,21 @@ def land(source: LocalSource | S3Source, listing: dict[str, list[RawObject]], la
             writer = _SongBuckets(landing) if table == "song_data" else _LogFiles(landing)
             processed[table] = []
             progress = Progress(log, f"verifying {table}", len(plan.process))
-            with ThreadPoolExecutor(max_workers=workers) as pool:
+            with (ThreadPoolExecutor(max_workers=workers) as readers,
+                  _verifiers(len(plan.process)) as verifiers):
                 for batch in _chunks(plan.process, BATCH_OBJECTS):
-                    bodies = pool.map(lambda obj: source.read(obj.key), batch)
+                    bodies = readers.map(lambda obj: source.read(obj.key), batch)
                     now = now_utc()
-                    done = [process_object(table, obj, body, source.uri,
-                                           ledger.get((table, obj.key)), now, max_attempts)
-                            for obj, body in zip(batch, bodies, strict=True)]
+                    verify = partial(verify_and_render, table, source_uri=source.uri, now=now,
+                                     max_attempts=max_attempts)
+                    done = list(verifiers.map(
+                        verify, batch, list(bodies),
+                        [ledger.get((table, obj.key)) for obj in batch],
+                        chunksize=max(1, len(batch) // 8)))
                     writer.write(done)
                     with transaction(connection) as cursor:
-                        store.write(cursor, done, now)
-                    processed[table] += done
+                        store.write(cursor, [item for item, _lines in done], now)
+                    processed[table] += [item for item, _lines in done]
                     progress.advance(len(batch))
             if plan.removed:
                 writer.remove(plan.removed)
@@ -113,6 +123,42 @@ def land(source: LocalSource | S3Source, listing: dict[str, list[RawObject]], la
                            '"_loaded_objects" group by table_name')
             rows = {str(name): int(total) for name, total in cursor.fetchall()}
     return LandingResult(plans, processed, rows)
+
+
+Rendered = tuple[Processed, list[str] | None]
+
+
+def verify_and_render(table: str, obj: RawObject, body: bytes | None,
+                      previous: LedgerEntry | None, *, source_uri: str, now: dt.datetime,
+                      max_attempts: int) -> Rendered:
+    """Verify one object and render its good records as tagged JSON lines.
+
+    The Processed that comes back keeps the ledger entry and the bad lines, not the
+    records: those are only needed as the lines, and holding every record of a large run
+    in memory is what made staging grow with its input.
+    """
+    item = process_object(table, obj, body, source_uri, previous, now, max_attempts)
+    if item.verified is None:
+        return item, None
+    lines = list(_tagged_lines(item))
+    return Processed(item.entry, replace(item.verified, records=[])), lines
+
+
+def _verifiers(objects: int) -> Any:
+    """An executor for verification: worker processes when it pays, else this process."""
+    cores = os.cpu_count() or 1
+    if objects < PARALLEL_MIN_OBJECTS or cores < 2:
+        return nullcontext(_Inline())
+    return ProcessPoolExecutor(max_workers=min(cores, 4),
+                               mp_context=multiprocessing.get_context("spawn"))
+
+
+class _Inline(Executor):
+    """Executor.map without workers, for small batches (spawning costs about a second)."""
+
+    def map(self, fn: Any, *iterables: Any, timeout: float | None = None,
+            chunksize: int = 1) -> Iterator[Any]:
+        return map(fn, *iterables)
 
 
 def _chunks(objects: Sequence[RawObject], size: int) -> Iterator[Sequence[RawObject]]:
@@ -146,13 +192,13 @@ class _LogFiles:
     def __init__(self, landing: Path) -> None:
         self.root = landing / "verified"
 
-    def write(self, processed: Sequence[Processed]) -> None:
-        for item in processed:
+    def write(self, processed: Sequence[Rendered]) -> None:
+        for item, lines in processed:
             path = self.root / item.entry.key
-            if item.verified is None:
+            if lines is None:
                 path.unlink(missing_ok=True)  # a pending object has no rows, not old ones
             else:
-                write_atomically(path, _tagged_lines(item))
+                write_atomically(path, lines)
 
     def remove(self, keys: Sequence[str]) -> None:
         for key in keys:
@@ -175,11 +221,11 @@ class _SongBuckets:
         parts = key.split("/")
         return parts[1] if len(parts) > 2 and parts[1].isalnum() else "_other"
 
-    def write(self, processed: Sequence[Processed]) -> None:
-        for item in processed:
+    def write(self, processed: Sequence[Rendered]) -> None:
+        for item, lines in processed:
             bucket = self.bucket(item.entry.key)
             self.replaced.setdefault(bucket, set()).add(item.entry.key)
-            self.added.setdefault(bucket, []).extend(_tagged_lines(item))
+            self.added.setdefault(bucket, []).extend(lines or [])
 
     def remove(self, keys: Sequence[str]) -> None:
         for key in keys:

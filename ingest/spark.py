@@ -7,6 +7,8 @@ import os
 import re
 import shutil
 import subprocess
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,3 +67,29 @@ def spark_session(state: StatePaths | None = None) -> Any:
                 "by another Spark process (a dbt run or a Thrift Server): stop it and retry"
             ) from exc
         raise IngestError(f"Spark failed to start: {text.splitlines()[0][:300]}") from exc
+
+
+def spark_session_soon(state: StatePaths | None = None) -> Callable[[], Any]:
+    """Start the session in a background thread; the returned call waits for it.
+
+    The JVM takes 10-20 s to start, mostly in its own process: the caller does its Python
+    work meanwhile (staging verifies the new raw objects). Errors surface on the call.
+    """
+    outcome: dict[str, Any] = {}
+
+    def start() -> None:
+        try:
+            outcome["spark"] = spark_session(state)
+        except BaseException as exc:  # handed to the waiting caller
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=start, name="spark-start", daemon=True)
+    thread.start()
+
+    def wait() -> Any:
+        thread.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["spark"]
+
+    return wait

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -86,9 +87,14 @@ def landing_folder(state: StatePaths, source_uri: str) -> Path:
     return state.landing / f"{readable}-{digest}"
 
 
-def prepare_local(source_uri: str, state: StatePaths, archive: ArchiveRequest | None = None
+def prepare_local(source_uri: str, state: StatePaths, archive: ArchiveRequest | None = None,
+                  *, when_valid: Callable[[], None] | None = None
                   ) -> tuple[str, str, LandingResult]:
-    """Verify what is new into the landing folder; return the folders the tables read."""
+    """Verify what is new into the landing folder; return the folders the tables read.
+
+    `when_valid` is called once the source is known to be usable, before the (long)
+    verification: staging starts the Spark JVM there, so that both run at once.
+    """
     source = open_source(source_uri)
     landing = landing_folder(state, source.uri)
     entries, _quarantined = ledger_entries(landing)
@@ -96,6 +102,8 @@ def prepare_local(source_uri: str, state: StatePaths, archive: ArchiveRequest | 
     listing = require_raw_layout(source, staged)
     log.info("source %s: %d song files, %d log files", source.uri,
              len(listing["song_data"]), len(listing["log_data"]))
+    if when_valid is not None:
+        when_valid()
     result = land(source, listing, landing, archive=archive)
     verified = landing / "verified"
     return str(verified / "song_data"), str(verified / "log_data"), result
@@ -109,28 +117,37 @@ def direct_locations(source_uri: str) -> tuple[str, str]:
 
 
 def stage_spark(source_uri: str, *, schema: str, location: Location = "local",
-                state: StatePaths | None = None, spark: Any | None = None,
+                state: StatePaths | None = None, spark: Any = None,
                 dry_run: bool = False, archive: ArchiveRequest | None = None) -> StageResult:
     """Create `<schema>.song_data` and `<schema>.log_data` over verified (or direct) data."""
     state = state or StatePaths.default()
     quote_identifier(schema)
     landing: LandingResult | None = None
+    starting: list[Callable[[], Any]] = []
+
+    def start_spark() -> None:
+        if spark is None:
+            from ingest.spark import spark_session_soon
+
+            starting.append(spark_session_soon(state))
+
     if location == "direct":
         song_location, log_location = direct_locations(source_uri)
     elif dry_run:
         verified = landing_folder(state, open_source(source_uri).uri) / "verified"
         song_location, log_location = str(verified / "song_data"), str(verified / "log_data")
     else:
-        song_location, log_location, landing = prepare_local(source_uri, state, archive)
+        song_location, log_location, landing = prepare_local(source_uri, state, archive,
+                                                             when_valid=start_spark)
     statements = schema_ddl(schema, song_location, log_location)
     if dry_run:
         for statement in statements:
             print(statement + ";\n")
         return StageResult(schema, song_location, log_location, None, None)
     if spark is None:
-        from ingest.spark import spark_session
-
-        spark = spark_session(state)
+        if not starting:
+            start_spark()
+        spark = starting[0]()
     if landing is None:
         for statement in statements:
             spark.sql(statement)

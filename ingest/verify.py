@@ -94,25 +94,36 @@ def contract_problem(table: str, record: Any, day: dt.date | None) -> str | None
     for name in REQUIRED[table]:
         if record.get(name) is None:
             return f"required field {name!r} is missing or null"
-    for name, kind in RAW_TABLES[table]:
+    for name, kind, has_type in _CHECKS[table]:
         value = record.get(name)
-        if value is not None and not _has_type(value, kind):
+        if value is not None and not has_type(value):
             return f"field {name!r} is {json.dumps(value)[:60]}, expected {_EXPECTED[kind]}"
     if day is not None:
-        ts_day = dt.date(1970, 1, 1) + dt.timedelta(days=int(record["ts"]) // _MS_PER_DAY)
-        if ts_day != day:
+        day_start = (day - _EPOCH).days * _MS_PER_DAY
+        if not day_start <= record["ts"] < day_start + _MS_PER_DAY:
+            ts_day = _EPOCH + dt.timedelta(days=record["ts"] // _MS_PER_DAY)
             return f"ts {record['ts']} falls on {ts_day}, outside the file's date {day}"
     return None
 
 
-def _has_type(value: Any, kind: str) -> bool:
-    if isinstance(value, bool):
-        return False
-    if kind in {"int", "bigint"}:
-        return isinstance(value, int)
-    if kind == "double":
-        return isinstance(value, int | float)
-    return isinstance(value, str | int) and "\x00" not in str(value)
+# Exact types: JSON gives int, float, str, bool (a bool is not a number here).
+def _is_integer(value: Any) -> bool:
+    return type(value) is int
+
+
+def _is_number(value: Any) -> bool:
+    return type(value) is int or type(value) is float
+
+
+def _is_text(value: Any) -> bool:
+    return type(value) is int or (type(value) is str and "\x00" not in value)
+
+
+_EPOCH = dt.date(1970, 1, 1)
+_TYPE_CHECKS = {"int": _is_integer, "bigint": _is_integer, "double": _is_number,
+                "string": _is_text}
+_CHECKS = {table: tuple((name, kind, _TYPE_CHECKS[kind]) for name, kind in columns)
+           for table, columns in RAW_TABLES.items()}
 
 
 def _cut_off(line: str) -> bool:

@@ -7,6 +7,9 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
+import ingest.landing as landing_module
 from ingest.landing import LandingResult, land, ledger_entries
 from ingest.sources import open_source, require_raw_layout, s3_client
 from ingest.upload import upload
@@ -104,3 +107,31 @@ def test_a_truncated_log_stays_pending_and_lands_once_complete(tmp_path: Path) -
     assert third.count("log_data", "loaded") == 1
     assert len(_records(landing / "verified" / log_key(day))) == 30
     assert third.rows["log_data"] == 16 + 30
+
+
+def test_worker_processes_land_exactly_what_inline_verification_lands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw = tmp_path / "raw"
+    shutil.copytree(RAW, raw)
+    day = dt.date(2018, 11, 3)
+    (raw / log_key(day)).write_bytes(log_with_bad_lines(day, 1000, BAD_LINES))
+
+    def landed(mode: str, threshold: int) -> tuple[object, ...]:
+        monkeypatch.setattr(landing_module, "PARALLEL_MIN_OBJECTS", threshold)
+        result = _land(str(raw), tmp_path / mode)
+        files = {
+            str(path.relative_to(tmp_path / mode)): [
+                {k: v for k, v in record.items() if k != "_ingested_at"}
+                for record in _records(path)]
+            for path in sorted((tmp_path / mode / "verified").rglob("*.json"))}
+        entries, quarantined = ledger_entries(tmp_path / mode)
+        statuses = sorted((entry.key, entry.status, entry.rows_loaded, entry.rows_quarantined)
+                          for entry in entries)
+        lines = sorted((row[1], row[2], row[3], row[4]) for row in quarantined)
+        return result.rows, files, statuses, lines
+
+    inline = landed("inline", 10**9)
+    parallel = landed("parallel", 1)
+    assert inline[0] == {"song_data": 8, "log_data": 16 + 995}
+    assert parallel == inline

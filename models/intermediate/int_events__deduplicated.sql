@@ -1,5 +1,9 @@
 -- One row per event: the app sometimes delivers an event twice (same user, session and
 -- position in the session); the first delivery is kept.
+-- A table, not a view: everything downstream (three models and their tests) reads it, and
+-- as a view each of those reads would parse the raw JSON and redo the dedup again.
+{{ config(materialized='table') }}
+
 with
 
 events as (

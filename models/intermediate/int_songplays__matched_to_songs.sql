@@ -3,6 +3,10 @@
 -- and |duration - played length| <= var('song_match_window_seconds'). Among several
 -- candidates the smallest difference wins, then the smallest song_id. Unmatched plays are
 -- kept with a null song_id and artist_id.
+-- A table, not a view: the match join is computed once, not again for each test and for
+-- the incremental fact's search for changed days.
+{{ config(materialized='table') }}
+
 with
 
 events as (
