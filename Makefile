@@ -18,7 +18,7 @@ PROD_MANIFEST ?=
 
 .PHONY: help setup run test lint typecheck docs clean
 .PHONY: ci lint-sql fix dbt-checks coverage-catalog prod-artifacts ci-slim
-.PHONY: spark-server spark-server-stop spark-server-status bench bench-smoke
+.PHONY: spark-server spark-server-stop spark-server-status bench bench-thrift bench-smoke
 
 help: ## list the targets
 	@grep -hE '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | \
@@ -109,6 +109,11 @@ ci-slim: setup ## dbt build only state:modified+ vs STATE (default .state/prod-a
 bench: setup ## time the pipeline vs the textbook PySpark job on sizes S and M (BENCH_RUNS=3)
 	$(BIN)/python -m ingest bench --size S --target spark --runs $(BENCH_RUNS)
 	$(BIN)/python -m ingest bench --size M --target spark --runs $(BENCH_RUNS)
+
+bench-thrift: setup ## size S through a warm local Spark Thrift Server (started and stopped here)
+	$(BIN)/python -m ingest spark-server start
+	$(BIN)/python -m ingest bench --size S --target spark_thrift --runs $(BENCH_RUNS); \
+	  status=$$?; $(BIN)/python -m ingest spark-server stop; exit $$status
 
 bench-smoke: setup ## the bench harness once on a tiny set, into a temp folder (tests/test_bench_smoke.py)
 	$(BIN)/pytest -m spark tests/test_bench_smoke.py $(PYTEST_ARGS)
