@@ -17,9 +17,9 @@ next to the embedded Spark's `<state>/spark/`, and its own Spark conf folder (pa
   It was rejected for the local server. It needs a running PostgreSQL, and the embedded path
   needs nothing but Java. pip pyspark ships no Hive `schematool` and no metastore DDL. Letting
   DataNucleus create the schema (`datanucleus.schema.autoCreateAll`) HUNG against Postgres:
-  its `ALTER TABLE … ADD CONSTRAINT` waited on the same JVM's open transaction (see
-  /work/shared/engine-notes.md). So the project would have to ship and upgrade the Hive 2.3
-  metastore DDL itself.
+  its `ALTER TABLE … ADD CONSTRAINT` waited on the same JVM's open transaction (tried
+  while building this module, on PostgreSQL 15 and pyspark 4.3). So the project would have
+  to ship and upgrade the Hive 2.3 metastore DDL itself.
 - A separate catalog also behaves like EMR, whose cluster has a metastore and warehouse of
   its own. The price: the raw tables must be staged through the server (`ThriftSql`), and
   the marts it builds live in `<state>/spark-thrift/warehouse`, not in the embedded
