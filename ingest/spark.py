@@ -75,6 +75,7 @@ def spark_session_soon(state: StatePaths | None = None) -> Callable[[], Any]:
     The JVM takes 10-20 s to start, mostly in its own process: the caller does its Python
     work meanwhile (staging verifies the new raw objects). Errors surface on the call.
     """
+    java_binary()  # no Java: say so now, before the caller's long work, not after it
     outcome: dict[str, Any] = {}
 
     def start() -> None:
