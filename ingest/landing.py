@@ -83,19 +83,18 @@ def land(source: LocalSource | S3Source, listing: dict[str, list[RawObject]], la
          archive: ArchiveRequest | None = None) -> LandingResult:
     """Verify new, changed and pending objects into `landing/verified`; record them."""
     store = LedgerStore("sqlite")
-    plans: dict[str, TablePlan] = {}
     processed: dict[str, list[Processed]] = {}
     with closing(open_ledger(landing / "ledger.sqlite")) as connection:
         with transaction(connection) as cursor:
             ledger = store.read(cursor)
-        for table, objects in listing.items():
-            plan = plan_table(table, objects, source.uri, ledger)
-            plans[table] = plan
-            writer = _SongBuckets(landing) if table == "song_data" else _LogFiles(landing)
-            processed[table] = []
-            progress = Progress(log, f"verifying {table}", len(plan.process))
-            with (ThreadPoolExecutor(max_workers=workers) as readers,
-                  _verifiers(len(plan.process)) as verifiers):
+        plans = {table: plan_table(table, objects, source.uri, ledger)
+                 for table, objects in listing.items()}
+        with (ThreadPoolExecutor(max_workers=workers) as readers,
+              _verifiers(sum(len(plan.process) for plan in plans.values())) as verifiers):
+            for table, plan in plans.items():
+                writer = _SongBuckets(landing) if table == "song_data" else _LogFiles(landing)
+                processed[table] = []
+                progress = Progress(log, f"verifying {table}", len(plan.process))
                 for batch in _chunks(plan.process, BATCH_OBJECTS):
                     bodies = readers.map(lambda obj: source.read(obj.key), batch)
                     now = now_utc()
@@ -110,11 +109,11 @@ def land(source: LocalSource | S3Source, listing: dict[str, list[RawObject]], la
                         store.write(cursor, [item for item, _lines in done], now)
                     processed[table] += [item for item, _lines in done]
                     progress.advance(len(batch))
-            if plan.removed:
-                writer.remove(plan.removed)
-                with transaction(connection) as cursor:
-                    store.forget(cursor, table, plan.removed)
-            writer.finish()
+                if plan.removed:
+                    writer.remove(plan.removed)
+                    with transaction(connection) as cursor:
+                        store.forget(cursor, table, plan.removed)
+                writer.finish()
         if archive is not None:
             present = {obj.key for objects in listing.values() for obj in objects}
             archive_from_ledger(connection, store, source, archive, present)

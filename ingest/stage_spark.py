@@ -123,10 +123,10 @@ def stage_spark(source_uri: str, *, schema: str, location: Location = "local",
     state = state or StatePaths.default()
     quote_identifier(schema)
     landing: LandingResult | None = None
-    starting: list[Callable[[], Any]] = []
+    starting: list[Callable[[], Any]] = []  # the session being started, once asked for
 
     def start_spark() -> None:
-        if spark is None:
+        if spark is None and not starting:
             from ingest.spark import spark_session_soon
 
             starting.append(spark_session_soon(state))
@@ -145,8 +145,7 @@ def stage_spark(source_uri: str, *, schema: str, location: Location = "local",
             print(statement + ";\n")
         return StageResult(schema, song_location, log_location, None, None)
     if spark is None:
-        if not starting:
-            start_spark()
+        start_spark()
         spark = starting[0]()
     if landing is None:
         for statement in statements:
