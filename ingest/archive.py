@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from ingest.ledger import HAS_ROWS, LedgerEntry, LedgerStore
-from ingest.sources import LocalSource, S3Location, S3Source, aws_errors, s3_client
-from ingest.warehouse import now_utc, transaction
+from ingest.errors import IngestError
+from ingest.ledger import HAS_ROWS, LedgerEntry
+from ingest.sources import LocalSource, RawSource, S3Location, S3Source, aws_errors, s3_client
 
 log = logging.getLogger(__name__)
 
@@ -28,20 +27,18 @@ class ArchiveRequest:
     delete: bool = False
 
 
-def archive_from_ledger(connection: Any, store: LedgerStore, source: LocalSource | S3Source,
-                        request: ArchiveRequest, present: Collection[str]) -> None:
+def archive_from_ledger(ledger: Mapping[tuple[str, str], LedgerEntry], source: RawSource,
+                        request: ArchiveRequest, present: Collection[str],
+                        mark_archived: Callable[[str, Sequence[str]], None]) -> None:
     """Archive what the ledger says is loaded and not archived yet; record it.
 
     With `delete`, objects archived earlier but still `present` in the source go too.
     """
-    with transaction(connection) as cursor:
-        entries = to_archive(list(store.read(cursor).values()), source.uri,
-                             present if request.delete else ())
+    entries = to_archive(list(ledger.values()), source.uri, present if request.delete else ())
     for start in range(0, len(entries), 100):
         done = archive_objects(source, entries[start:start + 100], request)
-        with transaction(connection) as cursor:
-            for table, keys in done.items():
-                store.mark_archived(cursor, table, keys, now_utc())
+        for table, keys in done.items():
+            mark_archived(table, keys)
 
 
 def to_archive(entries: Sequence[LedgerEntry], source_uri: str,
@@ -53,7 +50,7 @@ def to_archive(entries: Sequence[LedgerEntry], source_uri: str,
                   key=lambda entry: (entry.table, entry.key))
 
 
-def archive_objects(source: LocalSource | S3Source, entries: Sequence[LedgerEntry],
+def archive_objects(source: RawSource, entries: Sequence[LedgerEntry],
                     request: ArchiveRequest) -> dict[str, list[str]]:
     """Copy (and maybe delete) each entry's object; the keys done, by table."""
     done: dict[str, list[str]] = {}
@@ -72,7 +69,7 @@ def archive_objects(source: LocalSource | S3Source, entries: Sequence[LedgerEntr
                     client.put_object(Bucket=destination_s3.bucket, Key=target,
                                       Body=source.read(entry.key))
         else:
-            path = Path(request.destination) / entry.key
+            path = confined(Path(request.destination), entry.key)
             path.parent.mkdir(parents=True, exist_ok=True)
             if isinstance(source, LocalSource):
                 shutil.copy2(source.path(entry.key), path)
@@ -87,10 +84,19 @@ def archive_objects(source: LocalSource | S3Source, entries: Sequence[LedgerEntr
     return done
 
 
-def _delete(source: LocalSource | S3Source, key: str) -> None:
+def confined(root: Path, key: str) -> Path:
+    """`root/key`, refusing a key that would land outside `root` (`..`, absolute)."""
+    parts = key.split("/")
+    if key.startswith("/") or any(part in {"", ".", ".."} for part in parts):
+        raise IngestError(f"refusing to touch {key!r}: it would land outside {root}")
+    return root / key
+
+
+def _delete(source: RawSource, key: str) -> None:
     if isinstance(source, LocalSource):
-        source.path(key).unlink(missing_ok=True)
+        confined(source.root, key).unlink(missing_ok=True)
         return
+    assert isinstance(source, S3Source)
     with aws_errors(f"deleting {source.location.uri}/{key}"):
         source.client.delete_object(Bucket=source.location.bucket,
                                     Key=source.location.key(key))

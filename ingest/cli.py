@@ -12,11 +12,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ingest.errors import IngestError
+from ingest.raw_format import schema_name_argument
 
 if TYPE_CHECKING:
-    from ingest.archive import ArchiveRequest
+    from ingest.stage_core import StageOptions
 
 log = logging.getLogger("ingest")
+# Exit codes (docs/staging.md): 0 done; 1 a scheduled cycle failed; 2 a problem to fix (bad
+# input, setting, source or service), said in one `error:` line; 75 another stage of the
+# same source and target runs (--no-wait); 130 interrupted.
+EXIT_OK, EXIT_CYCLE_FAILED, EXIT_ERROR, EXIT_BUSY, EXIT_INTERRUPTED = 0, 1, 2, 75, 130
 Handler = Callable[[argparse.Namespace], int]
 
 
@@ -52,25 +57,28 @@ def cmd_upload(args: argparse.Namespace) -> int:
     return 0
 
 
-def _archive_request(args: argparse.Namespace) -> ArchiveRequest | None:
+def _stage_options(args: argparse.Namespace) -> StageOptions:
+    """The staging core's options from the command line (ingest.stage_core)."""
     from ingest.archive import ArchiveRequest
+    from ingest.stage_core import StageOptions
 
     if args.delete_archived and not args.archive:
         raise IngestError("--delete-archived needs --archive DEST")
-    return ArchiveRequest(args.archive, args.delete_archived) if args.archive else None
+    archive = ArchiveRequest(args.archive, args.delete_archived) if args.archive else None
+    return StageOptions(max_attempts=args.max_attempts, batch_objects=args.batch_objects,
+                        prune=args.prune, wait=args.wait, archive=archive)
 
 
 def cmd_stage(args: argparse.Namespace) -> int:
     if not args.source:
         raise IngestError("--source is required (or set SPARKIFY_SOURCE)")
-    archive = _archive_request(args)
-    if archive and args.target == "redshift":
+    options = _stage_options(args)
+    if options.archive and args.target == "redshift":
         raise IngestError("--archive works with --target spark and postgres")
     if args.target == "postgres":
         from ingest.stage_postgres import stage_postgres
 
-        stage_postgres(args.source, schema=args.raw_schema, batch_objects=args.batch_objects,
-                       max_attempts=args.max_attempts, archive=archive)
+        stage_postgres(args.source, schema=args.raw_schema, options=options)
     elif args.target == "redshift":
         from ingest.stage_redshift import stage_redshift
 
@@ -81,17 +89,17 @@ def cmd_stage(args: argparse.Namespace) -> int:
             raise IngestError("--target redshift needs --region (or AWS_REGION): the bucket's")
         stage_redshift(args.source, schema=args.raw_schema, iam_role=args.iam_role,
                        region=args.region, load_files_uri=args.load_files_uri,
-                       dry_run=args.dry_run)
+                       dry_run=args.dry_run, options=options)
     elif args.target == "spark_thrift":
         from ingest.spark_server import stage_through_server
 
         stage_through_server(args.source, schema=args.raw_schema, location=args.location,
-                             dry_run=args.dry_run, archive=archive)
+                             dry_run=args.dry_run, options=options)
     else:
         from ingest.stage_spark import stage_spark
 
         stage_spark(args.source, schema=args.raw_schema, location=args.location,
-                    dry_run=args.dry_run, archive=archive)
+                    dry_run=args.dry_run, options=options)
     return 0
 
 
@@ -112,7 +120,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.source:
         raise IngestError("--source is required (or set SPARKIFY_SOURCE)")
     config = CycleConfig(args.target, args.source, args.raw_schema, args.schema,
-                         _archive_request(args))
+                         _stage_options(args))
     every = parse_interval(args.every)
     cycles = 1 if args.once else args.cycles
     return run_every(config, every, cycles=cycles)
@@ -170,13 +178,12 @@ def build_parser() -> argparse.ArgumentParser:
                             "(SPARKIFY_THRIFT_HOST/PORT)")
     stage.add_argument("--source", default=env("SOURCE"),
                        help="local folder or s3://bucket/prefix with song_data/ and log_data/")
-    stage.add_argument("--raw-schema", default=env("RAW_SCHEMA", "sparkify_raw"))
+    stage.add_argument("--raw-schema", default=env("RAW_SCHEMA", "sparkify_raw"),
+                       type=schema_name_argument("--raw-schema / SPARKIFY_RAW_SCHEMA"))
     stage.add_argument("--location", choices=["local", "direct"],
                        default=env("LOCATION", "local"),
                        help="local: verify new objects into a landing folder (default); "
                             "direct: tables read s3:// themselves (EMR)")
-    stage.add_argument("--batch-objects", type=int, default=env_int("BATCH_OBJECTS", 500),
-                       help="postgres: objects per COPY transaction (default 500)")
     stage.add_argument("--iam-role", default=env("IAM_ROLE"),
                        help="redshift: ARN of the role the cluster assumes to read S3")
     stage.add_argument("--region", default=env("REGION", os.environ.get("AWS_REGION")),
@@ -186,16 +193,15 @@ def build_parser() -> argparse.ArgumentParser:
                             "(default <source>/_sparkify_loads)")
     stage.add_argument("--dry-run", action="store_true",
                        help="spark, redshift: print the DDL / COPY statements, run nothing")
-    stage.add_argument("--max-attempts", type=int, default=env_int("MAX_ATTEMPTS", 3),
-                       help="runs an unreadable object stays pending before it is failed")
-    _add_archive_options(stage)
+    _add_stage_options(stage)
     stage.set_defaults(handler=cmd_stage)
 
     status = commands.add_parser("status", help="the ledger: staged, pending, failed, "
                                                 "quarantined objects and lines")
     status.add_argument("--target", default=env("TARGET", "spark"),
                         choices=["spark", "postgres", "redshift"])
-    status.add_argument("--raw-schema", default=env("RAW_SCHEMA", "sparkify_raw"))
+    status.add_argument("--raw-schema", default=env("RAW_SCHEMA", "sparkify_raw"),
+                        type=schema_name_argument("--raw-schema / SPARKIFY_RAW_SCHEMA"))
     status.add_argument("--limit", type=int, default=20, help="quarantined lines to show")
     status.set_defaults(handler=cmd_status)
 
@@ -205,9 +211,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--cycles", type=int, default=None, help="stop after N cycles")
     run.add_argument("--target", default=env("TARGET", "spark"), choices=["spark", "postgres"])
     run.add_argument("--source", default=env("SOURCE"))
-    run.add_argument("--raw-schema", default=env("RAW_SCHEMA", "sparkify_raw"))
-    run.add_argument("--schema", default=env("SCHEMA", "sparkify"))
-    _add_archive_options(run)
+    run.add_argument("--raw-schema", default=env("RAW_SCHEMA", "sparkify_raw"),
+                     type=schema_name_argument("--raw-schema / SPARKIFY_RAW_SCHEMA"))
+    run.add_argument("--schema", default=env("SCHEMA", "sparkify"),
+                     type=schema_name_argument("--schema / SPARKIFY_SCHEMA"))
+    _add_stage_options(run)
     run.set_defaults(handler=cmd_run)
 
     conf = commands.add_parser("spark-conf", help="write the project's Spark configuration")
@@ -217,8 +225,10 @@ def build_parser() -> argparse.ArgumentParser:
     pipe = commands.add_parser("pipeline", help="the whole pipeline on the embedded Spark")
     pipe.add_argument("--source", default=env("SOURCE"),
                       help="raw data to use (default: a generated sample via a local S3)")
-    pipe.add_argument("--raw-schema", default=env("RAW_SCHEMA", "sparkify_raw"))
-    pipe.add_argument("--schema", default=env("SCHEMA", "sparkify"))
+    pipe.add_argument("--raw-schema", default=env("RAW_SCHEMA", "sparkify_raw"),
+                      type=schema_name_argument("--raw-schema / SPARKIFY_RAW_SCHEMA"))
+    pipe.add_argument("--schema", default=env("SCHEMA", "sparkify"),
+                      type=schema_name_argument("--schema / SPARKIFY_SCHEMA"))
     pipe.add_argument("--no-docs", action="store_true", help="skip dbt docs generate")
     _add_size_options(pipe)
     pipe.set_defaults(handler=cmd_pipeline)
@@ -233,7 +243,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_archive_options(parser: argparse.ArgumentParser) -> None:
+def _add_stage_options(parser: argparse.ArgumentParser) -> None:
+    """The staging core's options (ingest.stage_core.StageOptions), for stage and run."""
+    parser.add_argument("--batch-objects", type=int, default=env_int("BATCH_OBJECTS", 500),
+                        help="objects per batch: one transaction, or one set of landing "
+                             "files and its ledger commit (default 500)")
+    parser.add_argument("--max-attempts", type=int, default=env_int("MAX_ATTEMPTS", 3),
+                        help="runs an unreadable object stays pending before it is failed "
+                             "(and a cut-off last line is quarantined)")
+    parser.add_argument("--prune", action="store_true",
+                        default=env("PRUNE", "") in {"1", "true", "yes"},
+                        help="drop the rows of objects that vanished from the source "
+                             "(default: keep them and report them)")
+    wait = parser.add_mutually_exclusive_group()
+    wait.add_argument("--wait", dest="wait", action="store_true",
+                      help="if another stage of the same source and target runs, wait for it "
+                           "(default)")
+    wait.add_argument("--no-wait", dest="wait", action="store_false",
+                      help="if another stage of the same source and target runs, exit at once "
+                           f"with code {EXIT_BUSY}")
+    parser.set_defaults(wait=env("WAIT", "1") not in {"0", "false", "no"})
     parser.add_argument("--archive", default=env("ARCHIVE"),
                         help="copy processed raw objects to this folder or s3:// prefix")
     parser.add_argument("--delete-archived", action="store_true",
@@ -256,11 +285,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     for noisy in ("botocore", "boto3", "urllib3", "s3transfer", "py4j", "werkzeug"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     handler: Handler = args.handler
+    from ingest.locks import Busy
+
     try:
         return handler(args)
+    except Busy as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BUSY
     except IngestError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_ERROR
+    except OSError as exc:  # the environment (a full disk, a read-only folder): no traceback
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return EXIT_ERROR
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED

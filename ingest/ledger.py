@@ -6,7 +6,9 @@ are files, they live in a SQLite file in the state folder next to the Spark ware
 
 Status of an object: `loaded` (every line loaded), `quarantined` (loaded, some lines
 quarantined), `pending` (could not be read; retried next run), `failed` (could not be read in
-`max_attempts` runs; retried only when the object changes).
+`max_attempts` runs; retried only when the object changes), `rejected` (refused whole, for a
+reason that reading again cannot change: a key that would escape its folder, a name that is
+not UTF-8, a broken symlink, a body that is gzip or not UTF-8; retried when it changes).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any, Literal
 
 from ingest.raw_format import validate_identifier
 from ingest.sources import RawObject
-from ingest.verify import Unreadable, Verified, verify_object
+from ingest.verify import Rejected, Unreadable, Verified, verify_object
 
 Backend = Literal["postgres", "redshift", "sqlite"]
 LEDGER = "_loaded_objects"
@@ -27,7 +29,10 @@ DEFAULT_MAX_ATTEMPTS = 3
 COLUMNS = ("table_name", "object_key", "source_uri", "fingerprint", "size_bytes", "status",
            "first_seen_at", "loaded_at", "rows_loaded", "rows_quarantined", "blank_lines",
            "attempts", "reason", "archived_at")
-HAS_ROWS = {"loaded", "quarantined"}
+LOADED, QUARANTINED, PENDING, FAILED, REJECTED = (
+    "loaded", "quarantined", "pending", "failed", "rejected")
+STATUSES = (LOADED, QUARANTINED, PENDING, FAILED, REJECTED)
+HAS_ROWS = frozenset({LOADED, QUARANTINED})
 
 
 @dataclass(frozen=True)
@@ -56,27 +61,33 @@ class LedgerEntry:
 
 @dataclass(frozen=True)
 class TablePlan:
-    """What one raw table needs: objects to process, and keys whose rows must go first."""
+    """What one raw table needs: objects to process, and keys whose rows must go.
+
+    `vanished` are objects the ledger holds that the source no longer lists: their rows go
+    only when pruning was asked for (then they are `removed`), else they are reported.
+    """
 
     table: str
     process: tuple[RawObject, ...]
     stale: tuple[str, ...]
     unchanged: int
     failed: int
+    vanished: tuple[str, ...] = ()
+    prune: bool = False
 
     @property
     def removed(self) -> tuple[str, ...]:
-        processing = {obj.key for obj in self.process}
-        return tuple(key for key in self.stale if key not in processing)
+        return self.vanished if self.prune else ()
 
     @property
     def is_empty(self) -> bool:
-        return not self.process and not self.stale
+        return not self.process and not self.removed
 
 
 def plan_table(table: str, objects: Sequence[RawObject], source_uri: str,
-               ledger: dict[tuple[str, str], LedgerEntry]) -> TablePlan:
-    """New, changed and pending objects are processed; changed or vanished ones are stale."""
+               ledger: dict[tuple[str, str], LedgerEntry], *,
+               prune: bool = False) -> TablePlan:
+    """New, changed and pending objects are processed; changed ones are stale."""
     current = {obj.key for obj in objects}
     process: list[RawObject] = []
     stale: list[str] = []
@@ -88,16 +99,18 @@ def plan_table(table: str, objects: Sequence[RawObject], source_uri: str,
         elif entry.fingerprint != obj.fingerprint or entry.source_uri != source_uri:
             process.append(obj)
             stale.append(obj.key)
-        elif entry.status == "pending":
+        elif entry.status == PENDING:
             process.append(obj)
-        elif entry.status == "failed":
+        elif entry.status in {FAILED, REJECTED}:
             failed += 1
         else:
             unchanged += 1
     # an object archived and then deleted from the source keeps its rows
-    stale += sorted(key for (entry_table, key), entry in ledger.items() if entry_table == table
-                    and key not in current and entry.archived_at is None)
-    return TablePlan(table, tuple(process), tuple(stale), unchanged, failed)
+    vanished = sorted(key for (entry_table, key), entry in ledger.items()
+                      if entry_table == table and key not in current
+                      and entry.archived_at is None)
+    return TablePlan(table, tuple(process), tuple(stale), unchanged, failed, tuple(vanished),
+                     prune)
 
 
 def staged_tables(ledger: dict[tuple[str, str], LedgerEntry], source_uri: str) -> set[str]:
@@ -117,21 +130,31 @@ def process_object(table: str, obj: RawObject, body: bytes | None, source_uri: s
                    previous: LedgerEntry | None, now: dt.datetime,
                    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
                    read_error: str | None = None) -> Processed:
-    """Verify `body` and say what the ledger should now record for the object."""
+    """Verify `body` and say what the ledger should now record for the object.
+
+    An object that looks cut off stays pending while it may still be written; once it has
+    not changed across `max_attempts` runs, its cut-off last line is quarantined and the
+    rest loads (verify_object's `final`).
+    """
     same_object = previous is not None and previous.fingerprint == obj.fingerprint
     first_seen = previous.first_seen_at if previous is not None else now
-    entry = LedgerEntry(table, obj.key, source_uri, obj.fingerprint, obj.size, "pending",
+    attempts = (previous.attempts if same_object and previous else 0) + 1
+    entry = LedgerEntry(table, obj.key, source_uri, obj.fingerprint, obj.size, PENDING,
                         first_seen)
     try:
+        if obj.problem:
+            raise Rejected(obj.problem)
         if body is None:
             raise Unreadable(read_error or "could not be read")
-        verified = verify_object(table, obj.key, body)
+        verified = verify_object(table, obj.key, body, final=attempts >= max_attempts)
+    except Rejected as exc:
+        return Processed(replace(entry, status=REJECTED, attempts=attempts, reason=str(exc),
+                                 rows_loaded=0, rows_quarantined=0), None)
     except Unreadable as exc:
-        attempts = (previous.attempts if same_object and previous else 0) + 1
-        status = "failed" if attempts >= max_attempts else "pending"
+        status = FAILED if attempts >= max_attempts else PENDING
         return Processed(replace(entry, status=status, attempts=attempts, reason=str(exc)),
                          None)
-    status = "quarantined" if verified.bad else "loaded"
+    status = QUARANTINED if verified.bad else LOADED
     reason = (f"{len(verified.bad)} line(s) quarantined, first at line "
               f"{verified.bad[0].line_number}: {verified.bad[0].reason}") if verified.bad else None
     return Processed(

@@ -57,5 +57,10 @@ class StatePaths:
         return self.root / "landing"
 
     @property
+    def locks(self) -> Path:
+        """Lock files: one per stage target, one for scheduled cycles (ingest.locks)."""
+        return self.root / "locks"
+
+    @property
     def sample(self) -> Path:
         return self.root / "sample"

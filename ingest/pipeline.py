@@ -13,6 +13,7 @@ from ingest.dbt import DbtOutcome, run_dbt, summarize_build
 from ingest.generate import GenerateConfig, generate
 from ingest.local_s3 import local_s3
 from ingest.paths import StatePaths, project_root
+from ingest.raw_format import validate_schema_name
 from ingest.spark import spark_session
 from ingest.stage_spark import quote_identifier, stage_spark
 from ingest.upload import upload
@@ -50,6 +51,9 @@ def run_pipeline(source: str | None, *, raw_schema: str, schema: str, docs: bool
                  sample: GenerateConfig | None = None, state: StatePaths | None = None,
                  target_path: Path | None = None) -> PipelineSummary:
     """Stage `source` (default: a generated sample served by a local S3), build, document."""
+    # checked before anything runs: both names go to os.environ, where dbt reads them raw
+    validate_schema_name(raw_schema, "raw_schema (SPARKIFY_RAW_SCHEMA)")
+    validate_schema_name(schema, "schema (SPARKIFY_SCHEMA)")
     started = time.monotonic()
     state = state or StatePaths.default()
     project = project_root()

@@ -7,20 +7,20 @@ on: what it did not load stays new (or pending) in the ledger and is retried nex
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from ingest.archive import ArchiveRequest
 from ingest.errors import IngestError
+from ingest.locks import try_lock
 from ingest.paths import StatePaths, project_root
+from ingest.stage_core import StageOptions
 
 log = logging.getLogger(__name__)
 Target = Literal["spark", "postgres"]
@@ -33,7 +33,7 @@ class CycleConfig:
     source: str
     raw_schema: str
     schema: str
-    archive: ArchiveRequest | None = None
+    options: StageOptions = field(default_factory=StageOptions)
 
 
 def parse_interval(text: str) -> float:
@@ -46,39 +46,30 @@ def parse_interval(text: str) -> float:
 
 @contextmanager
 def cycle_lock(path: Path) -> Iterator[bool]:
-    """Hold an exclusive lock on `path` if nobody else does; yield whether we got it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            handle.seek(0)
-            handle.truncate()
-            handle.write(f"{os.getpid()}\n")
-            handle.flush()
-            yield True
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    """Hold the scheduled-cycle lock if nobody else does; yield whether we got it."""
+    with try_lock(path, "a scheduled cycle") as acquired:
+        yield acquired
 
 
 def run_cycle(config: CycleConfig, state: StatePaths) -> None:
     """Stage the source for the target, then build the project incrementally."""
     from ingest.dbt import run_dbt
+    from ingest.raw_format import validate_schema_name
 
+    validate_schema_name(config.raw_schema, "raw_schema (SPARKIFY_RAW_SCHEMA)")
+    validate_schema_name(config.schema, "schema (SPARKIFY_SCHEMA)")
     os.environ["SPARKIFY_RAW_SCHEMA"] = config.raw_schema
     os.environ["SPARKIFY_SCHEMA"] = config.schema
     if config.target == "postgres":
         from ingest.stage_postgres import stage_postgres
 
-        stage_postgres(config.source, schema=config.raw_schema, archive=config.archive)
+        stage_postgres(config.source, schema=config.raw_schema, state=state,
+                       options=config.options)
     else:
         from ingest.stage_spark import stage_spark
 
         stage_spark(config.source, schema=config.raw_schema, state=state,
-                    archive=config.archive)
+                    options=config.options)
     run_dbt(project_root(), ["build"], target=config.target)
 
 

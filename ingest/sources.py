@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
+import logging
 import os
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,17 +12,33 @@ from typing import Any, Protocol
 from urllib.parse import urlparse
 
 from ingest.errors import IngestError
+from ingest.safe_text import printable
 
+log = logging.getLogger(__name__)
 RAW_FOLDERS = ("song_data", "log_data")
 
 
 @dataclass(frozen=True)
 class RawObject:
-    """One raw file: its key below the source root, its size and a change fingerprint."""
+    """One raw file: its key below the source root, its size and a change fingerprint.
+
+    `problem` says why the object can never be read as raw data (a key that would escape
+    its folder, a name that is not UTF-8, a broken symlink): such an object is recorded as
+    rejected with that reason, and never read.
+    """
 
     key: str
     size: int
     fingerprint: str
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """An object's bytes, or why they could not be read this time (the object stays pending)."""
+
+    body: bytes | None
+    reason: str | None = None
 
 
 class RawSource(Protocol):
@@ -31,6 +47,33 @@ class RawSource(Protocol):
     def list_objects(self, folder: str) -> Iterator[RawObject]: ...
 
     def read(self, key: str) -> bytes: ...
+
+    def read_listed(self, obj: RawObject) -> ReadResult: ...
+
+
+def is_json_name(name: str) -> bool:
+    """Raw objects are `*.json`, in any case (`*.JSON` too)."""
+    return name.lower().endswith(".json")
+
+
+def key_problem(key: str, folder: str) -> str | None:
+    """Why `key` is not a plain relative path below `folder/`, or None when it is.
+
+    Keys are used as paths (the landing, the archive): `..`, `.`, empty segments, a
+    leading `/`, backslashes and control characters would escape the folder or alias
+    another object, so such objects are refused rather than normalised.
+    """
+    parts = key.split("/")
+    if parts[0] != folder or len(parts) < 2:
+        return f"key {printable(key)!r} is not below {folder}/"
+    if any(part in {"", ".", ".."} for part in parts):
+        return (f"key {printable(key)!r} has an empty, '.' or '..' path segment: "
+                "it could escape its folder or alias another object")
+    if "\\" in key or any(ord(char) < 32 or ord(char) == 127 for char in key):
+        return f"key {printable(key)!r} holds a backslash or a control character"
+    return None
+
+
 
 
 @dataclass(frozen=True)
@@ -63,23 +106,85 @@ class LocalSource:
             raise IngestError(f"source folder not found: {self.root}")
 
     def list_objects(self, folder: str) -> Iterator[RawObject]:
+        """Every `*.json` file below `folder` (symlinks to files inside the source followed)."""
         base = self.root / folder
         if not base.is_dir():
             return
-        for dirpath, _dirnames, filenames in os.walk(base):
+        skipped: list[str] = []
+
+        def unreadable(error: OSError) -> None:
+            log.warning("cannot list %s (%s): its files are not staged this run",
+                        printable(str(error.filename)), error.strerror)
+
+        for dirpath, dirnames, filenames in os.walk(base, onerror=unreadable):
+            dirnames.sort()
+            for name in dirnames:
+                if os.path.islink(os.path.join(dirpath, name)):
+                    log.warning("%s is a symlink to a folder: not followed",
+                                printable(os.path.join(dirpath, name)))
             for name in sorted(filenames):
-                if not name.endswith(".json"):
-                    continue
                 path = Path(dirpath) / name
-                stat = path.stat()
-                key = path.relative_to(self.root).as_posix()
-                yield RawObject(key, stat.st_size, f"{stat.st_size}-{stat.st_mtime_ns}")
+                if not is_json_name(name):
+                    skipped.append(printable(str(path.relative_to(self.root))))
+                    continue
+                yield self._listed(path)
+        if skipped:
+            log.info("%s: %d files are not *.json and are not staged (e.g. %s)",
+                     folder, len(skipped), ", ".join(skipped[:3]))
+
+    def _listed(self, path: Path) -> RawObject:
+        key = path.relative_to(self.root).as_posix()
+        try:
+            key.encode("utf-8")
+        except UnicodeEncodeError:
+            return RawObject(printable(key), 0, "name-not-utf8",
+                             "the file name is not valid UTF-8: rename the file")
+        problem = key_problem(key, key.split("/")[0]) or self._link_problem(path)
+        if problem:
+            return RawObject(printable(key), 0, "refused", problem)
+        try:
+            stat = path.stat()
+        except OSError as exc:
+            return RawObject(key, 0, "unreadable", f"cannot stat the file: {exc.strerror}")
+        return RawObject(key, stat.st_size, fingerprint(stat))
+
+    def _link_problem(self, path: Path) -> str | None:
+        if not path.is_symlink():
+            return None
+        try:
+            target = path.resolve(strict=True)
+        except FileNotFoundError:
+            return "a dangling symlink (its target does not exist)"
+        except (RuntimeError, OSError):
+            return "a symlink loop"
+        if not target.is_relative_to(self.root):
+            return "a symlink pointing outside the source folder"
+        return None
 
     def read(self, key: str) -> bytes:
         return (self.root / key).read_bytes()
 
+    def read_listed(self, obj: RawObject) -> ReadResult:
+        """The object's bytes, if it is still the object that was listed."""
+        path = self.root / obj.key
+        try:
+            body = path.read_bytes()
+            after = fingerprint(path.stat())
+        except FileNotFoundError:
+            return ReadResult(None, "vanished between listing and reading")
+        except OSError as exc:
+            return ReadResult(None, f"cannot be read: {exc.strerror}")
+        if after != obj.fingerprint:
+            return ReadResult(None, "changed while it was being staged (retried next run)")
+        return ReadResult(body)
+
     def path(self, key: str) -> Path:
         return self.root / key
+
+
+def fingerprint(stat: os.stat_result) -> str:
+    """Size, mtime and ctime: a rewrite that restores size and mtime still changes ctime."""
+    return f"{stat.st_size}-{stat.st_mtime_ns}-{stat.st_ctime_ns}"
 
 
 class S3Source:
@@ -98,10 +203,11 @@ class S3Source:
         with aws_errors(f"listing {self.location.uri}/{folder}"):
             for page in paginator.paginate(Bucket=self.location.bucket, Prefix=prefix):
                 for item in page.get("Contents", []):
-                    key: str = item["Key"]
-                    if key.endswith(".json"):
-                        etag = str(item["ETag"]).strip('"')
-                        yield RawObject(key[strip:], int(item["Size"]), etag)
+                    key: str = item["Key"][strip:]
+                    if not is_json_name(key):
+                        continue
+                    etag = str(item["ETag"]).strip('"')
+                    yield RawObject(key, int(item["Size"]), etag, key_problem(key, folder))
 
     def read(self, key: str) -> bytes:
         with aws_errors(f"reading {self.location.uri}/{key}"):
@@ -110,6 +216,26 @@ class S3Source:
             )
             body: bytes = response["Body"].read()
         return body
+
+    def read_listed(self, obj: RawObject) -> ReadResult:
+        """The object's bytes, if its ETag is still the one listed (else: retried later)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self.client.get_object(Bucket=self.location.bucket,
+                                              Key=self.location.key(obj.key),
+                                              IfMatch=f'"{obj.fingerprint}"')
+            return ReadResult(response["Body"].read())
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in {"NoSuchKey", "404"}:
+                return ReadResult(None, "vanished between listing and reading")
+            if code in {"PreconditionFailed", "412"}:
+                return ReadResult(None, "changed while it was being staged (retried next run)")
+            if code in {"AccessDenied", "403"}:
+                return ReadResult(None, "access denied to this object")
+            raise IngestError(f"reading {self.location.uri}/{obj.key}: "
+                              f"{describe_aws_error(exc)}") from exc
 
 
 def s3_client() -> Any:
@@ -144,6 +270,7 @@ def aws_errors(doing: str) -> Iterator[None]:
 
 
 def describe_aws_error(exc: BaseException) -> str | None:
+    """One line for a botocore failure (None for anything else)."""
     from botocore import exceptions as bx
 
     endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
@@ -155,12 +282,13 @@ def describe_aws_error(exc: BaseException) -> str | None:
     if isinstance(exc, bx.ClientError):
         error = exc.response.get("Error", {})
         code = str(error.get("Code", ""))
-        if code in {"404", "NoSuchBucket"}:
+        operation = str(getattr(exc, "operation_name", ""))
+        if code == "NoSuchBucket" or (code == "404" and operation == "HeadBucket"):
             return "the bucket does not exist (check the name and AWS_REGION)"
+        if code in {"404", "NoSuchKey"}:
+            return "the object does not exist (it was deleted or the key is wrong)"
         if code in {"403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"}:
             return f"access denied{where}: check the AWS credentials and their permissions"
-        if code in {"NoSuchKey"}:
-            return "the object does not exist"
         return f"{code or 'error'}: {error.get('Message', exc)}"
     if isinstance(exc, bx.BotoCoreError):
         return str(exc)
@@ -176,24 +304,22 @@ def open_source(uri: str) -> LocalSource | S3Source:
     return LocalSource(Path(uri))
 
 
-def require_raw_layout(source: RawSource,
-                       staged: Collection[str] = ()) -> dict[str, list[RawObject]]:
-    """List both raw folders; fail clearly when either is empty and was never `staged`.
+def list_raw(source: RawSource) -> dict[str, list[RawObject]]:
+    """Both raw folders, each sorted by key."""
+    return {folder: sorted(source.list_objects(folder), key=lambda o: o.key)
+            for folder in RAW_FOLDERS}
 
-    (A folder emptied by `--archive --delete-archived` is fine: its objects were staged.)
-    """
-    listing = {folder: sorted(source.list_objects(folder), key=lambda o: o.key)
-               for folder in RAW_FOLDERS}
-    missing = [folder for folder, objects in listing.items()
-               if not objects and folder not in staged]
+
+def require_raw_layout(source: RawSource) -> dict[str, list[RawObject]]:
+    """List both raw folders; fail clearly when either holds no JSON file."""
+    listing = list_raw(source)
+    missing = [folder for folder, objects in listing.items() if not objects]
     if missing:
-        raise IngestError(
-            f"{source.uri} has no JSON files under {' and '.join(f + '/' for f in missing)}: "
-            "expected the Sparkify layout song_data/A/B/C/TR….json and "
-            "log_data/YYYY/MM/YYYY-MM-DD-events.json"
-        )
+        raise IngestError(no_files_message(source.uri, missing))
     return listing
 
 
-def md5_hex(data: bytes) -> str:
-    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+def no_files_message(uri: str, folders: list[str]) -> str:
+    return (f"{uri} has no JSON files under {' and '.join(f + '/' for f in folders)}: "
+            "expected the Sparkify layout song_data/A/B/C/TR….json and "
+            "log_data/YYYY/MM/YYYY-MM-DD-events.json")

@@ -16,6 +16,9 @@ from ingest.paths import StatePaths
 
 DRIVER_MEMORY = os.environ.get("SPARKIFY_SPARK_DRIVER_MEMORY", "4g")
 SHUFFLE_PARTITIONS = os.environ.get("SPARKIFY_SPARK_SHUFFLE_PARTITIONS", "4")
+# The driver's RPC and block manager ports: loopback only, as local mode needs nothing else.
+# A cluster master (SPARKIFY_SPARK_MASTER) needs an address its executors can reach.
+BIND_ADDRESS = os.environ.get("SPARKIFY_SPARK_BIND_ADDRESS", "127.0.0.1")
 
 LOG4J2 = """\
 # Written by `python -m ingest spark-conf`: Spark says only warnings and errors.
@@ -52,6 +55,8 @@ def spark_defaults(state: StatePaths) -> dict[str, str]:
         "spark.master": os.environ.get("SPARKIFY_SPARK_MASTER", "local[*]"),
         "spark.app.name": "sparkify",
         "spark.driver.memory": DRIVER_MEMORY,
+        "spark.driver.bindAddress": BIND_ADDRESS,
+        "spark.driver.host": BIND_ADDRESS,
         "spark.driver.extraJavaOptions": java_options,
         "spark.sql.catalogImplementation": "hive",
         "spark.sql.warehouse.dir": state.warehouse.as_uri(),

@@ -58,7 +58,7 @@ from ingest.paths import StatePaths
 from ingest.spark_conf import LOG4J2, hive_site, spark_defaults
 
 if TYPE_CHECKING:
-    from ingest.archive import ArchiveRequest
+    from ingest.stage_core import StageOptions
     from ingest.stage_spark import Location, StageResult
 
 log = logging.getLogger(__name__)
@@ -576,16 +576,16 @@ def _error_text(exc: Exception) -> str:
 def stage_through_server(source_uri: str, *, schema: str, host: str | None = None,
                          port: int | None = None, state: StatePaths | None = None,
                          location: Location = "local", dry_run: bool = False,
-                         archive: ArchiveRequest | None = None) -> StageResult:
+                         options: StageOptions | None = None) -> StageResult:
     """`stage_spark` with the tables registered in the Thrift Server's metastore."""
     from ingest.stage_spark import stage_spark
 
     if dry_run:
         return stage_spark(source_uri, schema=schema, location=location, state=state,
-                           dry_run=True, archive=archive)
+                           dry_run=True, options=options)
     with ThriftSql(host, port) as session:
         return stage_spark(source_uri, schema=schema, location=location, state=state,
-                           spark=session, archive=archive)
+                           spark=session, options=options)
 
 
 # --- command line ---------------------------------------------------------------------------------

@@ -1,39 +1,28 @@
-"""Load raw objects into PostgreSQL staging tables through `COPY … FROM STDIN`, in batches.
+"""Load raw objects into PostgreSQL staging tables through `COPY … FROM STDIN`: a sink of the
+staging core (ingest.stage_core), which verifies every object first.
 
-Each object is verified first (ingest.verify): good lines load, bad lines go to the
-quarantine table, unreadable objects stay pending. Each batch is one transaction: delete the
-rows of the objects being (re)processed, COPY the new rows, record the objects and their
-quarantined lines in the ledger. A failure (a lost connection, a full disk) rolls the batch
-back, so a table never holds half a batch, and the next run redoes exactly it.
+Each batch is one transaction: delete the rows of the objects being (re)processed (and of
+objects pruned), COPY the new rows, record the objects and their quarantined lines in the
+ledger. A failure (a lost connection, a full disk) rolls the batch back, so a table never
+holds half a batch, and the next run redoes exactly it.
 """
 
 from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+import re
+from collections.abc import Sequence
 from typing import Any
 
-from ingest.archive import ArchiveRequest, archive_from_ledger
 from ingest.errors import IngestError
-from ingest.ledger import (
-    DEFAULT_MAX_ATTEMPTS,
-    LedgerEntry,
-    LedgerStore,
-    Processed,
-    TablePlan,
-    plan_table,
-    process_object,
-    staged_tables,
-)
-from ingest.progress import Progress
-from ingest.raw_format import RAW_TABLES, Columns, validate_identifier
-from ingest.sources import RawObject, RawSource, open_source, require_raw_layout
+from ingest.ledger import LedgerStore, Processed
+from ingest.paths import StatePaths
+from ingest.raw_format import INGESTED_AT, RAW_TABLES, SOURCE_KEY, Columns, validate_identifier
+from ingest.safe_text import printable
+from ingest.sources import open_source
+from ingest.stage_core import Ledger, Rendered, StageOptions, TableLoad, options_from, stage
 from ingest.warehouse import (
-    INGESTED_AT,
-    SOURCE_KEY,
     ConnectionSettings,
     column_name,
     connect,
@@ -46,180 +35,149 @@ from ingest.warehouse import (
 log = logging.getLogger(__name__)
 NULL = "\\N"
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-@dataclass(frozen=True)
-class TableLoad:
-    """What one stage did to one raw table, in objects and rows."""
-
-    table: str
-    objects_loaded: int
-    objects_unchanged: int
-    objects_removed: int
-    objects_quarantined: int
-    objects_pending: int
-    objects_failed: int
-    rows_loaded: int
-    rows_quarantined: int
-    rows_total: int
-
-
-@dataclass
-class _Tally:
-    loaded: int = 0
-    quarantined: int = 0
-    pending: int = 0
-    failed: int = 0
-    rows: int = 0
-    bad_rows: int = 0
-
-    def add(self, processed: Sequence[Processed]) -> None:
-        for item in processed:
-            entry = item.entry
-            if entry.status in {"loaded", "quarantined"}:
-                self.loaded += 1
-                self.rows += entry.rows_loaded or 0
-                self.bad_rows += entry.rows_quarantined or 0
-            self.quarantined += entry.status == "quarantined"
-            self.pending += entry.status == "pending"
-            self.failed += entry.status == "failed"
+_COPY_LINE = re.compile(r"COPY \S+, line (\d+)")
+# One object's rows in COPY text, and the raw line number of each row.
+CopyRows = tuple[str, list[int]]
 
 
 def stage_postgres(source_uri: str, *, schema: str = "sparkify_raw",
-                   settings: ConnectionSettings | None = None, batch_objects: int = 500,
-                   batch_bytes: int = 64 * 1024 * 1024, workers: int = 8,
-                   max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-                   archive: ArchiveRequest | None = None) -> list[TableLoad]:
-    """Bring `<schema>.song_data` and `<schema>.log_data` in line with the source."""
+                   settings: ConnectionSettings | None = None, state: StatePaths | None = None,
+                   options: StageOptions | None = None, **fields: Any) -> list[TableLoad]:
+    """Bring `<schema>.song_data` and `<schema>.log_data` in line with the source.
+
+    `options` are StageOptions' fields (batch_objects, max_attempts, archive, prune, wait…).
+    """
     validate_identifier(schema)
-    if batch_objects < 1:
-        raise IngestError("--batch-objects must be at least 1")
+    stage_options = options_from(options, fields)
     source = open_source(source_uri)
     settings = settings or ConnectionSettings.from_env("postgres")
-    store = LedgerStore("postgres", schema)
-    connection = connect(settings)
+    state = state or StatePaths.default()
+    sink = PostgresSink(settings, schema)
     try:
-        with transaction(connection) as cursor:
-            for statement in setup_statements(schema, "postgres"):
-                cursor.execute(statement)
-            ledger = store.read(cursor)
-        listing = require_raw_layout(source, staged_tables(ledger, source.uri))
-        loads = []
-        for table, objects in listing.items():
-            plan = plan_table(table, objects, source.uri, ledger)
-            job = _TableJob(connection, source, store, plan, ledger, max_attempts)
-            loads.append(job.run(batch_objects, batch_bytes, workers))
-        if archive is not None:
-            present = {obj.key for objects in listing.values() for obj in objects}
-            archive_from_ledger(connection, store, source, archive, present)
+        report = stage(source, sink, stage_options, locks=state.locks,
+                       lock_identity=("postgres", settings.host, str(settings.port),
+                                      settings.database, schema))
     finally:
-        connection.close()
-    for load in loads:
-        _report(schema, load)
-    return loads
+        sink.close()
+    return report.loads()
 
 
-def _report(schema: str, load: TableLoad) -> None:
-    name = f"{schema}.{load.table}"
-    if not (load.objects_loaded or load.objects_removed or load.objects_pending
-            or load.objects_failed):
-        log.info("%s: nothing new (%d objects already loaded, %d rows)", name,
-                 load.objects_unchanged, load.rows_total)
-        return
-    log.info("%s: %d objects loaded (%d rows), %d unchanged, %d removed; %d rows in all",
-             name, load.objects_loaded, load.rows_loaded, load.objects_unchanged,
-             load.objects_removed, load.rows_total)
-    if load.rows_quarantined:
-        log.warning("%s: %d bad lines of %d objects quarantined (python -m ingest status)",
-                    name, load.rows_quarantined, load.objects_quarantined)
-    if load.objects_pending or load.objects_failed:
-        log.warning("%s: %d objects unreadable, pending a retry; %d failed for good",
-                    name, load.objects_pending, load.objects_failed)
-
-
-class _TableJob:
-    """One raw table's batches: verify, then delete + COPY + ledger in one transaction each."""
-
-    def __init__(self, connection: Any, source: RawSource, store: LedgerStore, plan: TablePlan,
-                 ledger: dict[tuple[str, str], LedgerEntry], max_attempts: int) -> None:
-        self.connection = connection
-        self.source = source
-        self.store = store
-        self.plan = plan
-        self.ledger = ledger
-        self.max_attempts = max_attempts
-        self.schema = store.schema or ""
-
-    def run(self, batch_objects: int, batch_bytes: int, workers: int) -> TableLoad:
-        plan = self.plan
-        tally = _Tally()
-        progress = Progress(log, f"{self.schema}.{plan.table}: objects", len(plan.process))
-        removed = list(plan.removed)
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for batch in _batches(plan.process, batch_objects, batch_bytes):
-                bodies = list(pool.map(lambda obj: self.source.read(obj.key), batch))
-                processed = self._verify(batch, bodies)
-                self._commit(batch, processed, removed)
-                removed = []
-                tally.add(processed)
-                progress.advance(len(batch))
-        if removed:
-            self._commit([], [], removed)
-        with transaction(self.connection) as cursor:
-            cursor.execute(f"select count(*) from {qualified(self.schema, plan.table)}")
-            total = int(cursor.fetchone()[0])
-        return TableLoad(plan.table, tally.loaded, plan.unchanged, len(plan.removed),
-                         tally.quarantined, tally.pending, tally.failed + plan.failed,
-                         tally.rows, tally.bad_rows, total)
-
-    def _verify(self, batch: Sequence[RawObject], bodies: Sequence[bytes]) -> list[Processed]:
-        now = now_utc()
-        return [
-            process_object(self.plan.table, obj, body, self.source.uri,
-                           self.ledger.get((self.plan.table, obj.key)), now, self.max_attempts)
-            for obj, body in zip(batch, bodies, strict=True)
-        ]
-
-    def _commit(self, batch: Sequence[RawObject], processed: Sequence[Processed],
-                removed: Sequence[str]) -> None:
-        table = self.plan.table
-        columns = RAW_TABLES[table]
-        data = _encode(processed, columns)
-        with transaction(self.connection) as cursor:
-            _delete_rows(cursor, self.schema, table, [obj.key for obj in batch] + list(removed))
-            self.store.forget(cursor, table, removed)
-            if data:
-                _copy(cursor, self.schema, table, columns, data)
-            if processed:
-                self.store.write(cursor, processed, now_utc())
-
-
-def _batches(objects: Sequence[RawObject], max_objects: int,
-             max_bytes: int) -> Iterator[list[RawObject]]:
-    batch: list[RawObject] = []
-    size = 0
-    for obj in objects:
-        if batch and (len(batch) >= max_objects or size + obj.size > max_bytes):
-            yield batch
-            batch, size = [], 0
-        batch.append(obj)
-        size += obj.size
-    if batch:
-        yield batch
-
-
-def _encode(processed: Sequence[Processed], columns: Columns) -> bytes:
-    """COPY text for the good records of the batch, with each row's provenance."""
+def copy_rows(table: str, item: Processed) -> CopyRows:
+    """COPY text for the good records of one object, with each row's provenance."""
+    assert item.verified is not None
+    columns = RAW_TABLES[table]
+    provenance = [_escape(item.entry.key), (item.entry.loaded_at or now_utc()).isoformat()]
     out = io.StringIO()
-    for item in processed:
-        if item.verified is None:
-            continue
-        provenance = [_escape(item.entry.key), (item.entry.loaded_at or now_utc()).isoformat()]
-        for _number, record in item.verified.records:
-            values = [_copy_value(record.get(name), kind) for name, kind in columns]
-            out.write("\t".join([*values, *provenance]))
-            out.write("\n")
-    return out.getvalue().encode("utf-8")
+    for _number, record in item.verified.records:
+        values = [_copy_value(record.get(name), kind) for name, kind in columns]
+        out.write("\t".join([*values, *provenance]))
+        out.write("\n")
+    return out.getvalue(), [number for number, _record in item.verified.records]
+
+
+class PostgresSink:
+    """The raw tables and the ledger in one Postgres schema; one transaction per batch."""
+
+    @staticmethod
+    def render(table: str, item: Processed) -> CopyRows:
+        return copy_rows(table, item)
+
+    def __init__(self, settings: ConnectionSettings, schema: str) -> None:
+        self.settings = settings
+        self.schema = schema
+        self.name = f"{settings.where}, database {settings.database}, schema {schema}"
+        self.store = LedgerStore("postgres", schema)
+        self.connection = connect(settings)
+
+    def prepare(self) -> None:
+        with self._errors("creating the raw tables"), transaction(self.connection) as cursor:
+            for statement in setup_statements(self.schema, "postgres"):
+                cursor.execute(statement)
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def read_ledger(self) -> Ledger:
+        with self._errors("reading the ledger"), transaction(self.connection) as cursor:
+            return self.store.read(cursor)
+
+    def repair(self, ledger: Ledger) -> Ledger:
+        return ledger  # rows and ledger commit in one transaction: nothing to settle
+
+    def commit(self, table: str, batch: Sequence[Rendered], removed: Sequence[str]) -> None:
+        keys = [item.entry.key for item, _rows in batch]
+        doing = (f"loading {len(batch)} objects into {self.schema}.{table} (from {keys[0]})"
+                 if keys else f"removing {len(removed)} objects from {self.schema}.{table}")
+        with self._errors(doing, batch), transaction(self.connection) as cursor:
+            _delete_rows(cursor, self.schema, table, keys + list(removed))
+            self.store.forget(cursor, table, removed)
+            data = "".join(rows[0] for _item, rows in batch if rows)
+            if data:
+                _copy(cursor, self.schema, table, RAW_TABLES[table], data.encode("utf-8"))
+            if batch:
+                self.store.write(cursor, [item for item, _rows in batch], now_utc())
+
+    def mark_archived(self, table: str, keys: Sequence[str]) -> None:
+        with transaction(self.connection) as cursor:
+            self.store.mark_archived(cursor, table, keys, now_utc())
+
+    def row_counts(self) -> dict[str, int]:
+        counts = {}
+        with transaction(self.connection) as cursor:
+            for table in RAW_TABLES:
+                cursor.execute(f"select count(*) from {qualified(self.schema, table)}")
+                counts[table] = int(cursor.fetchone()[0])
+        return counts
+
+    def _errors(self, doing: str, batch: Sequence[Rendered] = ()) -> Any:
+        return _PostgresErrors(self.settings, doing, batch)
+
+
+class _PostgresErrors:
+    """Turn a driver error into a line that names the object and line, or the connection."""
+
+    def __init__(self, settings: ConnectionSettings, doing: str,
+                 batch: Sequence[Rendered]) -> None:
+        self.settings = settings
+        self.doing = doing
+        self.batch = batch
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: BaseException | None, _tb: Any) -> None:
+        import psycopg2
+
+        if exc is None or not isinstance(exc, psycopg2.Error):
+            return
+        if isinstance(exc, psycopg2.OperationalError | psycopg2.InterfaceError):
+            raise IngestError(
+                f"lost the connection to {self.settings.where} while {self.doing}: nothing "
+                "of this batch was committed; run the stage again (it redoes exactly this "
+                f"batch). ({_first_line(exc)})") from exc
+        where = _copy_origin(exc, self.batch)
+        raise IngestError(f"{self.doing} failed{where}: {_first_line(exc)}; nothing of this "
+                          "batch was committed") from exc
+
+
+def _copy_origin(exc: Any, batch: Sequence[Rendered]) -> str:
+    """`at <object> line <n>` for an error COPY reports on a line of its input stream."""
+    context = getattr(getattr(exc, "diag", None), "context", None) or ""
+    match = _COPY_LINE.search(context)
+    if not match:
+        return ""
+    row = int(match.group(1))
+    for item, rows in batch:
+        lines = rows[1] if rows else []
+        if row <= len(lines):
+            return f" at {printable(item.entry.key)} line {lines[row - 1]}"
+        row -= len(lines)
+    return ""
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _copy_value(value: Any, kind: str) -> str:
@@ -246,3 +204,6 @@ def _copy(cursor: Any, schema: str, table: str, columns: Columns, data: bytes) -
                        INGESTED_AT])
     cursor.copy_expert(f"copy {qualified(schema, table)} ({names}) from stdin",
                        io.BytesIO(data))
+
+
+__all__ = ["TableLoad", "copy_rows", "stage_postgres"]

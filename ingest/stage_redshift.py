@@ -1,14 +1,12 @@
-"""Load raw S3 objects into Redshift staging tables with server-side COPY.
+"""Load raw S3 objects into Redshift staging tables with server-side COPY: a sink of the
+staging core (ingest.stage_core), which verifies every object first, as for every target.
 
-The cluster reads S3 itself: `COPY … FROM '<manifest>' IAM_ROLE … FORMAT AS JSON
-'<jsonpaths>' MANIFEST`. The manifest pins exactly the objects to load, so a file landing
-while the COPY runs is not half-picked up, and the JSONPaths file maps the camelCase keys to
-the columns by position (plain `'auto'` would load them as NULL).
-
-Idempotency uses the same ledger as Postgres (see ingest.warehouse). New objects are
-appended. COPY cannot tag rows with the object they came from, so when an object changed or
-vanished the table is reloaded whole, in one transaction (DELETE, not TRUNCATE, which would
-commit on its own): rare, and always correct.
+For each batch, the verified lines (the contract's fields plus `_source_key` and
+`_ingested_at`) are written to `<load files>/verified/<key>`, a manifest pins exactly those
+files, and one transaction deletes the batch's objects' rows (by `_source_key`), runs
+`COPY … FROM '<manifest>' IAM_ROLE … FORMAT AS JSON '<jsonpaths>' MANIFEST` and records the
+objects in the ledger. The JSONPaths file maps the camelCase keys to the columns by position
+(plain `'auto'` would load them as NULL). A changed object replaces only its own rows.
 """
 
 from __future__ import annotations
@@ -17,21 +15,23 @@ import json
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ingest.errors import IngestError
-from ingest.ledger import (
-    COLUMNS,
-    LEDGER,
-    QUARANTINE,
-    LedgerEntry,
-    LedgerStore,
-    TablePlan,
-    plan_table,
+from ingest.ledger import LEDGER, QUARANTINE, LedgerStore, Processed
+from ingest.paths import StatePaths
+from ingest.raw_format import INGESTED_AT, RAW_TABLES, SOURCE_KEY, Columns, validate_identifier
+from ingest.sources import S3Location, S3Source, aws_errors
+from ingest.stage_core import (
+    Ledger,
+    Rendered,
+    StageOptions,
+    StageReport,
+    json_lines,
+    options_from,
+    stage,
 )
-from ingest.raw_format import RAW_TABLES, Columns, validate_identifier
-from ingest.sources import RawObject, S3Location, S3Source, aws_errors, require_raw_layout
 from ingest.warehouse import (
     ConnectionSettings,
     column_name,
@@ -45,7 +45,7 @@ from ingest.warehouse import (
 log = logging.getLogger(__name__)
 IAM_ROLE_ARN = re.compile(r"^arn:aws(-[a-z]+)*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$")
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
-LEDGER_ROWS_PER_INSERT = 500
+PROVENANCE = (SOURCE_KEY, INGESTED_AT)
 
 
 @dataclass(frozen=True)
@@ -66,13 +66,13 @@ class CopySettings:
             raise IngestError(f"--region {self.region!r} is not an AWS region (e.g. us-west-2)")
 
 
-@dataclass(frozen=True)
+@dataclass
 class RedshiftLoad:
-    """The whole load: files to put in S3 (URI → text) and one transaction of statements."""
+    """What a stage wrote (or, dry, would write): S3 files (URI → text) and statements."""
 
-    plans: tuple[TablePlan, ...]
-    files: dict[str, str]
-    statements: tuple[str, ...]
+    report: StageReport | None = None
+    files: dict[str, str] = field(default_factory=dict)
+    statements: list[str] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
@@ -85,23 +85,21 @@ def sql_string(value: str) -> str:
 
 def jsonpaths(columns: Columns) -> str:
     """The JSONPaths file: one path per column, in the COPY column list's order."""
-    return json.dumps({"jsonpaths": [f"$['{name}']" for name, _kind in columns]}, indent=2)
+    paths = [f"$['{name}']" for name, _kind in columns] + [f"$['{name}']" for name in PROVENANCE]
+    return json.dumps({"jsonpaths": paths}, indent=2)
 
 
-def manifest(source: S3Location, objects: Sequence[RawObject]) -> str:
-    """A COPY manifest listing exactly `objects`, each mandatory."""
-    entries = [
-        {"url": f"s3://{source.bucket}/{source.key(obj.key)}", "mandatory": True,
-         "meta": {"content_length": obj.size}}
-        for obj in objects
-    ]
+def manifest(files: Sequence[tuple[str, int]]) -> str:
+    """A COPY manifest listing exactly `files` (URI, size), each mandatory."""
+    entries = [{"url": uri, "mandatory": True, "meta": {"content_length": size}}
+               for uri, size in files]
     return json.dumps({"entries": entries}, indent=2)
 
 
 def copy_statement(schema: str, table: str, manifest_uri: str, jsonpaths_uri: str,
                    settings: CopySettings) -> str:
     columns = RAW_TABLES[table]
-    names = ", ".join(column_name(name) for name, _kind in columns)
+    names = ", ".join([*(column_name(name) for name, _kind in columns), *PROVENANCE])
     options = [
         f"from {sql_string(manifest_uri)}",
         f"iam_role {sql_string(settings.iam_role)}",
@@ -117,106 +115,122 @@ def copy_statement(schema: str, table: str, manifest_uri: str, jsonpaths_uri: st
     return f"copy {qualified(schema, table)} ({names})\n" + "\n".join(options)
 
 
-def plan_load(schema: str, source: S3Location, listing: dict[str, list[RawObject]],
-              ledger: dict[tuple[str, str], LedgerEntry], settings: CopySettings,
-              run_id: str) -> RedshiftLoad:
-    """Manifests, JSONPaths and statements to bring the raw tables in line with `source`."""
-    validate_identifier(schema)
-    files: dict[str, str] = {}
-    statements: list[str] = []
-    plans = []
-    loaded_at = now_utc()
-    base = settings.load_files
-    for table, objects in listing.items():
-        plan = plan_table(table, objects, source.uri, ledger)
-        plans.append(plan)
-        if plan.is_empty:
-            continue
-        to_copy: Sequence[RawObject] = plan.process
-        if plan.stale:
-            statements.append(f"delete from {qualified(schema, table)}")
-            statements += [
-                f"delete from {qualified(schema, name)} where table_name = {sql_string(table)}"
-                for name in (LEDGER, QUARANTINE)
-            ]
-            to_copy = objects
-        if to_copy:
-            manifest_uri = f"s3://{base.bucket}/{base.key(f'{run_id}/{table}.manifest')}"
-            jsonpaths_uri = f"s3://{base.bucket}/{base.key(f'jsonpaths/{table}.jsonpaths')}"
-            files[manifest_uri] = manifest(source, to_copy)
-            files[jsonpaths_uri] = jsonpaths(RAW_TABLES[table])
-            statements.append(copy_statement(schema, table, manifest_uri, jsonpaths_uri,
-                                             settings))
-            rows = [LedgerEntry(table, obj.key, source.uri, obj.fingerprint, obj.size, "loaded",
-                                loaded_at, loaded_at).values() for obj in to_copy]
-            statements += _ledger_inserts(schema, rows)
-    return RedshiftLoad(tuple(plans), files, tuple(statements))
-
-
-def _ledger_inserts(schema: str, rows: Sequence[tuple[Any, ...]]) -> list[str]:
-    statements = []
-    for start in range(0, len(rows), LEDGER_ROWS_PER_INSERT):
-        values = ",\n    ".join(
-            "(" + ", ".join(_literal(value) for value in row) + ")"
-            for row in rows[start:start + LEDGER_ROWS_PER_INSERT]
-        )
-        statements.append(
-            f"insert into {qualified(schema, LEDGER)} ({', '.join(COLUMNS)}) values\n"
-            f"    {values}"
-        )
-    return statements
-
-
-def _literal(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, int):
-        return str(value)
-    return sql_string(str(value))
-
-
 def default_load_files(source_uri: str) -> str:
     return source_uri.rstrip("/") + "/_sparkify_loads"
+
+
+class RedshiftSink:
+    """Verified files in S3, then delete + COPY + ledger in one transaction per batch."""
+
+    @staticmethod
+    def render(table: str, item: Processed) -> list[str]:
+        return json_lines(table, item)
+
+    def __init__(self, connection: Any, schema: str, settings: CopySettings, s3: Any, *,
+                 dry_run: bool, where: str) -> None:
+        self.connection = connection
+        self.schema = schema
+        self.settings = settings
+        self.s3 = s3
+        self.dry_run = dry_run
+        self.name = f"{where}, schema {schema}"
+        self.store = LedgerStore("redshift", schema)
+        self.load = RedshiftLoad()
+        self.run_id = now_utc().strftime("%Y%m%dT%H%M%S%fZ")
+        self.batches = 0
+
+    def prepare(self) -> None:
+        if self.dry_run:  # the ledger may be any warehouse's that holds it: create nothing
+            return
+        with transaction(self.connection) as cursor:
+            for statement in setup_statements(self.schema, "redshift"):
+                cursor.execute(statement)
+
+    def read_ledger(self) -> Ledger:
+        with transaction(self.connection) as cursor:
+            return self.store.read(cursor)
+
+    def repair(self, ledger: Ledger) -> Ledger:
+        return ledger  # rows and ledger commit in one transaction: nothing to settle
+
+    def commit(self, table: str, batch: Sequence[Rendered], removed: Sequence[str]) -> None:
+        base = self.settings.load_files
+        self.batches += 1
+        files: dict[str, str] = {}
+        for item, lines in batch:
+            if lines:
+                files[f"s3://{base.bucket}/{base.key('verified/' + item.entry.key)}"] = (
+                    "\n".join(lines) + "\n")
+        keys = [item.entry.key for item, _lines in batch] + list(removed)
+        statements = [f"delete from {qualified(self.schema, name)} where {column} in "
+                      f"({', '.join(sql_string(key) for key in keys)})"
+                      for name, column in ((table, SOURCE_KEY), (LEDGER, "object_key"),
+                                           (QUARANTINE, "object_key"))]
+        statements[1:] = [f"{text} and table_name = {sql_string(table)}"
+                          for text in statements[1:]]
+        if files:
+            manifest_uri = (f"s3://{base.bucket}/"
+                            f"{base.key(f'{self.run_id}/{table}-{self.batches}.manifest')}")
+            jsonpaths_uri = f"s3://{base.bucket}/{base.key(f'jsonpaths/{table}.jsonpaths')}"
+            files[manifest_uri] = manifest([(uri, len(text.encode()))
+                                            for uri, text in files.items()])
+            files[jsonpaths_uri] = jsonpaths(RAW_TABLES[table])
+            statements.append(copy_statement(self.schema, table, manifest_uri, jsonpaths_uri,
+                                             self.settings))
+        self.load.files.update(files)
+        self.load.statements += statements
+        if self.dry_run:
+            return
+        put_load_files(self.s3, files)
+        with transaction(self.connection) as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+            self.store.write(cursor, [item for item, _lines in batch], now_utc())
+
+    def mark_archived(self, table: str, keys: Sequence[str]) -> None:
+        with transaction(self.connection) as cursor:
+            self.store.mark_archived(cursor, table, keys, now_utc())
+
+    def row_counts(self) -> dict[str, int]:
+        with transaction(self.connection) as cursor:
+            cursor.execute(f"select table_name, coalesce(sum(rows_loaded), 0) from "
+                           f"{qualified(self.schema, LEDGER)} group by table_name")
+            rows = {str(name): int(total) for name, total in cursor.fetchall()}
+        return {table: rows.get(table, 0) for table in RAW_TABLES}
 
 
 def stage_redshift(source_uri: str, *, schema: str, iam_role: str, region: str,
                    load_files_uri: str | None = None,
                    settings: ConnectionSettings | None = None, connection: Any | None = None,
-                   s3: Any | None = None, dry_run: bool = False) -> RedshiftLoad:
-    """Plan from the ledger, put the manifests in S3, run the COPY transaction.
+                   s3: Any | None = None, dry_run: bool = False,
+                   state: StatePaths | None = None, options: StageOptions | None = None,
+                   **fields: Any) -> RedshiftLoad:
+    """Verify what is new, put verified files and manifests in S3, COPY them batch by batch.
 
-    With `dry_run`, only the ledger is read (it may be any warehouse holding it); the
-    manifests and statements are printed and nothing is written.
+    With `dry_run`, objects are read and verified and the ledger is read (it may be any
+    warehouse holding it), but nothing is written: the files and statements are printed.
     """
     validate_identifier(schema)
     if not source_uri.startswith("s3://"):
         raise IngestError("--target redshift needs an s3:// source: the cluster reads S3 itself")
     copy_settings = CopySettings(iam_role, region,
                                  S3Location.parse(load_files_uri or default_load_files(source_uri)))
+    stage_options = options_from(options, fields)
     source = S3Source(source_uri, client=s3)
-    listing = require_raw_layout(source)
     owned = connection is None
-    connection = connection or connect(settings or ConnectionSettings.from_env("redshift"))
+    settings = settings or (None if connection else ConnectionSettings.from_env("redshift"))
+    where = settings.where if settings else "redshift"
+    connection = connection or connect(settings)  # type: ignore[arg-type]
     try:
-        with transaction(connection) as cursor:
-            if not dry_run:
-                for statement in setup_statements(schema, "redshift"):
-                    cursor.execute(statement)
-            ledger = LedgerStore("redshift", schema).read(cursor)
-        run_id = now_utc().strftime("%Y%m%dT%H%M%S%fZ")
-        load = plan_load(schema, source.location, listing, ledger, copy_settings, run_id)
-        _report(schema, load)
+        sink = RedshiftSink(connection, schema, copy_settings, source.client, dry_run=dry_run,
+                            where=where)
+        state = state or StatePaths.default()
+        report = stage(source, sink, stage_options, locks=state.locks,
+                       lock_identity=("redshift", where, schema))
+        sink.load.report = report
         if dry_run:
-            _print_load(load)
-            return load
-        if load.is_empty:
-            return load
-        put_load_files(source.client, load.files)
-        with transaction(connection) as cursor:
-            for statement in load.statements:
-                cursor.execute(statement)
-        log.info("committed the load of %s (%d statements)", schema, len(load.statements))
-        return load
+            _print_load(sink.load)
+        return sink.load
     finally:
         if owned:
             connection.close()
@@ -231,20 +245,10 @@ def put_load_files(client: Any, files: dict[str, str]) -> None:
                               Body=text.encode("utf-8"), ContentType="application/json")
 
 
-def _report(schema: str, load: RedshiftLoad) -> None:
-    for plan in load.plans:
-        if plan.stale:
-            log.info("%s.%s: %d objects changed or vanished: the table is reloaded whole",
-                     schema, plan.table, len(plan.stale))
-        else:
-            log.info("%s.%s: %d new objects, %d already loaded",
-                     schema, plan.table, len(plan.process), plan.unchanged)
-    if load.is_empty:
-        log.info("nothing new to load")
-
-
 def _print_load(load: RedshiftLoad) -> None:
     for uri, text in load.files.items():
         print(f"-- {uri}\n{text}\n")
     for statement in load.statements:
         print(statement + ";\n")
+    if load.is_empty:
+        print("-- nothing new to load")

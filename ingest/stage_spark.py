@@ -10,18 +10,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from ingest.archive import ArchiveRequest
 from ingest.errors import IngestError
-from ingest.landing import LandingResult, land, ledger_entries
-from ingest.ledger import staged_tables
+from ingest.landing import LandingSink
 from ingest.paths import StatePaths
-from ingest.raw_format import LOG_COLUMNS, SONG_COLUMNS, Columns, validate_identifier
-from ingest.sources import open_source, require_raw_layout
+from ingest.raw_format import (
+    INGESTED_AT,
+    LOG_COLUMNS,
+    SONG_COLUMNS,
+    SOURCE_KEY,
+    Columns,
+    validate_identifier,
+)
+from ingest.sources import open_source
+from ingest.stage_core import StageOptions, StageReport, stage
 
 log = logging.getLogger(__name__)
 Location = Literal["local", "direct"]
 
-PROVENANCE: Columns = (("_source_key", "string"), ("_ingested_at", "timestamp"))
+PROVENANCE: Columns = ((SOURCE_KEY, "string"), (INGESTED_AT, "timestamp"))
 
 
 @dataclass(frozen=True)
@@ -39,7 +45,7 @@ class StageResult:
     log_location: str
     song_rows: int | None
     log_rows: int | None
-    landing: LandingResult | None = None
+    landing: StageReport | None = None
 
 
 def quote_identifier(name: str) -> str:
@@ -87,9 +93,9 @@ def landing_folder(state: StatePaths, source_uri: str) -> Path:
     return state.landing / f"{readable}-{digest}"
 
 
-def prepare_local(source_uri: str, state: StatePaths, archive: ArchiveRequest | None = None,
+def prepare_local(source_uri: str, state: StatePaths, options: StageOptions | None = None,
                   *, when_valid: Callable[[], None] | None = None
-                  ) -> tuple[str, str, LandingResult]:
+                  ) -> tuple[str, str, StageReport]:
     """Verify what is new into the landing folder; return the folders the tables read.
 
     `when_valid` is called once the source is known to be usable, before the (long)
@@ -97,14 +103,12 @@ def prepare_local(source_uri: str, state: StatePaths, archive: ArchiveRequest | 
     """
     source = open_source(source_uri)
     landing = landing_folder(state, source.uri)
-    entries, _quarantined = ledger_entries(landing)
-    staged = staged_tables({(entry.table, entry.key): entry for entry in entries}, source.uri)
-    listing = require_raw_layout(source, staged)
-    log.info("source %s: %d song files, %d log files", source.uri,
-             len(listing["song_data"]), len(listing["log_data"]))
-    if when_valid is not None:
-        when_valid()
-    result = land(source, listing, landing, archive=archive)
+    sink = LandingSink(landing)
+    try:
+        result = stage(source, sink, options or StageOptions(), locks=state.locks,
+                       lock_identity=("spark landing", str(landing)), when_valid=when_valid)
+    finally:
+        sink.close()
     verified = landing / "verified"
     return str(verified / "song_data"), str(verified / "log_data"), result
 
@@ -118,11 +122,11 @@ def direct_locations(source_uri: str) -> tuple[str, str]:
 
 def stage_spark(source_uri: str, *, schema: str, location: Location = "local",
                 state: StatePaths | None = None, spark: Any = None,
-                dry_run: bool = False, archive: ArchiveRequest | None = None) -> StageResult:
+                dry_run: bool = False, options: StageOptions | None = None) -> StageResult:
     """Create `<schema>.song_data` and `<schema>.log_data` over verified (or direct) data."""
     state = state or StatePaths.default()
     quote_identifier(schema)
-    landing: LandingResult | None = None
+    landing: StageReport | None = None
     starting: list[Callable[[], Any]] = []  # the session being started, once asked for
 
     def start_spark() -> None:
@@ -137,7 +141,7 @@ def stage_spark(source_uri: str, *, schema: str, location: Location = "local",
         verified = landing_folder(state, open_source(source_uri).uri) / "verified"
         song_location, log_location = str(verified / "song_data"), str(verified / "log_data")
     else:
-        song_location, log_location, landing = prepare_local(source_uri, state, archive,
+        song_location, log_location, landing = prepare_local(source_uri, state, options,
                                                              when_valid=start_spark)
     statements = schema_ddl(schema, song_location, log_location)
     if dry_run:
@@ -157,22 +161,12 @@ def stage_spark(source_uri: str, *, schema: str, location: Location = "local",
                        landing.rows.get("log_data", 0), landing)
 
 
-def _register(spark: Any, schema: str, statements: list[str], landing: LandingResult) -> None:
-    """(Re)create the tables when something changed or they are missing; say what happened."""
+def _register(spark: Any, schema: str, statements: list[str], landing: StageReport) -> None:
+    """(Re)create the tables when something changed or they are missing."""
     spark.sql(statements[0])
     existing = {str(row[1]) for row in spark.sql(
         f"show tables in {quote_identifier(schema)}").collect()}
     if landing.changed or not {"song_data", "log_data"} <= existing:
         for statement in statements[1:]:
             spark.sql(statement)
-    for table, plan in landing.plans.items():
-        name = f"{schema}.{table}"
-        if plan.is_empty:
-            log.info("%s: nothing new (%d objects already staged, %d rows)", name,
-                     plan.unchanged, landing.rows.get(table, 0))
-            continue
-        log.info("%s: %d objects processed (%d loaded, %d with quarantined lines, %d pending, "
-                 "%d failed), %d removed; %d rows in all", name, len(plan.process),
-                 landing.count(table, "loaded"), landing.count(table, "quarantined"),
-                 landing.count(table, "pending"), landing.count(table, "failed"),
-                 len(plan.removed), landing.rows.get(table, 0))
+        log.info("registered %s.song_data and %s.log_data over the landing", schema, schema)

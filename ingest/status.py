@@ -7,19 +7,22 @@ from collections.abc import Sequence
 from contextlib import closing
 from typing import Any
 
-from ingest.ledger import LedgerEntry, LedgerStore
+from ingest.ledger import STATUSES, LedgerEntry, LedgerStore
 from ingest.paths import StatePaths
+from ingest.safe_text import printable
 from ingest.warehouse import ConnectionSettings, connect, transaction
-
-STATUSES = ("loaded", "quarantined", "pending", "failed")
 
 
 def format_ledger(title: str, entries: Sequence[LedgerEntry],
                   quarantined: Sequence[tuple[Any, ...]], limit: int = 20) -> str:
-    """A summary per table, then every pending/failed object and quarantined line."""
+    """A summary per table, then every pending/failed object and quarantined line.
+
+    Keys, reasons and raw lines come from the data: each line of the report is escaped as a
+    whole (the report's own text has no control characters), so none drives the terminal.
+    """
     lines = [f"ledger: {title}"]
     if not entries:
-        return "\n".join([*lines, "  no objects staged yet"])
+        return "\n".join(map(printable, [*lines, "  no objects staged yet"]))
     for table in sorted({entry.table for entry in entries}):
         mine = [entry for entry in entries if entry.table == table]
         counts = Counter(entry.status for entry in mine)
@@ -47,7 +50,7 @@ def format_ledger(title: str, entries: Sequence[LedgerEntry],
             lines.append(f"        {str(raw_line)[:120]}")
         if len(quarantined) > limit:
             lines.append(f"    … {len(quarantined) - limit} more (--limit to see them)")
-    return "\n".join(lines)
+    return "\n".join(map(printable, lines))
 
 
 def spark_status(state: StatePaths, limit: int) -> str:

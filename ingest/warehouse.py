@@ -10,17 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ingest.errors import IngestError
 from ingest.ledger import LedgerStore
-from ingest.raw_format import RAW_TABLES, Columns, validate_identifier
+from ingest.raw_format import INGESTED_AT, RAW_TABLES, SOURCE_KEY, Columns, validate_identifier
 
 Dialect = Literal["postgres", "redshift"]
-SOURCE_KEY = "_source_key"
-INGESTED_AT = "_ingested_at"
 
 _TYPES: dict[Dialect, dict[str, str]] = {
     "postgres": {"int": "integer", "bigint": "bigint", "double": "double precision",
@@ -117,10 +115,13 @@ def transaction(connection: Any) -> Iterator[Any]:
         yield cursor
         connection.commit()
     except BaseException:
-        connection.rollback()
+        # a rollback on a lost connection fails too: keep the error that says what happened
+        with suppress(Exception):
+            connection.rollback()
         raise
     finally:
-        cursor.close()
+        with suppress(Exception):
+            cursor.close()
 
 
 def qualified(schema: str, table: str) -> str:
@@ -136,10 +137,8 @@ def raw_table_ddl(schema: str, table: str, dialect: Dialect) -> str:
     """`create table if not exists` for one raw table; Redshift staging is `backup no`."""
     columns: Columns = RAW_TABLES[table]
     lines = [f"{column_name(name)} {_TYPES[dialect][kind]}" for name, kind in columns]
-    if dialect == "postgres":
-        lines += [f"{SOURCE_KEY} text not null", f"{INGESTED_AT} timestamp not null"]
-    else:  # COPY cannot name the object a row came from, but can leave a default
-        lines.append(f"{INGESTED_AT} timestamp default getdate()")
+    key_type = "text" if dialect == "postgres" else "varchar(1024)"
+    lines += [f"{SOURCE_KEY} {key_type} not null", f"{INGESTED_AT} timestamp not null"]
     body = ",\n    ".join(lines)
     suffix = "\nbackup no" if dialect == "redshift" else ""
     return f"create table if not exists {qualified(schema, table)} (\n    {body}\n){suffix}"
@@ -156,6 +155,7 @@ def setup_statements(schema: str, dialect: Dialect) -> list[str]:
           f"on {qualified(schema, table)} ({SOURCE_KEY})"
           for table in RAW_TABLES if dialect == "postgres"),
     ]
+
 
 
 def now_utc() -> dt.datetime:

@@ -101,3 +101,16 @@ def postgres_rows(database: str, sql: str) -> list[dict[str, Any]]:
             return [dict(row) for row in cursor.fetchall()]
     finally:
         connection.close()
+
+
+def copy_handwritten(tmp_path: Path) -> Path:
+    """A writable copy of the hand-written raw fixture, as `<tmp_path>/raw`."""
+    import shutil
+
+    shutil.copytree(FIXTURES / "raw_handwritten", tmp_path / "raw")
+    return tmp_path / "raw"
+
+
+def raw_rows(database: str, table: str, schema: str = "sparkify_raw") -> int:
+    """Rows in one raw table of a test database."""
+    return int(postgres_rows(database, f"select count(*) as n from {schema}.{table}")[0]["n"])

@@ -16,25 +16,16 @@ from ingest.paths import StatePaths
 from ingest.scheduler import CycleConfig, cycle_lock, parse_interval, run_every
 from ingest.stage_postgres import stage_postgres
 
-from .conftest import FIXTURES, postgres_rows
+from .conftest import FIXTURES, copy_handwritten, postgres_rows, raw_rows
 from .raw_lines import BAD_LINES, log_key, log_with_bad_lines
 
 RAW = FIXTURES / "raw_handwritten"
 
 
-def _raw(tmp_path: Path) -> Path:
-    shutil.copytree(RAW, tmp_path / "raw")
-    return tmp_path / "raw"
-
-
-def _count(database: str, table: str) -> int:
-    return int(postgres_rows(database, f"select count(*) as n from sparkify_raw.{table}")[0]["n"])
-
-
 def test_archive_copies_processed_objects_and_delete_keeps_their_rows(
     pg_database: str, tmp_path: Path
 ) -> None:
-    raw = _raw(tmp_path)
+    raw = copy_handwritten(tmp_path)
     archive = tmp_path / "archive"
     originals = sorted(path.relative_to(raw) for path in raw.rglob("*.json"))
 
@@ -47,7 +38,7 @@ def test_archive_copies_processed_objects_and_delete_keeps_their_rows(
 
     loads = stage_postgres(str(raw), archive=ArchiveRequest(str(archive), delete=True))
     assert all(load.objects_removed == 0 for load in loads)
-    assert (_count(pg_database, "song_data"), _count(pg_database, "log_data")) == (8, 16)
+    assert (raw_rows(pg_database, "song_data"), raw_rows(pg_database, "log_data")) == (8, 16)
     archived = postgres_rows(pg_database, "select count(*) as n from "
                                           "sparkify_raw._loaded_objects where archived_at is null")
     assert archived[0]["n"] == 0
@@ -56,7 +47,7 @@ def test_archive_copies_processed_objects_and_delete_keeps_their_rows(
 def test_status_prints_the_ledger_and_every_problem(
     pg_database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    raw = _raw(tmp_path)
+    raw = copy_handwritten(tmp_path)
     bad_day, cut_day = dt.date(2018, 11, 3), dt.date(2018, 11, 4)
     (raw / log_key(bad_day)).write_bytes(log_with_bad_lines(bad_day, 1000, BAD_LINES))
     (raw / log_key(cut_day)).write_bytes(b'{"page": "Home", "ts": 15412032')

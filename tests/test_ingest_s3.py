@@ -118,7 +118,7 @@ def test_invalid_schema_name_is_refused() -> None:
     result = _run_cli("stage", "--source", "s3://b/p", "--location", "direct",
                       "--raw-schema", "raw; drop table x", "--dry-run")
     assert result.returncode == 2
-    assert "invalid identifier" in result.stderr
+    assert "is not a valid schema name" in result.stderr
 
 
 def _free_port() -> int:

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-import ingest.landing as landing_module
-from ingest.landing import LandingResult, land, ledger_entries
-from ingest.sources import open_source, require_raw_layout, s3_client
+import ingest.stage_core as core_module
+from ingest.landing import LandingSink, ledger_entries
+from ingest.sources import open_source, s3_client
+from ingest.stage_core import StageOptions, StageReport, stage
 from ingest.upload import upload
 
 from .conftest import FIXTURES
@@ -20,9 +21,13 @@ from .raw_lines import BAD_LINES, EXPECTED_BAD, log_key, log_with_bad_lines
 RAW = FIXTURES / "raw_handwritten"
 
 
-def _land(source_uri: str, landing: Path) -> LandingResult:
-    source = open_source(source_uri)
-    return land(source, require_raw_layout(source), landing)
+def _land(source_uri: str, landing: Path, **options: object) -> StageReport:
+    sink = LandingSink(landing)
+    try:
+        return stage(open_source(source_uri), sink, StageOptions(**options),  # type: ignore[arg-type]
+                     locks=landing.parent / "locks", lock_identity=("test", str(landing)))
+    finally:
+        sink.close()
 
 
 def _records(path: Path) -> list[dict[str, object]]:
@@ -118,7 +123,7 @@ def test_worker_processes_land_exactly_what_inline_verification_lands(
     (raw / log_key(day)).write_bytes(log_with_bad_lines(day, 1000, BAD_LINES))
 
     def landed(mode: str, threshold: int) -> tuple[object, ...]:
-        monkeypatch.setattr(landing_module, "PARALLEL_MIN_OBJECTS", threshold)
+        monkeypatch.setattr(core_module, "PARALLEL_MIN_OBJECTS", threshold)
         result = _land(str(raw), tmp_path / mode)
         files = {
             str(path.relative_to(tmp_path / mode)): [

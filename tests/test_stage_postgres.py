@@ -58,7 +58,7 @@ def test_stage_from_s3_twice_adds_no_rows(pg_database: str, s3_endpoint: str) ->
     assert logged_out[0]["n"] > 0  # "" stays "", not NULL: the staging model decides
 
 
-def test_changed_object_replaces_its_rows_and_vanished_object_loses_them(
+def test_changed_object_replaces_its_rows_and_vanished_object_loses_them_with_prune(
     pg_database: str, tmp_path: Path
 ) -> None:
     raw = _copy_raw(tmp_path)
@@ -72,6 +72,11 @@ def test_changed_object_replaces_its_rows_and_vanished_object_loses_them(
     loads = {load.table: load for load in stage_postgres(str(raw))}
 
     assert (loads["log_data"].objects_loaded, loads["log_data"].rows_loaded) == (1, len(lines) - 1)
+    assert (loads["song_data"].objects_removed, loads["song_data"].objects_vanished) == (0, 1)
+    assert _counts(pg_database) == {"song_data": 8, "log_data": 15, "ledger": 10}, (
+        "absence alone removes nothing")
+
+    loads = {load.table: load for load in stage_postgres(str(raw), prune=True)}
     assert loads["song_data"].objects_removed == 1
     assert _counts(pg_database) == {"song_data": 7, "log_data": 15, "ledger": 9}
 
@@ -137,19 +142,20 @@ def test_a_truncated_object_stays_pending_then_loads_once_fixed(
     assert _counts(pg_database)["log_data"] == 36
 
 
-def test_an_object_unreadable_in_max_attempts_runs_is_failed(
+def test_an_object_that_is_not_utf8_is_rejected_at_once_and_not_retried(
     pg_database: str, tmp_path: Path
 ) -> None:
     raw = _copy_raw(tmp_path)
     day = dt.date(2018, 11, 3)
     (raw / log_key(day)).write_bytes(b"\xff\xfe not utf-8")
-    for _ in range(2):
-        stage_postgres(str(raw), max_attempts=2)
+    first = {load.table: load for load in stage_postgres(str(raw), max_attempts=2)}
+    assert first["log_data"].objects_rejected == 1
     entry = _ledger(pg_database, log_key(day))
-    assert (entry["status"], entry["attempts"]) == ("failed", 2)
+    assert (entry["status"], entry["attempts"]) == ("rejected", 1)
     assert "not UTF-8" in str(entry["reason"])
     loads = {load.table: load for load in stage_postgres(str(raw), max_attempts=2)}
     assert (loads["log_data"].objects_failed, loads["log_data"].objects_pending) == (1, 0)
+    assert _ledger(pg_database, log_key(day))["attempts"] == 1, "not read again"
 
 
 def _free_port() -> int:

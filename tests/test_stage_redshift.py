@@ -1,20 +1,24 @@
 """Redshift COPY path: statements, manifests and JSONPaths as text; the ledger on Postgres.
 
 There is no cluster here. Everything but the COPY itself runs for real: the S3 listing on a
-moto endpoint, the ledger (read from a Postgres database staged by the Postgres path, since
-both keep the same ledger), the plan, and the upload of manifests.
+moto endpoint, the staging core's read and verification of each object, the ledger (read
+from a Postgres database staged by the Postgres path, since both keep the same ledger), and
+the upload of verified files and manifests.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ingest.errors import IngestError
 from ingest.ledger import LedgerStore
+from ingest.paths import StatePaths
 from ingest.raw_format import LOG_COLUMNS
 from ingest.sources import S3Location, s3_client
 from ingest.stage_postgres import stage_postgres
@@ -29,6 +33,7 @@ from ingest.upload import upload
 from ingest.warehouse import raw_table_ddl
 
 from .conftest import FIXTURES, postgres_connect
+from .raw_lines import BAD_LINES, log_with_bad_lines
 
 RAW = FIXTURES / "raw_handwritten"
 ROLE = "arn:aws:iam::123456789012:role/sparkify-redshift-copy"
@@ -57,7 +62,8 @@ def test_jsonpaths_follow_the_copy_column_order_with_the_raw_camel_case_keys() -
     paths = json.loads(jsonpaths(LOG_COLUMNS))["jsonpaths"]
     statement = copy_statement("raw", "log_data", "s3://b/m", "s3://b/j", SETTINGS)
     columns = statement.split("(", 1)[1].split(")", 1)[0].split(", ")
-    assert len(paths) == len(columns) == 18
+    assert len(paths) == len(columns) == 18 + 2
+    assert columns[-2:] == ["_source_key", "_ingested_at"]
     for path, column in zip(paths, columns, strict=True):
         key = path.removeprefix("$['").removesuffix("']")
         assert key.lower() == column
@@ -68,8 +74,8 @@ def test_redshift_raw_tables_and_ledger_are_backup_no() -> None:
     songs = raw_table_ddl("sparkify_raw", "song_data", "redshift")
     assert songs.endswith(")\nbackup no")
     assert "artist_name varchar(max)" in songs and "duration double precision" in songs
-    assert "_source_key" not in songs
-    assert "_ingested_at timestamp default getdate()" in songs
+    assert "_source_key varchar(1024) not null" in songs
+    assert "_ingested_at timestamp not null" in songs
     assert all(ddl.endswith(")\nbackup no") for ddl in LedgerStore("redshift", "raw").ddl())
     assert "backup no" not in raw_table_ddl("sparkify_raw", "song_data", "postgres")
 
@@ -101,41 +107,53 @@ def ledger_connection(pg_database: str, s3_endpoint: str) -> Iterator[Any]:
     connection.close()
 
 
-def _dry_run(connection: Any) -> Any:
+def _dry_run(connection: Any, state: Path) -> Any:
     return stage_redshift("s3://raw-bucket/raw", schema="sparkify_raw", iam_role=ROLE,
                           region="us-west-2", load_files_uri="s3://raw-bucket/loads",
-                          connection=connection, dry_run=True)
+                          connection=connection, dry_run=True, state=StatePaths(state))
 
 
 def _manifest_urls(load: Any, table: str) -> list[str]:
-    (text,) = [text for uri, text in load.files.items() if uri.endswith(f"{table}.manifest")]
+    (text,) = [text for uri, text in load.files.items() if uri.endswith(".manifest")
+               and f"/{table}-" in uri]
     return [entry["url"] for entry in json.loads(text)["entries"]]
 
 
-def test_nothing_is_planned_when_the_ledger_has_every_object(ledger_connection: Any) -> None:
-    load = _dry_run(ledger_connection)
+def test_nothing_is_planned_when_the_ledger_has_every_object(
+    ledger_connection: Any, tmp_path: Path
+) -> None:
+    load = _dry_run(ledger_connection, tmp_path)
     assert load.is_empty and load.files == {}
 
 
-def test_a_new_object_gets_a_manifest_pinning_exactly_it(ledger_connection: Any) -> None:
+def test_a_new_object_is_verified_and_copied_from_a_manifest_pinning_exactly_it(
+    ledger_connection: Any, tmp_path: Path
+) -> None:
     key = "raw/log_data/2018/11/2018-11-03-events.json"
-    s3_client().put_object(Bucket="raw-bucket", Key=key,
-                           Body=b'{"page": "Home", "ts": 1541203200000, "userId": ""}')
+    good = log_with_bad_lines(dt.date(2018, 11, 3), 1000, BAD_LINES)
+    s3_client().put_object(Bucket="raw-bucket", Key=key, Body=good)
 
-    load = _dry_run(ledger_connection)
+    load = _dry_run(ledger_connection, tmp_path)
 
-    assert _manifest_urls(load, "log_data") == [f"s3://raw-bucket/{key}"]
-    copy, insert = load.statements
+    verified = "s3://raw-bucket/loads/verified/log_data/2018/11/2018-11-03-events.json"
+    assert _manifest_urls(load, "log_data") == [verified]
+    rows = [json.loads(line) for line in load.files[verified].splitlines()]
+    assert len(rows) == 995, "the five bad lines are quarantined, not sent to the cluster"
+    assert {row["_source_key"] for row in rows} == {"log_data/2018/11/2018-11-03-events.json"}
+    delete_rows, delete_ledger, delete_quarantine, copy = load.statements
+    assert delete_rows == ('delete from "sparkify_raw"."log_data" where _source_key in '
+                           "('log_data/2018/11/2018-11-03-events.json')")
+    assert delete_ledger.startswith('delete from "sparkify_raw"."_loaded_objects"')
+    assert delete_quarantine.startswith('delete from "sparkify_raw"."_quarantined_lines"')
     assert copy.startswith('copy "sparkify_raw"."log_data"')
-    assert "from 's3://raw-bucket/loads/" in copy
     assert "format as json 's3://raw-bucket/loads/jsonpaths/log_data.jsonpaths'" in copy
-    assert insert.startswith('insert into "sparkify_raw"."_loaded_objects"')
-    assert "'log_data/2018/11/2018-11-03-events.json'" in insert
-    assert not any(statement.startswith("delete") for statement in load.statements)
+    ledger = postgres_rows_of(ledger_connection, "select count(*) from "
+                              "sparkify_raw._loaded_objects where object_key like '%11-03%'")
+    assert ledger == [(0,)], "a dry run records nothing"
 
 
-def test_a_changed_object_reloads_its_table_whole_in_one_transaction(
-    ledger_connection: Any,
+def test_a_changed_object_replaces_only_its_own_rows(
+    ledger_connection: Any, tmp_path: Path
 ) -> None:
     client = s3_client()
     songs = client.list_objects_v2(Bucket="raw-bucket", Prefix="raw/song_data/")["Contents"]
@@ -143,15 +161,19 @@ def test_a_changed_object_reloads_its_table_whole_in_one_transaction(
     body = client.get_object(Bucket="raw-bucket", Key=changed)["Body"].read()
     client.put_object(Bucket="raw-bucket", Key=changed, Body=body + b" ")
 
-    load = _dry_run(ledger_connection)
+    load = _dry_run(ledger_connection, tmp_path)
 
-    assert load.statements[:3] == (
-        'delete from "sparkify_raw"."song_data"',
-        """delete from "sparkify_raw"."_loaded_objects" where table_name = 'song_data'""",
-        """delete from "sparkify_raw"."_quarantined_lines" where table_name = 'song_data'""",
-    )
-    assert len(_manifest_urls(load, "song_data")) == len(songs)
+    key = changed.removeprefix("raw/")
+    assert load.statements[0] == (
+        f"""delete from "sparkify_raw"."song_data" where _source_key in ('{key}')""")
+    assert _manifest_urls(load, "song_data") == [f"s3://raw-bucket/loads/verified/{key}"]
     assert not any("log_data" in statement for statement in load.statements)
+
+
+def postgres_rows_of(connection: Any, sql: str) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return [tuple(row) for row in cursor.fetchall()]
 
 
 def test_load_files_are_written_to_s3(s3_endpoint: str) -> None:
