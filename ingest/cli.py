@@ -142,7 +142,7 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
     sample = GenerateConfig(songs=args.songs, days=args.days,
                             events_per_day=args.events_per_day, seed=args.seed)
     summary = run_pipeline(args.source or None, raw_schema=args.raw_schema, schema=args.schema,
-                           docs=not args.no_docs, sample=sample)
+                           docs=not args.no_docs, sample=sample, rebuild=args.rebuild)
     print(format_summary(summary, args.schema))
     return 0
 
@@ -230,6 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
     pipe.add_argument("--schema", default=env("SCHEMA", "sparkify"),
                       type=schema_name_argument("--schema / SPARKIFY_SCHEMA"))
     pipe.add_argument("--no-docs", action="store_true", help="skip dbt docs generate")
+    pipe.add_argument("--rebuild", action="store_true",
+                      help="build the marts even when nothing is new since the last build")
     _add_size_options(pipe)
     pipe.set_defaults(handler=cmd_pipeline)
 

@@ -9,6 +9,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ingest.builds import BuildMarker, needs_build
 from ingest.dbt import DbtOutcome, run_dbt, summarize_build
 from ingest.generate import GenerateConfig, generate
 from ingest.local_s3 import local_s3
@@ -25,12 +26,18 @@ MARTS = ("fct_songplays", "dim_users", "dim_songs", "dim_artists", "dim_time")
 
 @dataclass(frozen=True)
 class PipelineSummary:
+    """What a pipeline run did; `dbt` is None when nothing was new and nothing was built."""
+
     source: str
     seconds: float
     mart_rows: dict[str, int]
     matched_plays: int
-    dbt: DbtOutcome
+    dbt: DbtOutcome | None
     docs: Path | None
+
+    @property
+    def nothing_new(self) -> bool:
+        return self.dbt is None
 
 
 def ensure_sample(state: StatePaths, config: GenerateConfig) -> Path:
@@ -49,8 +56,12 @@ def ensure_sample(state: StatePaths, config: GenerateConfig) -> Path:
 
 def run_pipeline(source: str | None, *, raw_schema: str, schema: str, docs: bool = True,
                  sample: GenerateConfig | None = None, state: StatePaths | None = None,
-                 target_path: Path | None = None) -> PipelineSummary:
-    """Stage `source` (default: a generated sample served by a local S3), build, document."""
+                 target_path: Path | None = None, rebuild: bool = False) -> PipelineSummary:
+    """Stage `source` (default: a generated sample served by a local S3), build, document.
+
+    When the stage changed no rows since the last successful build (and the docs are
+    there), nothing is built and Spark does not even start, unless `rebuild` is asked for.
+    """
     # checked before anything runs: both names go to os.environ, where dbt reads them raw
     validate_schema_name(raw_schema, "raw_schema (SPARKIFY_RAW_SCHEMA)")
     validate_schema_name(schema, "schema (SPARKIFY_SCHEMA)")
@@ -59,22 +70,28 @@ def run_pipeline(source: str | None, *, raw_schema: str, schema: str, docs: bool
     project = project_root()
     target = target_path or project / "target"
     dbt_paths = ["--target-path", str(target), "--log-path", str(target.parent / "logs")]
-    spark = spark_session(state)
     if source is None:
         sample_dir = ensure_sample(state, sample or GenerateConfig())
         source = f"s3://{SAMPLE_BUCKET}/raw"
         with local_s3(SAMPLE_BUCKET):
             upload(sample_dir, source)
-            stage_spark(source, schema=raw_schema, state=state, spark=spark)
+            staged = stage_spark(source, schema=raw_schema, state=state)
     else:
-        stage_spark(source, schema=raw_schema, state=state, spark=spark)
+        staged = stage_spark(source, schema=raw_schema, state=state)
+    docs_path = target / "index.html" if docs else None
+    marker = BuildMarker.of(state, f"spark@{state.spark}", raw_schema, schema)
+    changed = rebuild or staged.landing is None or staged.landing.rows_changed
+    if not needs_build(marker, changed) and (docs_path is None or docs_path.is_file()):
+        log.info("nothing new since the last successful build of %s: no dbt build", schema)
+        return PipelineSummary(source, time.monotonic() - started, {}, 0, None, docs_path)
+    spark = spark_session(state)  # the session the stage started, or a new one
     os.environ["SPARKIFY_RAW_SCHEMA"] = raw_schema
     os.environ["SPARKIFY_SCHEMA"] = schema
     outcome = summarize_build(run_dbt(project, ["build", *dbt_paths], target="spark"))
-    docs_path = None
+    marker.record_built()
     if docs:
         run_dbt(project, ["docs", "generate", *dbt_paths], target="spark")
-        docs_path = target / "index.html"
+
     def scalar(sql: str, table: str) -> int:
         qualified = f"{quote_identifier(schema)}.{quote_identifier(table)}"
         return int(spark.sql(sql.format(table=qualified)).collect()[0][0])
@@ -87,6 +104,15 @@ def run_pipeline(source: str | None, *, raw_schema: str, schema: str, docs: bool
 
 def format_summary(summary: PipelineSummary, schema: str) -> str:
     dbt = summary.dbt
+    if dbt is None:
+        return "\n".join([
+            "",
+            f"Sparkify pipeline: nothing new since the last build (source: {summary.source}; "
+            f"checked in {summary.seconds:.0f} s).",
+            f"  The marts in {schema} are up to date; `--rebuild` builds them anyway.",
+            *([f"  docs: {summary.docs}"] if summary.docs else []),
+            "",
+        ])
     width = max(len(f"{schema}.{name}") for name in summary.mart_rows)
     tests = f"{dbt.tests_passed} tests passed"
     if dbt.tests_warned:

@@ -20,7 +20,7 @@ from typing import Literal
 from ingest.errors import IngestError
 from ingest.locks import try_lock
 from ingest.paths import StatePaths, project_root
-from ingest.stage_core import StageOptions
+from ingest.stage_core import StageOptions, StageReport
 
 log = logging.getLogger(__name__)
 Target = Literal["spark", "postgres"]
@@ -51,8 +51,13 @@ def cycle_lock(path: Path) -> Iterator[bool]:
         yield acquired
 
 
-def run_cycle(config: CycleConfig, state: StatePaths) -> None:
-    """Stage the source for the target, then build the project incrementally."""
+def run_cycle(config: CycleConfig, state: StatePaths) -> bool:
+    """Stage the source for the target, then build the project incrementally.
+
+    When the stage changed no rows and the last build succeeded, nothing is built (an idle
+    cycle costs a listing); the result says whether a build ran.
+    """
+    from ingest.builds import BuildMarker, needs_build
     from ingest.dbt import run_dbt
     from ingest.raw_format import validate_schema_name
 
@@ -60,17 +65,31 @@ def run_cycle(config: CycleConfig, state: StatePaths) -> None:
     validate_schema_name(config.schema, "schema (SPARKIFY_SCHEMA)")
     os.environ["SPARKIFY_RAW_SCHEMA"] = config.raw_schema
     os.environ["SPARKIFY_SCHEMA"] = config.schema
+    report: StageReport | None
     if config.target == "postgres":
-        from ingest.stage_postgres import stage_postgres
+        from ingest.stage_postgres import stage_postgres_report
+        from ingest.warehouse import ConnectionSettings
 
-        stage_postgres(config.source, schema=config.raw_schema, state=state,
-                       options=config.options)
+        settings = ConnectionSettings.from_env("postgres")
+        report = stage_postgres_report(config.source, schema=config.raw_schema,
+                                       settings=settings, state=state,
+                                       options=config.options)
+        where = f"postgres@{settings.host}:{settings.port}/{settings.database}"
     else:
         from ingest.stage_spark import stage_spark
 
-        stage_spark(config.source, schema=config.raw_schema, state=state,
-                    options=config.options)
+        staged = stage_spark(config.source, schema=config.raw_schema, state=state,
+                             options=config.options)
+        report = staged.landing
+        where = f"spark@{state.spark}"
+    marker = BuildMarker.of(state, where, config.raw_schema, config.schema)
+    if report is not None and not needs_build(marker, report.rows_changed):
+        log.info("nothing new since the last successful build of %s: no dbt build",
+                 config.schema)
+        return False
     run_dbt(project_root(), ["build"], target=config.target)
+    marker.record_built()
+    return True
 
 
 def run_every(config: CycleConfig, every: float, *, cycles: int | None = None,

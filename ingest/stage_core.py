@@ -137,9 +137,11 @@ class StageReport:
     plans: dict[str, TablePlan]
     processed: dict[str, list[Processed]] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)
+    rows_changed: bool = False
 
     @property
     def changed(self) -> bool:
+        """Objects were processed or removed (a pending retry counts)."""
         return any(not plan.is_empty for plan in self.plans.values())
 
     def count(self, table: str, status: str) -> int:
@@ -167,7 +169,8 @@ def stage(source: RawSource, sink: Sink, options: StageOptions, *, locks: Path,
 
     `lock_identity` names the target (its kind, where it is, the raw schema): two stages of
     the same source into the same target never overlap. `when_valid` is called once the
-    source is known to be usable, before the long work (Spark starts its JVM there).
+    source is known to be usable and there is work, before the long part (Spark starts its
+    JVM there, so that both run at once).
     """
     what = f"a stage of {source.uri} into {sink.name}"
     path = lock_path(locks, "stage", source.uri, *lock_identity)
@@ -178,19 +181,33 @@ def stage(source: RawSource, sink: Sink, options: StageOptions, *, locks: Path,
         check_listing(source.uri, listing, ledger)
         log.info("source %s: %d song files, %d log files", source.uri,
                  len(listing["song_data"]), len(listing["log_data"]))
-        if when_valid is not None:
-            when_valid()
         plans = {table: plan_table(table, objects, source.uri, ledger, prune=options.prune)
                  for table, objects in listing.items()}
+        if when_valid is not None and any(not plan.is_empty for plan in plans.values()):
+            when_valid()
         processed = _process(source, sink, plans, ledger, options)
         if options.archive is not None:
             present = {obj.key for objects in listing.values() for obj in objects}
             archive_from_ledger(sink.read_ledger(), source, options.archive, present,
                                 sink.mark_archived)
-        report = StageReport(plans, processed, sink.row_counts())
+        report = StageReport(plans, processed, sink.row_counts(),
+                             rows_changed(plans, processed, ledger))
     for load in report.loads():
         _report(sink.name, load, plans[load.table])
     return report
+
+
+def rows_changed(plans: dict[str, TablePlan], processed: dict[str, list[Processed]],
+                 ledger: Ledger) -> bool:
+    """Whether any raw table gained, lost or replaced rows (a pending retry does not)."""
+    if any(plan.removed for plan in plans.values()):
+        return True
+    for table, items in processed.items():
+        for item in items:
+            before = ledger.get((table, item.entry.key))
+            if item.entry.status in HAS_ROWS or (before and before.status in HAS_ROWS):
+                return True
+    return False
 
 
 def check_listing(uri: str, listing: dict[str, list[RawObject]], ledger: Ledger) -> None:

@@ -21,7 +21,15 @@ from ingest.paths import StatePaths
 from ingest.raw_format import INGESTED_AT, RAW_TABLES, SOURCE_KEY, Columns, validate_identifier
 from ingest.safe_text import printable
 from ingest.sources import open_source
-from ingest.stage_core import Ledger, Rendered, StageOptions, TableLoad, options_from, stage
+from ingest.stage_core import (
+    Ledger,
+    Rendered,
+    StageOptions,
+    StageReport,
+    TableLoad,
+    options_from,
+    stage,
+)
 from ingest.warehouse import (
     ConnectionSettings,
     column_name,
@@ -45,10 +53,19 @@ def stage_postgres(source_uri: str, *, schema: str = "sparkify_raw",
                    options: StageOptions | None = None, **fields: Any) -> list[TableLoad]:
     """Bring `<schema>.song_data` and `<schema>.log_data` in line with the source.
 
-    `options` are StageOptions' fields (batch_objects, max_attempts, archive, prune, wait…).
+    `options`, or StageOptions' fields (batch_objects, max_attempts, archive, prune, wait…).
     """
+    return stage_postgres_report(source_uri, schema=schema, settings=settings, state=state,
+                                 options=options_from(options, fields)).loads()
+
+
+def stage_postgres_report(source_uri: str, *, schema: str,
+                          settings: ConnectionSettings | None = None,
+                          state: StatePaths | None = None,
+                          options: StageOptions | None = None) -> StageReport:
+    """stage_postgres, with the whole report (ingest.stage_core.StageReport)."""
     validate_identifier(schema)
-    stage_options = options_from(options, fields)
+    stage_options = options or StageOptions()
     source = open_source(source_uri)
     settings = settings or ConnectionSettings.from_env("postgres")
     state = state or StatePaths.default()
@@ -59,7 +76,7 @@ def stage_postgres(source_uri: str, *, schema: str = "sparkify_raw",
                                       settings.database, schema))
     finally:
         sink.close()
-    return report.loads()
+    return report
 
 
 def copy_rows(table: str, item: Processed) -> CopyRows:

@@ -148,6 +148,12 @@ def stage_spark(source_uri: str, *, schema: str, location: Location = "local",
         for statement in statements:
             print(statement + ";\n")
         return StageResult(schema, song_location, log_location, None, None)
+    registered = _registration_marker(state, statements)
+    if spark is None and landing is not None and not landing.changed and registered.is_file():
+        log.info("%s: nothing new, and its tables are registered: Spark not started", schema)
+        return StageResult(schema, song_location, log_location,
+                           landing.rows.get("song_data", 0), landing.rows.get("log_data", 0),
+                           landing)
     if spark is None:
         start_spark()
         spark = starting[0]()
@@ -157,8 +163,16 @@ def stage_spark(source_uri: str, *, schema: str, location: Location = "local",
         log.info("created %s.song_data and %s.log_data over %s", schema, schema, source_uri)
         return StageResult(schema, song_location, log_location, None, None)
     _register(spark, schema, statements, landing)
+    registered.parent.mkdir(parents=True, exist_ok=True)
+    registered.write_text("\n".join(statements), encoding="utf-8")
     return StageResult(schema, song_location, log_location, landing.rows.get("song_data", 0),
                        landing.rows.get("log_data", 0), landing)
+
+
+def _registration_marker(state: StatePaths, statements: list[str]) -> Path:
+    """A file next to the metastore saying these tables were registered there as stated."""
+    digest = hashlib.sha256("\n".join(statements).encode()).hexdigest()[:16]
+    return state.spark / "registered" / f"{digest}.sql"
 
 
 def _register(spark: Any, schema: str, statements: list[str], landing: StageReport) -> None:

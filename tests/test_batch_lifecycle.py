@@ -13,10 +13,10 @@ import pytest
 from ingest.archive import ArchiveRequest
 from ingest.cli import main
 from ingest.paths import StatePaths
-from ingest.scheduler import CycleConfig, cycle_lock, parse_interval, run_every
+from ingest.scheduler import CycleConfig, cycle_lock, parse_interval, run_cycle, run_every
 from ingest.stage_postgres import stage_postgres
 
-from .conftest import FIXTURES, copy_handwritten, postgres_rows, raw_rows
+from .conftest import FIXTURES, copy_handwritten, postgres_connect, postgres_rows, raw_rows
 from .raw_lines import BAD_LINES, log_key, log_with_bad_lines
 
 RAW = FIXTURES / "raw_handwritten"
@@ -119,3 +119,44 @@ def test_the_loop_survives_a_failed_cycle(
     assert "cycle 1 failed" in caplog.text and "the next cycle retries" in caplog.text
     plays = postgres_rows(pg_database, "select count(*) as n from sparkify.fct_songplays")
     assert plays[0]["n"] == 9
+
+
+def _has_table(database: str, schema: str, table: str) -> bool:
+    rows = postgres_rows(database, "select count(*) as n from information_schema.tables where "
+                                   f"table_schema = '{schema}' and table_name = '{table}'")
+    return bool(rows[0]["n"])
+
+
+def test_a_cycle_with_nothing_new_runs_no_build_and_a_failed_build_is_retried(
+    pg_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ingest.dbt
+    from ingest.errors import IngestError
+
+    monkeypatch.setenv("SPARKIFY_SCHEMA", "sparkify")
+    raw = copy_handwritten(tmp_path)
+    state = StatePaths(tmp_path / "state")
+    config = CycleConfig("postgres", str(raw), "sparkify_raw", "sparkify")
+    assert run_cycle(config, state) is True
+    plays = raw_rows(pg_database, "fct_songplays", "sparkify")
+
+    connection = postgres_connect(pg_database)  # a mart gone: only a build brings it back
+    with connection, connection.cursor() as cursor:
+        cursor.execute("drop table sparkify.dim_users cascade")
+    connection.close()
+    assert run_cycle(config, state) is False
+    assert not _has_table(pg_database, "sparkify", "dim_users"), "an idle cycle built"
+
+    day = dt.date(2018, 11, 3)
+    (raw / log_key(day)).write_bytes(log_with_bad_lines(day, 10, []))
+
+    def failing_build(*_args: object, **_kwargs: object) -> None:
+        raise IngestError("`dbt build` failed (injected)")
+
+    with monkeypatch.context() as patch, pytest.raises(IngestError, match="injected"):
+        patch.setattr(ingest.dbt, "run_dbt", failing_build)
+        run_cycle(config, state)
+
+    assert run_cycle(config, state) is True, "the failed build is retried with nothing new"
+    assert _has_table(pg_database, "sparkify", "dim_users")
+    assert raw_rows(pg_database, "fct_songplays", "sparkify") == plays + 10

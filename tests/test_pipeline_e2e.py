@@ -14,7 +14,7 @@ import pytest
 
 from ingest.generate import GenerateConfig
 from ingest.paths import StatePaths
-from ingest.pipeline import MARTS, run_pipeline
+from ingest.pipeline import MARTS, format_summary, run_pipeline
 
 from .conftest import FIXTURES, PROJECT_DIR
 from .expected_marts import build_expected_marts, canonical
@@ -63,6 +63,14 @@ def test_generated_sample_through_local_s3(
     assert 0 < len(matched) < len(plays), "the sample must hold matched and unmatched plays"
     weeks = {(row["year"], row["week"]) for row in expected["dim_time"]}
     assert (2021, 53) in weeks
+
+    results = tmp_path / "target" / "run_results.json"
+    built_at = results.stat().st_mtime_ns
+    again = run_pipeline(None, raw_schema="e2e_raw", schema="e2e", sample=sample,
+                         state=state, target_path=tmp_path / "target")
+    assert again.nothing_new and again.dbt is None, "a second `make run` builds nothing"
+    assert results.stat().st_mtime_ns == built_at, "no dbt command ran"
+    assert "nothing new since the last build" in format_summary(again, "e2e")
 
 
 def test_handmade_folder_source(
