@@ -95,7 +95,8 @@ class LandingSink:
         return self._connection
 
     def prepare(self) -> None:
-        self.read_ledger()  # opens (and creates) the ledger, under the stage lock
+        """Open (and create) the ledger: under the stage lock, like every write."""
+        _ = self.connection
 
     def close(self) -> None:
         if self._connection is not None:
@@ -218,7 +219,7 @@ class _Repair:
     def songs(self) -> None:
         claimed = self.claimed("song_data")
         root = self.verified / "song_data"
-        buckets = ({root / f"{song_bucket(key)}.json" for key in claimed}
+        buckets = ({root / f"{name}.json" for name in {song_bucket(key) for key in claimed}}
                    | set(_files(root))
                    | {self.verified / path for path in self.recorded
                       if path.startswith("song_data/")})
@@ -327,8 +328,24 @@ def _read_lines(path: Path) -> list[str]:
     return [line for line in text.split("\n") if line]
 
 
+_KEY_FIELD = f'"{SOURCE_KEY}": '
+_DECODE_STRING = json.JSONDecoder().raw_decode
+
+
 def _key_of(line: str) -> str | None:
-    """The object a landed line came from; None for a torn or foreign line."""
+    """The object a landed line came from; None for a torn or foreign line.
+
+    Landed lines end with `"_source_key": "…", "_ingested_at": "…"}` (json_lines), so the
+    key is decoded where it stands, without parsing the whole record.
+    """
+    at = line.rfind(_KEY_FIELD)
+    if at >= 0 and line.endswith("}"):
+        try:
+            key, _end = _DECODE_STRING(line, at + len(_KEY_FIELD))
+        except ValueError:
+            key = None
+        if isinstance(key, str):
+            return key
     try:
         record = json.loads(line)
     except ValueError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from ingest.safe_text import printable
 
 log = logging.getLogger(__name__)
 RAW_FOLDERS = ("song_data", "log_data")
+_UNSAFE_KEY = re.compile(r"[\x00-\x1f\x7f\\]")
 
 
 @dataclass(frozen=True)
@@ -66,10 +68,10 @@ def key_problem(key: str, folder: str) -> str | None:
     parts = key.split("/")
     if parts[0] != folder or len(parts) < 2:
         return f"key {printable(key)!r} is not below {folder}/"
-    if any(part in {"", ".", ".."} for part in parts):
+    if "" in parts or "." in parts or ".." in parts:
         return (f"key {printable(key)!r} has an empty, '.' or '..' path segment: "
                 "it could escape its folder or alias another object")
-    if "\\" in key or any(ord(char) < 32 or ord(char) == 127 for char in key):
+    if _UNSAFE_KEY.search(key):
         return f"key {printable(key)!r} holds a backslash or a control character"
     return None
 
