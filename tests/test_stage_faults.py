@@ -93,6 +93,16 @@ def make_target(kind: str, source: Path, state: Path, request: pytest.FixtureReq
     return Target(kind, source, state, database, schema)
 
 
+def staged_copy(kind: str, dataset: Path, tmp_path: Path, request: pytest.FixtureRequest,
+                runs: Runner) -> tuple[Path, Target, dict[str, str]]:
+    """A copy of the dataset, its target, and the target's env, after one clean stage."""
+    source = own_copy(dataset, tmp_path)
+    target = make_target(kind, source, tmp_path / "state", request)
+    env = target.env()
+    assert_ok(runs.run(target.stage_command(BATCH), env), "the first stage")
+    return source, target, env
+
+
 def stage_in_process(target: Target, *, wait: bool = False) -> list[TableLoad]:
     """A stage in this process (wait=False: a lock left held would show as Busy, not hang)."""
     options = StageOptions(batch_objects=BATCH, wait=wait)
@@ -229,11 +239,8 @@ def test_kill_9_at_any_point_then_a_rerun_reconciles(
 def test_two_stages_of_changed_objects_run_one_after_the_other(
     kind: str, dataset: Path, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    source = own_copy(dataset, tmp_path)
-    target = make_target(kind, source, tmp_path / "state", request)
-    env = target.env()
     with runner(tmp_path / "logs") as runs:
-        assert_ok(runs.run(target.stage_command(BATCH), env), "the first stage")
+        source, target, env = staged_copy(kind, dataset, tmp_path, request, runs)
         changed = log_keys(source)[1:5]
         for variant, key in enumerate(changed):
             rewrite_log(source / key, variant)
@@ -471,11 +478,8 @@ def assert_refused(run: Run, folder: str) -> None:
 def test_a_vanished_raw_folder_fails_and_every_row_stays(
     kind: str, dataset: Path, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    source = own_copy(dataset, tmp_path)
-    target = make_target(kind, source, tmp_path / "state", request)
-    env = target.env()
     with runner(tmp_path / "logs") as runs:
-        assert_ok(runs.run(target.stage_command(BATCH), env), "the first stage")
+        source, target, env = staged_copy(kind, dataset, tmp_path, request, runs)
         before = snapshot(target)
 
         (source / "log_data").rename(tmp_path / "log_data-away")  # renamed away
