@@ -23,6 +23,8 @@ from ingest.paths import StatePaths, project_root
 from ingest.stage_core import StageOptions, StageReport
 
 log = logging.getLogger(__name__)
+# the days a cycle's data tests read (macros/test_days.sql)
+TEST_DAYS = "SPARKIFY_TEST_DAYS"
 Target = Literal["spark", "postgres"]
 _INTERVAL = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h)?$")
 
@@ -58,7 +60,6 @@ def run_cycle(config: CycleConfig, state: StatePaths) -> bool:
     cycle costs a listing); the result says whether a build ran.
     """
     from ingest.builds import BuildMarker, needs_build
-    from ingest.dbt import run_dbt
     from ingest.raw_format import validate_schema_name
 
     validate_schema_name(config.raw_schema, "raw_schema (SPARKIFY_RAW_SCHEMA)")
@@ -83,13 +84,33 @@ def run_cycle(config: CycleConfig, state: StatePaths) -> bool:
         report = staged.landing
         where = f"spark@{state.spark}"
     marker = BuildMarker.of(state, where, config.raw_schema, config.schema)
+    built_before = marker.is_current()
     if report is not None and not needs_build(marker, report.rows_changed):
         log.info("nothing new since the last successful build of %s: no dbt build",
                  config.schema)
         return False
-    run_dbt(project_root(), ["build"], target=config.target)
+    build(config.target, report if built_before else None)
     marker.record_built()
     return True
+
+
+def build(target: str, report: StageReport | None) -> None:
+    """`dbt build`, its data tests scoped to the days the stage changed when only those can
+    have changed since the last successful build (SPARKIFY_TEST_DAYS, macros/test_days.sql);
+    else the full suite."""
+    from ingest.dbt import run_dbt
+
+    days = report.changed_days() if report is not None else None
+    if not days:
+        run_dbt(project_root(), ["build"], target=target)
+        return
+    listed = ",".join(day.isoformat() for day in sorted(days))
+    log.info("data tests of this build: the rebuilt days %s", listed)
+    os.environ[TEST_DAYS] = listed
+    try:
+        run_dbt(project_root(), ["build"], target=target)
+    finally:
+        del os.environ[TEST_DAYS]
 
 
 def run_every(config: CycleConfig, every: float, *, cycles: int | None = None,

@@ -52,6 +52,7 @@ from ingest.locks import exclusive, lock_path
 from ingest.progress import Progress
 from ingest.raw_format import INGESTED_AT, RAW_TABLES, SOURCE_KEY
 from ingest.sources import RawObject, RawSource, ReadResult, list_raw, no_files_message
+from ingest.verify import file_date
 
 log = logging.getLogger(__name__)
 Ledger = dict[tuple[str, str], LedgerEntry]
@@ -146,6 +147,25 @@ class StageReport:
 
     def count(self, table: str, status: str) -> int:
         return sum(item.entry.status == status for item in self.processed.get(table, []))
+
+    def changed_days(self) -> frozenset[dt.date] | None:
+        """The UTC days of the log objects this stage processed or removed.
+
+        A log object's rows all fall on the date in its name (a verification rule), so these
+        are the only days whose rows can have changed. None when a change is not bound to
+        days: song objects changed, or a log object's name holds no date.
+        """
+        days: set[dt.date] = set()
+        for table, plan in self.plans.items():
+            keys = [*plan.removed, *(item.entry.key for item in self.processed.get(table, []))]
+            if keys and table != "log_data":
+                return None
+            for key in keys:
+                day = file_date(key)
+                if day is None:
+                    return None
+                days.add(day)
+        return frozenset(days)
 
     def loads(self) -> list[TableLoad]:
         return [self._load(table, plan) for table, plan in self.plans.items()]

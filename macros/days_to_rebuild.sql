@@ -1,12 +1,26 @@
 {#-
-    CTEs for an incremental model, ending in `days_to_rebuild (start_date)`: the days with
-    rows in `changes` staged after the newest row already in `target` (its watermark,
-    column ingested_at); every day when a row of `rebuild_all_when` is newer than the
-    watermark (new songs can change the matches of old plays); and the days between vars
-    `backfill_from` and `backfill_to` (inclusive). Plain joins, no subqueries in OR, so the
-    same SQL runs on Spark, Postgres and Redshift. Use it inside a model's `with` list.
+    CTEs for a model that is incremental by day, ending in `days_to_rebuild (<day_column>)`:
+
+    - the days of rows in `changes` staged after the newest row already in `target` (its
+      watermark: max of column ingested_at). `changes` has the day in `changes_day_column`
+      (default: the same name as the target's `day_column`);
+    - with `songs` and `keyed_plays`: the days of the plays that new or changed songs may
+      now match or no longer match (macro rematched_song_days);
+    - the days between vars `backfill_from` and `backfill_to` (inclusive).
+
+    Plain joins and unions, no subqueries in OR, so the same SQL runs on Spark, Postgres and
+    Redshift. Use it inside a model's `with` list.
 -#}
-{% macro days_to_rebuild(changes, target, rebuild_all_when=none) %}
+{% macro days_to_rebuild(
+    changes,
+    target,
+    day_column='start_date',
+    changes_day_column=none,
+    songs=none,
+    keyed_plays=none,
+    keyed_plays_day_column=none
+) %}
+    {%- set changes_day = changes_day_column or day_column -%}
     {%- set backfill_from = var('backfill_from', none) -%}
     {%- set backfill_to = var('backfill_to', backfill_from) -%}
     {%- if backfill_from is not none -%}
@@ -21,34 +35,84 @@ incremental_watermark as (
 
 ),
 
-newer_upstream_rows as (
-
-    {%- if rebuild_all_when is not none %}
-
-    select count(*) as row_count
-    from {{ rebuild_all_when }} as upstream
-    cross join incremental_watermark
-    where upstream.ingested_at > incremental_watermark.ingested_at
-    {%- else %}
-
-    select 0 as row_count
+{% if songs is not none -%}
+{{ sparkify.rematched_song_days(
+    songs=songs,
+    keyed_plays=keyed_plays,
+    keyed_plays_day_column=(keyed_plays_day_column or day_column),
+    matched=target,
+    day_column=day_column,
+) }},
     {%- endif %}
-
-),
 
 days_to_rebuild as (
 
-    select distinct cast(changes.start_time as date) as start_date
+    select distinct changes.{{ changes_day }} as {{ day_column }}
     from {{ changes }} as changes
     cross join incremental_watermark
-    cross join newer_upstream_rows
     where incremental_watermark.ingested_at is null
         or changes.ingested_at > incremental_watermark.ingested_at
-        or newer_upstream_rows.row_count > 0
         {% if backfill_from is not none -%}
-        or cast(changes.start_time as date)
+    or changes.{{ changes_day }}
         between cast('{{ backfill_from }}' as date) and cast('{{ backfill_to }}' as date)
         {% endif %}
+    {%- if songs is not none %}
+
+    union
+
+    select {{ day_column }}
+    from rematched_song_days
+    {%- endif %}
+
+)
+{%- endmacro %}
+
+
+{#-
+    CTEs ending in `rematched_song_days (<day_column>)`: the days of plays whose match can
+    change because songs were staged after the watermark (CTE incremental_watermark): plays
+    in `keyed_plays` (columns title_key, artist_key) with the trimmed, lower-cased title and
+    artist of a new song; plays in `matched` (column song_id) matched to a song that was
+    restaged (it may have changed) or is gone (pruned). Only those days are rebuilt, never
+    all of history.
+-#}
+{% macro rematched_song_days(songs, keyed_plays, keyed_plays_day_column, matched, day_column) %}
+new_songs as (
+
+    select
+        songs.song_id,
+        lower(trim(songs.title)) as title_key,
+        lower(trim(songs.artist_name)) as artist_key
+
+    from {{ songs }} as songs
+    cross join incremental_watermark
+    where songs.ingested_at > incremental_watermark.ingested_at
+
+),
+
+rematched_song_days as (
+
+    select keyed_plays.{{ keyed_plays_day_column }} as {{ day_column }}
+    from {{ keyed_plays }} as keyed_plays
+    inner join new_songs
+        on keyed_plays.title_key = new_songs.title_key
+        and keyed_plays.artist_key = new_songs.artist_key
+
+    union
+
+    select matched.{{ day_column }}
+    from {{ matched }} as matched
+    inner join new_songs
+        on matched.song_id = new_songs.song_id
+
+    union
+
+    select matched.{{ day_column }}
+    from {{ matched }} as matched
+    left join {{ songs }} as songs
+        on matched.song_id = songs.song_id
+    where matched.song_id is not null
+        and songs.song_id is null
 
 )
 {%- endmacro %}

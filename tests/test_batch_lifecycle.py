@@ -160,3 +160,33 @@ def test_a_cycle_with_nothing_new_runs_no_build_and_a_failed_build_is_retried(
     assert run_cycle(config, state) is True, "the failed build is retried with nothing new"
     assert _has_table(pg_database, "sparkify", "dim_users")
     assert raw_rows(pg_database, "fct_songplays", "sparkify") == plays + 10
+
+
+def test_a_scheduled_cycle_tests_only_the_days_it_rebuilt(
+    pg_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An old day made wrong behind the pipeline's back: a cycle that rebuilds a new day
+    passes (its tests read that day), `dbt build` by hand runs every test and fails."""
+    from ingest.dbt import run_dbt
+    from ingest.errors import IngestError
+    from ingest.paths import project_root
+
+    monkeypatch.setenv("SPARKIFY_SCHEMA", "sparkify")
+    raw = copy_handwritten(tmp_path)
+    state = StatePaths(tmp_path / "state")
+    config = CycleConfig("postgres", str(raw), "sparkify_raw", "sparkify")
+    assert run_cycle(config, state) is True
+    connection = postgres_connect(pg_database)  # a doubled play on 2018-11-01
+    with connection, connection.cursor() as cursor:
+        cursor.execute("insert into sparkify.fct_songplays select * from "
+                       "sparkify.fct_songplays where start_date = '2018-11-01' limit 1")
+    connection.close()
+
+    day = dt.date(2018, 11, 3)
+    (raw / log_key(day)).write_bytes(log_with_bad_lines(day, 10, []))
+    assert run_cycle(config, state) is True
+    assert raw_rows(pg_database, "fct_songplays", "sparkify") == len(
+        postgres_rows(pg_database, "select distinct songplay_id from sparkify.fct_songplays")
+    ) + 1, "the doubled play is still there"
+    with pytest.raises(IngestError, match="dbt build"):
+        run_dbt(project_root(), ["build", "--select", "fct_songplays"], target="postgres")

@@ -1,16 +1,19 @@
-"""Incremental marts on Spark (insert_overwrite) and Postgres (delete+insert).
+"""Incremental intermediates and marts on Spark (insert_overwrite) and Postgres (delete+insert).
 
 One history, day by day: three days, then a fourth (only its day is written), the same
 batch again (nothing is written), a changed file (only its day), a late file for an older
-day (only that day). After every step the marts equal the contract's answer for the raw
-data as it stands, and at the end `--full-refresh` gives exactly the incremental marts.
-Which days were written is read from the engine itself: the files of each Spark partition,
-and the `xmin` (writing transaction) of each Postgres row.
+day (only that day), a held-back song that old plays match (only the days of those plays,
+and only in the play tables), a late event that changes a user's latest level, a backfill
+of one day. After every step the marts equal the contract's answer for the raw data as it
+stands, and at the end `--full-refresh` gives exactly the incremental marts. Which days were
+written is read from the engine itself, for every day-partitioned table: the files of each
+Spark partition, and the `xmin` (writing transaction) of each Postgres row.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +34,16 @@ from .expected_marts import build_expected_marts
 
 START = dt.date(2019, 3, 1)
 DAYS = [START + dt.timedelta(days=offset) for offset in range(5)]
+# the day-partitioned tables: name -> (custom schema, day column)
+DAY_TABLES = {
+    "int_events__deduplicated": ("intermediate", "event_date"),
+    "int_songplays__matched_to_songs": ("intermediate", "event_date"),
+    "fct_songplays": (None, "start_date"),
+    "dim_time": (None, "start_date"),
+}
+# a new song changes the plays it matches, and their staging time that dim_time carries
+PLAY_TABLES = ("int_songplays__matched_to_songs", "fct_songplays", "dim_time")
+Versions = dict[tuple[str, dt.date], Any]
 
 
 @dataclass
@@ -38,7 +51,15 @@ class Engine:
     stage: Callable[[Path], None]
     dbt: Callable[[list[str]], None]
     marts: Callable[[], Export]
-    day_versions: Callable[[], dict[dt.date, Any]]
+    day_versions: Callable[[], Versions]
+
+
+@dataclass(frozen=True)
+class HeldBackSong:
+    """A song left out of the source at first, and the days of the plays it matches."""
+
+    path: Path
+    days: frozenset[dt.date]
 
 
 @pytest.fixture(scope="module")
@@ -53,9 +74,36 @@ def _log(raw: Path, day: dt.date) -> Path:
     return raw / "log_data" / f"{day:%Y}" / f"{day:%m}" / f"{day.isoformat()}-events.json"
 
 
-def _source_with(full: Path, source: Path, days: list[dt.date]) -> None:
+def _key(title: Any, artist: Any) -> tuple[str, str]:
+    return str(title).strip().lower(), str(artist).strip().lower()
+
+
+def _events(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n")
+            if line.strip()]
+
+
+def held_back_song(full: Path, days: list[dt.date]) -> HeldBackSong:
+    """A song whose plays (same trimmed, lower-cased title and artist) fall on some days only."""
+    play_days: dict[tuple[str, str], set[dt.date]] = {}
+    for day in days:
+        for event in _events(_log(full, day)):
+            if event["page"] == "NextSong" and event["userId"]:
+                play_days.setdefault(_key(event["song"], event["artist"]), set()).add(day)
+    for path in sorted((full / "song_data").rglob("*.json")):
+        song = json.loads(path.read_text(encoding="utf-8"))
+        matched = play_days.get(_key(song["title"], song["artist_name"]), set())
+        if 0 < len(matched) < len(days) - 1:
+            return HeldBackSong(path.relative_to(full), frozenset(matched))
+    raise AssertionError("the generated data has no song played on some days only")
+
+
+def _source_with(full: Path, source: Path, days: list[dt.date],
+                 without: Path | None = None) -> None:
     if not (source / "song_data").exists():
         shutil.copytree(full / "song_data", source / "song_data")
+        if without is not None:
+            (source / without).unlink()
     for day in days:
         target = _log(source, day)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -76,38 +124,65 @@ def _drop_plays(path: Path, keep_every: int) -> None:
                               if index not in dropped), encoding="utf-8")
 
 
+def _change_latest_level(path: Path) -> str:
+    """A changed object: one more event, the latest of its user, at the other level."""
+    events = [event for event in _events(path) if event["userId"]]
+    latest = max(events, key=lambda event: event["ts"])
+    late = dict(latest, ts=latest["ts"] + 1, itemInSession=latest["itemInSession"] + 1000,
+                page="Home", song=None, artist=None, length=None,
+                level="free" if latest["level"] == "paid" else "paid")
+    with path.open("a", encoding="utf-8") as body:
+        body.write("\n" + json.dumps(late))
+    return str(late["userId"])
+
+
+def _rewritten(before: Versions, after: Versions) -> set[tuple[str, dt.date]]:
+    return {table_day for table_day, version in after.items()
+            if before.get(table_day) != version}
+
+
+def _all_tables(*days: dt.date) -> set[tuple[str, dt.date]]:
+    return {(table, day) for table in DAY_TABLES for day in days}
+
+
 def run_history(engine: Engine, full: Path, source: Path) -> None:
-    def step(days: list[dt.date]) -> tuple[dict[dt.date, Any], dict[dt.date, Any]]:
+    song = held_back_song(full, DAYS)
+
+    def step(days: list[dt.date]) -> set[tuple[str, dt.date]]:
         _source_with(full, source, days)
         before = engine.day_versions()
         engine.stage(source)
         engine.dbt(["run"])
         assert_same_marts({"expected": _expected(source), "engine": engine.marts()})
-        return before, engine.day_versions()
+        return _rewritten(before, engine.day_versions())
 
-    _source_with(full, source, DAYS[1:4])
+    _source_with(full, source, DAYS[1:4], without=song.path)
     engine.stage(source)
     engine.dbt(["build"])
     assert_same_marts({"expected": _expected(source), "engine": engine.marts()})
 
-    before, after = step([DAYS[4]])  # a new day
-    assert set(after) == set(before) | {DAYS[4]}
-    assert {day for day in before if after[day] != before[day]} == set(), "old days rewritten"
-
-    before, after = step([])  # the same batch again
-    assert after == before
+    assert step([DAYS[4]]) == _all_tables(DAYS[4]), "a new day rewrites that day only"
+    assert step([]) == set(), "the same batch again rewrites nothing"
 
     _drop_plays(_log(source, DAYS[2]), keep_every=4)  # a changed object
-    before, after = step([])
-    assert {day for day in after if after[day] != before.get(day)} == {DAYS[2]}
+    assert step([]) == _all_tables(DAYS[2])
 
-    before, after = step([DAYS[0]])  # a late file for an older day
-    assert {day for day in after if after[day] != before.get(day)} == {DAYS[0]}
+    assert step([DAYS[0]]) == _all_tables(DAYS[0]), "a late file rewrites its day only"
+
+    shutil.copy(full / song.path, source / song.path)  # a song that old plays match
+    assert step([]) == {(table, day) for table in PLAY_TABLES for day in song.days}, (
+        "a new song rewrites only the days of the plays it matches")
+
+    levels_before = {dict(row)["user_id"]: row for row in engine.marts()["dim_users"]}
+    user = _change_latest_level(_log(source, DAYS[4]))  # a late level change
+    assert step([]) == _all_tables(DAYS[4])
+    levels_after = {dict(row)["user_id"]: row for row in engine.marts()["dim_users"]}
+    assert {key for key in levels_after if levels_after[key] != levels_before.get(key)} == {
+        int(user)}, "only the user of the late event changes"
 
     before = engine.day_versions()  # a backfill of one day rewrites that day only
     engine.dbt(["run", "--vars", f"{{backfill_from: '{DAYS[1]}', backfill_to: '{DAYS[1]}'}}"])
-    after = engine.day_versions()
-    assert {day for day in after if after[day] != before.get(day)} == {DAYS[1]}
+    assert _rewritten(before, engine.day_versions()) == _all_tables(DAYS[1])
 
     incremental = engine.marts()
     engine.dbt(["run", "--full-refresh"])
@@ -120,16 +195,16 @@ def test_spark_incremental_history(spark: Any, session_state: Path, full_raw: Pa
     monkeypatch.setenv("SPARKIFY_SCHEMA", "incr")
     monkeypatch.setenv("SPARKIFY_RAW_SCHEMA", "incr_raw")
     state = StatePaths(session_state)
-    fact = state.warehouse / "incr.db" / "fct_songplays"
 
-    def day_versions() -> dict[dt.date, Any]:
-        if not fact.is_dir():
-            return {}
-        return {
-            dt.date.fromisoformat(part.name.split("=", 1)[1]): sorted(
-                (path.name, path.stat().st_mtime_ns) for path in part.glob("*.parquet"))
-            for part in fact.glob("start_date=*")
-        }
+    def day_versions() -> Versions:
+        versions: Versions = {}
+        for table, (custom, column) in DAY_TABLES.items():
+            schema = "incr" if custom is None else f"incr_{custom}"
+            folder = state.warehouse / f"{schema}.db" / table
+            for part in folder.glob(f"{column}=*"):
+                versions[(table, dt.date.fromisoformat(part.name.split("=", 1)[1]))] = sorted(
+                    (path.name, path.stat().st_mtime_ns) for path in part.glob("*.parquet"))
+        return versions
 
     engine = Engine(
         stage=lambda source: stage_spark(str(source), schema="incr_raw", state=state,
@@ -144,17 +219,18 @@ def test_spark_incremental_history(spark: Any, session_state: Path, full_raw: Pa
 
 
 def test_postgres_incremental_history(pg_database: str, full_raw: Path, tmp_path: Path) -> None:
-    def day_versions() -> dict[dt.date, Any]:
-        exists = postgres_rows(pg_database, "select to_regclass('sparkify.fct_songplays') "
-                                            "is not null as present")
-        if not exists[0]["present"]:
-            return {}
-        rows = postgres_rows(pg_database, "select start_date, xmin::text as version from "
-                                          "sparkify.fct_songplays")
-        versions: dict[dt.date, set[str]] = {}
-        for row in rows:
-            versions.setdefault(row["start_date"], set()).add(row["version"])
-        return versions
+    def day_versions() -> Versions:
+        versions: dict[tuple[str, dt.date], set[str]] = {}
+        for table, (custom, column) in DAY_TABLES.items():
+            schema = "sparkify" if custom is None else f"sparkify_{custom}"
+            exists = postgres_rows(pg_database, f"select to_regclass('{schema}.{table}') "
+                                                "is not null as present")
+            if not exists[0]["present"]:
+                continue
+            for row in postgres_rows(pg_database, f"select {column} as day, xmin::text as "
+                                                  f"version from {schema}.{table}"):
+                versions.setdefault((table, row["day"]), set()).add(row["version"])
+        return dict(versions)
 
     engine = Engine(
         stage=lambda source: stage_postgres(str(source)) and None,

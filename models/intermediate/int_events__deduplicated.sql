@@ -1,8 +1,18 @@
 -- One row per event: the app sometimes delivers an event twice (same user, session and
--- position in the session); the first delivery is kept.
--- A table, not a view: everything downstream (three models and their tests) reads it, and
--- as a view each of those reads would parse the raw JSON and redo the dedup again.
-{{ config(materialized='table') }}
+-- position in the session, on the same day); the first delivery is kept.
+-- Incremental by day (partitions of event_date): a run rebuilds only the days that received
+-- newly staged events, and the days of vars backfill_from/backfill_to. Spark overwrites
+-- those partitions; Postgres and Redshift delete and insert the same days.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy=sparkify.daily_incremental_strategy(),
+        unique_key=(none if target.type == 'spark' else 'event_date'),
+        on_schema_change='fail',
+        partition_by=['event_date'],
+        meta={'test_day_column': 'event_date'},
+    )
+}}
 
 with
 
@@ -12,16 +22,53 @@ events as (
 
 ),
 
+{% if is_incremental() -%}
+{{ sparkify.days_to_rebuild(
+    changes=ref('stg_sparkify__events'),
+    target=this,
+    day_column='event_date',
+) }},
+{%- endif %}
+
 ranked as (
 
     select
-        events.*,
+        events.event_id,
+        events.user_id,
+        events.session_id,
+        events.item_in_session,
+        events.start_time,
+        events.start_time_epoch_ms,
+        events.page,
+        events.is_logged_in,
+        events.level,
+        events.first_name,
+        events.last_name,
+        events.gender,
+        events.location,
+        events.user_agent,
+        events.song_title,
+        events.artist_name,
+        events.song_length,
+        events.registered_at,
+        events.http_method,
+        events.http_status,
+        events.ingested_at,
+        events.event_date,
         row_number() over (
-            partition by events.event_id
-            order by events.start_time_epoch_ms, events.page, events.level
+            partition by events.event_date, events.event_id
+            order by
+                events.start_time_epoch_ms,
+                events.page,
+                events.level,
+                events.ingested_at
         ) as delivery_number
 
     from events
+    {%- if is_incremental() %}
+        inner join days_to_rebuild
+            on events.event_date = days_to_rebuild.event_date
+    {%- endif %}
 
 ),
 
@@ -48,7 +95,8 @@ final as (
         registered_at,
         http_method,
         http_status,
-        ingested_at
+        ingested_at,
+        event_date
 
     from ranked
     where delivery_number = 1

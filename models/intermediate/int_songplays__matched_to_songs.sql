@@ -2,10 +2,21 @@
 -- Matching rule: the song's trimmed, lower-cased title and artist name equal the play's,
 -- and |duration - played length| <= var('song_match_window_seconds'). Among several
 -- candidates the smallest difference wins, then the smallest song_id. Unmatched plays are
--- kept with a null song_id and artist_id.
--- A table, not a view: the match join is computed once, not again for each test and for
--- the incremental fact's search for changed days.
-{{ config(materialized='table') }}
+-- kept with a null song_id and artist_id. ingested_at is the later of the play's and its
+-- matched song's: a song staged later changes the row, and the row says so.
+-- Incremental by day (partitions of event_date): a run rebuilds the days that received
+-- newly staged events, and the days of the plays that new or changed songs can now match
+-- or no longer match (by title_key and artist_key, kept here for that); never all days.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy=sparkify.daily_incremental_strategy(),
+        unique_key=(none if target.type == 'spark' else 'event_date'),
+        on_schema_change='fail',
+        partition_by=['event_date'],
+        meta={'test_day_column': 'event_date'},
+    )
+}}
 
 with
 
@@ -21,25 +32,40 @@ songs as (
 
 ),
 
+{% if is_incremental() -%}
+{{ sparkify.days_to_rebuild(
+    changes=ref('int_events__deduplicated'),
+    target=this,
+    day_column='event_date',
+    songs=ref('stg_sparkify__songs'),
+    keyed_plays=this,
+) }},
+{%- endif %}
+
 plays as (
 
     select
-        event_id as songplay_id,
-        start_time,
-        user_id,
-        level,
-        session_id,
-        item_in_session,
-        location,
-        user_agent,
-        ingested_at,
-        song_length,
-        lower(trim(song_title)) as title_key,
-        lower(trim(artist_name)) as artist_key
+        events.event_id as songplay_id,
+        events.start_time,
+        events.user_id,
+        events.level,
+        events.session_id,
+        events.item_in_session,
+        events.location,
+        events.user_agent,
+        events.ingested_at,
+        events.song_length,
+        events.event_date,
+        lower(trim(events.song_title)) as title_key,
+        lower(trim(events.artist_name)) as artist_key
 
     from events
-    where page = 'NextSong'
-        and user_id is not null
+    {%- if is_incremental() %}
+        inner join days_to_rebuild
+            on events.event_date = days_to_rebuild.event_date
+    {%- endif %}
+    where events.page = 'NextSong'
+        and events.user_id is not null
 
 ),
 
@@ -49,6 +75,7 @@ song_keys as (
         song_id,
         artist_id,
         duration,
+        ingested_at,
         lower(trim(title)) as title_key,
         lower(trim(artist_name)) as artist_key
 
@@ -62,6 +89,7 @@ candidates as (
         plays.songplay_id,
         song_keys.song_id,
         song_keys.artist_id,
+        song_keys.ingested_at,
         row_number() over (
             partition by plays.songplay_id
             order by abs(song_keys.duration - plays.song_length), song_keys.song_id
@@ -81,7 +109,8 @@ best_matches as (
     select
         songplay_id,
         song_id,
-        artist_id
+        artist_id,
+        ingested_at
 
     from candidates
     where candidate_rank = 1
@@ -101,7 +130,13 @@ final as (
         plays.item_in_session,
         plays.location,
         plays.user_agent,
-        plays.ingested_at
+        plays.title_key,
+        plays.artist_key,
+        plays.event_date,
+        greatest(
+            plays.ingested_at,
+            coalesce(best_matches.ingested_at, plays.ingested_at)
+        ) as ingested_at
 
     from plays
     left join best_matches

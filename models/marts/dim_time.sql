@@ -9,6 +9,7 @@
         unique_key=(none if target.type == 'spark' else 'start_date'),
         on_schema_change='fail',
         partition_by=['start_date'],
+        meta={'test_day_column': 'start_date'},
         dist='start_time',
         sort=['start_time'],
     )

@@ -1,9 +1,10 @@
 {#-
     Incremental by day. A run rebuilds only the days that received newly staged events
-    (macro days_to_rebuild), every day when new songs were staged (they can match old
-    plays), and the days of vars backfill_from/backfill_to. Spark overwrites those daily
-    partitions (insert_overwrite); Postgres and Redshift delete and insert the same days.
-    `--full-refresh` rebuilds everything and gives the same table.
+    (macro days_to_rebuild), the days of the plays that new or changed songs can now match
+    or no longer match (macro rematched_song_days), and the days of vars
+    backfill_from/backfill_to. Spark overwrites those daily partitions (insert_overwrite);
+    Postgres and Redshift delete and insert the same days. `--full-refresh` rebuilds
+    everything and gives the same table.
 
     Physical design per engine (each adapter reads only its own keys):
     Spark: daily partitions. Redshift: distributed on start_time like dim_time (the only
@@ -18,6 +19,7 @@
         unique_key=(none if target.type == 'spark' else 'start_date'),
         on_schema_change='fail',
         partition_by=['start_date'],
+        meta={'test_day_column': 'start_date'},
         dist='start_time',
         sort=['start_time'],
     )
@@ -35,7 +37,10 @@ matched_plays as (
 {{ sparkify.days_to_rebuild(
     changes=ref('int_songplays__matched_to_songs'),
     target=this,
-    rebuild_all_when=ref('stg_sparkify__songs'),
+    changes_day_column='event_date',
+    songs=ref('stg_sparkify__songs'),
+    keyed_plays=ref('int_songplays__matched_to_songs'),
+    keyed_plays_day_column='event_date',
 ) }},
 {%- endif %}
 
@@ -53,12 +58,12 @@ final as (
         matched_plays.location,
         matched_plays.user_agent,
         matched_plays.ingested_at,
-        cast(matched_plays.start_time as date) as start_date
+        matched_plays.event_date as start_date
 
     from matched_plays
     {%- if is_incremental() %}
         inner join days_to_rebuild
-            on cast(matched_plays.start_time as date) = days_to_rebuild.start_date
+            on matched_plays.event_date = days_to_rebuild.start_date
     {%- endif %}
 
 )

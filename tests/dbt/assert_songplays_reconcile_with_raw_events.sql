@@ -1,23 +1,26 @@
 -- Reconciliation: every distinct NextSong event of a known user in the raw log is exactly
 -- one row of fct_songplays (nothing lost, nothing doubled). Returns a row on mismatch.
+-- A scheduled cycle (SPARKIFY_TEST_DAYS) reconciles the days it rebuilt; else every day.
 with
 
 raw_plays as (
 
     select distinct
-        userid,
-        sessionid,
-        iteminsession
+        user_id,
+        session_id,
+        item_in_session
 
-    from {{ source('sparkify', 'log_data') }}
+    from {{ ref('stg_sparkify__events') }}
     where page = 'NextSong'
-        and userid <> ''
+        and user_id is not null
+        and {{ sparkify.in_test_days('event_date') }}
 
 ),
 
 songplays as (
 
     select * from {{ ref('fct_songplays') }}
+    where {{ sparkify.in_test_days('start_date') }}
 
 ),
 

@@ -1,3 +1,6 @@
+{#- a scheduled cycle's data tests read only the days it rebuilt (macros/test_days.sql) -#}
+{{ config(meta={'test_day_column': 'event_date'}) }}
+
 with
 
 source as (
@@ -30,7 +33,8 @@ cleaned as (
         {{ sparkify.epoch_ms_to_timestamp('registration') }} as registered_at,
         method as http_method,
         status as http_status,
-        {{ sparkify.ingested_at('_ingested_at') }} as ingested_at
+        {{ sparkify.ingested_at('_ingested_at') }} as ingested_at,
+        cast({{ sparkify.epoch_ms_to_timestamp('ts') }} as date) as event_date
 
     from source
 

@@ -1,0 +1,78 @@
+{#-
+    Data tests scoped to the days a scheduled cycle rebuilt.
+
+    A cycle of `python -m ingest run` sets SPARKIFY_TEST_DAYS (ISO dates joined by commas:
+    the days of the log objects its stage changed) when only those days can have changed
+    since the last successful build. A generic data test on a model whose meta names a
+    `test_day_column` then reads only the rows of those days: dbt wraps the tested relation
+    with get_where_subquery, overridden here (a test's own `where` config is kept and
+    combined). Models without a day column, and every test when the variable is unset
+    (`dbt build` by hand, CI, `make test`), read everything. An environment variable, not a
+    dbt var, because it is read only while running: changing it does not make dbt parse the
+    project again, as a new --vars value would.
+-#}
+{% macro test_days() -%}
+    {%- if not execute -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set days = env_var('SPARKIFY_TEST_DAYS', '') | trim -%}
+    {%- if not days -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set checked = [] -%}
+    {%- for day in days.split(',') -%}
+        {#- dates only: a var never reaches the SQL unchecked -#}
+        {%- do checked.append(modules.datetime.date.fromisoformat(day | string | trim)) -%}
+    {%- endfor -%}
+    {{ return(checked) }}
+{%- endmacro %}
+
+
+{#- `<column> in (<the test days>)`, or `true` when tests read every day. -#}
+{% macro in_test_days(column) -%}
+    {%- set days = sparkify.test_days() -%}
+    {%- if days is none -%}
+        {{ return('true') }}
+    {%- endif -%}
+    {%- set dates = [] -%}
+    {%- for day in days -%}
+        {%- do dates.append("cast('" ~ day.isoformat() ~ "' as date)") -%}
+    {%- endfor -%}
+    {{ return(column ~ " in (" ~ dates | join(", ") ~ ")") }}
+{%- endmacro %}
+
+
+{#- The meta `test_day_column` of the model stored as `relation`, if any. -#}
+{% macro test_day_column(relation) -%}
+    {%- if not execute or relation is string or relation.identifier is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- for node in graph.nodes.values() -%}
+        {%- if node.resource_type == 'model'
+            and (node.alias or node.name) | lower == relation.identifier | lower
+            and node.schema | lower == (relation.schema or '') | lower -%}
+            {{ return(node.config.meta.get('test_day_column')) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+
+{% macro get_where_subquery(relation) -%}
+    {%- set conditions = [] -%}
+    {%- set where = config.get('where', '') -%}
+    {%- if where -%}
+        {%- do conditions.append('(' ~ where ~ ')') -%}
+    {%- endif -%}
+    {%- set day_column = sparkify.test_day_column(relation) -%}
+    {%- if day_column and sparkify.test_days() is not none -%}
+        {%- do conditions.append(sparkify.in_test_days(day_column)) -%}
+    {%- endif -%}
+    {%- if conditions -%}
+        {%- set filtered -%}
+            (select * from {{ relation }} where {{ conditions | join(' and ') }}) dbt_subquery
+        {%- endset -%}
+        {{ return(filtered) }}
+    {%- endif -%}
+    {{ return(relation) }}
+{%- endmacro %}
