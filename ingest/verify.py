@@ -30,6 +30,17 @@ Line rules, the same for song_data and log_data:
 
 Fields outside the contract are dropped from the records: nothing downstream reads them, so
 nothing downstream has to cope with them.
+
+How a line is read (fast, with the same outcome): orjson reads it first, and its object is
+taken only when it is provably the one the stdlib's json (with a hook refusing duplicate
+names) reads: a flat object (no array or object values), no float of 2**63 or more (orjson
+reads an integer beyond 64 bits as a float), no `\\u003a` escape, and the line's colons all
+accounted for by the object's fields plus the colons in its names and strings (each field
+owns one colon outside strings, so a dropped duplicate or a nested object leaves a colon
+unaccounted for). Any other line, and every line orjson refuses (NaN, Infinity, 1e400, lone
+surrogates, duplicates it would not see, …), is read by the stdlib path exactly as before,
+which also words every reason. Everything after parsing is shared. tests/test_verify_fast.py
+compares the two against the previous implementation (tests/verify_reference.py).
 """
 
 from __future__ import annotations
