@@ -211,7 +211,10 @@ def contract_problem(table: str, record: Any, day: dt.date | None, *,
     if day is not None:
         day_start = (day - _EPOCH).days * _MS_PER_DAY
         if not day_start <= record["ts"] < day_start + _MS_PER_DAY:
-            ts_day = _EPOCH + dt.timedelta(days=record["ts"] // _MS_PER_DAY)
+            try:
+                ts_day = str(_EPOCH + dt.timedelta(days=record["ts"] // _MS_PER_DAY))
+            except (OverflowError, ValueError):  # beyond the years 1-9999
+                ts_day = "no calendar date"
             return f"ts {record['ts']} falls on {ts_day}, outside the file's date {day}"
     return None
 
