@@ -215,12 +215,14 @@ class TargetRun:
 def add_bench_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register `bench --size S|M|L --target spark|spark_thrift|postgres [--runs N]`."""
     bench = commands.add_parser(
-        "bench", help="time the pipeline against the textbook PySpark job (BENCHMARKS.md)",
+        "bench", help="time the pipeline against a PySpark and a DuckDB baseline "
+                      "(BENCHMARKS.md)",
         description="Generate a size once (fixed seed) under <state>/bench/<size>, then time "
-                    "stage + dbt build, the one-more-day incremental run and "
-                    "bench/baseline_etl.py, each run from a fresh state, each step its own "
-                    "process. Writes <out>/<date>-<size>.json and .png and a section of "
-                    "BENCHMARKS.md.")
+                    "stage + dbt build, the one-more-day incremental run, a scheduled cycle "
+                    "with nothing new (cold and warm), bench/baseline_etl.py (PySpark) and "
+                    "bench/baseline_duckdb.py (DuckDB), each run from a fresh state, each "
+                    "step its own process. Writes <out>/<date>-<size>.json and .png, the "
+                    "size's section of BENCHMARKS.md and its table of targets across sizes.")
     bench.add_argument("--size", default=os.environ.get("SPARKIFY_BENCH_SIZE", "S"),
                        choices=list(SIZES),
                        help="S: 71 songs, ~8,000 events; M: 15,000 songs, ~900,000 events; "
@@ -231,7 +233,8 @@ def add_bench_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
                        help="spark_thrift needs a running Thrift Server "
                             "(SPARKIFY_THRIFT_HOST/PORT); postgres a local PostgreSQL")
     bench.add_argument("--runs", type=int,
-                       default=int(os.environ.get("SPARKIFY_BENCH_RUNS") or 3))
+                       default=int(os.environ.get("SPARKIFY_BENCH_RUNS") or 1),
+                       help="runs per size (default 1; medians, min and max over the runs)")
     bench.add_argument("--out", type=Path, default=None,
                        help="results folder (default <project>/bench/results)")
     bench.add_argument("--markdown", type=Path, default=None,
@@ -293,8 +296,13 @@ def prepare_data(size: BenchSize, work: Path) -> Dataset:
                           f"remove {marker} to regenerate")
     source = work / "source"
     shutil.rmtree(source, ignore_errors=True)
+    folders: set[Path] = set()
     for path in [*songs, *logs[:-1]]:
-        _link(path, source / path.relative_to(data))
+        target = source / path.relative_to(data)
+        if target.parent not in folders:  # 100,000 song files at L, in ~2,000 folders
+            target.parent.mkdir(parents=True, exist_ok=True)
+            folders.add(target.parent)
+        _link(path, target, made=True)
     return Dataset(
         data=data, source=source, extra_day=logs[-1], song_files=len(songs),
         log_files=len(logs) - 1, events=sum(_count_events(path) for path in logs[:-1]),
@@ -303,9 +311,10 @@ def prepare_data(size: BenchSize, work: Path) -> Dataset:
     )
 
 
-def _link(path: Path, target: Path) -> None:
-    """Hard-link `path` to `target` (a copy across file systems)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+def _link(path: Path, target: Path, *, made: bool = False) -> None:
+    """Hard-link `path` to `target` (a copy across file systems); `made`: its folder exists."""
+    if not made:
+        target.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.link(path, target)
     except OSError:
@@ -839,7 +848,7 @@ def _git_commit() -> str:
 # --- the benchmark -----------------------------------------------------------------------------
 
 
-def run_bench(size_name: str, target: str = "spark", runs: int = 3, *, out_dir: Path,
+def run_bench(size_name: str, target: str = "spark", runs: int = 1, *, out_dir: Path,
               markdown: Path, work: Path | None = None,
               keep_state: bool = False) -> dict[str, Any]:
     """Prepare the size, run it `runs` times, write the JSON, the chart and the markdown."""
