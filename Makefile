@@ -11,7 +11,7 @@ DBT_FLAGS := --profiles-dir profiles
 SOURCE ?=
 DOCS_PORT ?= 8080
 PYTEST_ARGS ?=
-BENCH_RUNS ?= 3
+BENCH_RUNS ?= 1
 CI_TARGET_PATH := target/ci
 STATE ?= .state/prod-artifacts
 PROD_MANIFEST ?=
@@ -105,10 +105,11 @@ ci-slim: setup ## dbt build only state:modified+ vs STATE (default .state/prod-a
 	$(DBT) ls $(DBT_FLAGS) --select state:modified+ --state $(STATE) --resource-type model --quiet
 	$(DBT) build $(DBT_FLAGS) --select state:modified+ --defer --state $(STATE)
 
-# --- Benchmarks (BENCHMARKS.md): each size generated once under .state/bench, 3 runs each.
-bench: setup ## time the pipeline vs the textbook PySpark job on sizes S and M (BENCH_RUNS=3)
+# --- Benchmarks (BENCHMARKS.md): each size generated once under .state/bench; BENCH_RUNS runs each.
+bench: setup ## time the pipeline vs the PySpark and DuckDB baselines on sizes S, M and L (BENCH_RUNS=1)
 	$(BIN)/python -m ingest bench --size S --target spark --runs $(BENCH_RUNS)
 	$(BIN)/python -m ingest bench --size M --target spark --runs $(BENCH_RUNS)
+	$(BIN)/python -m ingest bench --size L --target spark --runs $(BENCH_RUNS)
 
 bench-thrift: setup ## size S through a warm local Spark Thrift Server (started and stopped here)
 	$(BIN)/python -m ingest spark-server start

@@ -14,6 +14,7 @@ import json
 import logging
 import random
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -311,8 +312,8 @@ def _song_json(song: _Song) -> str:
     })
 
 
-def _write_songs(out_dir: Path, songs: list[_Song]) -> int:
-    """Write one file per song; return the bytes written."""
+def _write_songs(out_dir: Path, songs: list[_Song], writer: _FileWriter) -> int:
+    """Queue one file per song on `writer`; return the bytes to be written."""
     made: set[Path] = set()
     written = 0
     for song in songs:
@@ -322,9 +323,38 @@ def _write_songs(out_dir: Path, songs: list[_Song]) -> int:
             folder.mkdir(parents=True, exist_ok=True)
             made.add(folder)
         data = _song_json(song).encode("utf-8")
-        (folder / f"{tid}.json").write_bytes(data)
+        writer.write(folder / f"{tid}.json", data)
         written += len(data)
     return written
+
+
+class _FileWriter:
+    """Writes files on a few threads while the caller computes the next ones.
+
+    Generating is CPU-bound Python and writing is system calls (which release the GIL): at
+    size L (100,000 song files, 3 GB of logs) the writes, done in line, took about a third of
+    the time. Every write is waited for (and its error raised) by `close`.
+    """
+
+    def __init__(self, threads: int = 4) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=threads,
+                                        thread_name_prefix="generate-write")
+        self._pending: list[Future[int]] = []
+
+    def write(self, path: Path, data: bytes) -> None:
+        self._pending.append(self._pool.submit(path.write_bytes, data))
+        if len(self._pending) >= 4096:
+            self._drain(keep=1024)
+
+    def _drain(self, keep: int = 0) -> None:
+        while len(self._pending) > keep:
+            self._pending.pop(0).result()
+
+    def close(self) -> None:
+        try:
+            self._drain()
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _unknown_pool(rng: random.Random, count: int, artist_names: set[str]) -> list[_Unknown]:
@@ -537,28 +567,33 @@ def generate(out_dir: Path, config: GenerateConfig,
     report = progress or (lambda _message: None)
     rng = random.Random(config.seed)
     artist_names: set[str] = set()
-    songs = _build_catalog(rng, config.songs, artist_names)
-    written = _write_songs(out_dir, songs)
-    report(f"wrote {len(songs)} song files")
-    plays = config.events_per_day * config.days * (1.0 - config.known_song_share)
-    unknown = _unknown_pool(rng, max(50, min(30_000, int(plays) // 3)), artist_names)
-    start_ms = (config.start_date - _EPOCH).days * DAY_MS
-    writer = _EventWriter(rng, config, songs, _build_users(rng, config, start_ms), unknown)
-    events = next_songs = duplicates = 0
-    for day_index in range(config.days):
-        date = config.start_date + datetime.timedelta(days=day_index)
-        day_events = writer.day(day_index, start_ms + day_index * DAY_MS)
-        force = config.duplicate_share > 0 and duplicates == 0 and day_index == config.days - 1
-        pairs = [(event[4], event[3]) for event in day_events]
-        lines, day_count, day_songs = _lay_out(rng, config, pairs, force)
-        path = _day_path(out_dir, date)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        data = "\n".join(lines).encode("utf-8")
-        path.write_bytes(data)
-        written += len(data)
-        events += day_count
-        next_songs += day_songs
-        duplicates += day_count - len(day_events)
-        report(f"wrote {path.name}: {day_count} events")
+    files = _FileWriter()
+    try:
+        songs = _build_catalog(rng, config.songs, artist_names)
+        written = _write_songs(out_dir, songs, files)
+        report(f"wrote {len(songs)} song files")
+        plays = config.events_per_day * config.days * (1.0 - config.known_song_share)
+        unknown = _unknown_pool(rng, max(50, min(30_000, int(plays) // 3)), artist_names)
+        start_ms = (config.start_date - _EPOCH).days * DAY_MS
+        writer = _EventWriter(rng, config, songs, _build_users(rng, config, start_ms), unknown)
+        events = next_songs = duplicates = 0
+        for day_index in range(config.days):
+            date = config.start_date + datetime.timedelta(days=day_index)
+            day_events = writer.day(day_index, start_ms + day_index * DAY_MS)
+            force = (config.duplicate_share > 0 and duplicates == 0
+                     and day_index == config.days - 1)
+            pairs = [(event[4], event[3]) for event in day_events]
+            lines, day_count, day_songs = _lay_out(rng, config, pairs, force)
+            path = _day_path(out_dir, date)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            data = "\n".join(lines).encode("utf-8")
+            files.write(path, data)
+            written += len(data)
+            events += day_count
+            next_songs += day_songs
+            duplicates += day_count - len(day_events)
+            report(f"wrote {path.name}: {day_count} events")
+    finally:
+        files.close()
     log.debug("generated %d songs and %d events in %s", len(songs), events, out_dir)
     return GenerateStats(len(songs), config.days, events, next_songs, written)
