@@ -9,6 +9,7 @@ always retried, even when the next stage finds nothing new.
 
 from __future__ import annotations
 
+import glob
 import logging
 import os
 from dataclasses import dataclass
@@ -45,6 +46,25 @@ class BuildMarker:
         temporary.write_text("the marts were built from everything staged\n",
                              encoding="utf-8")
         os.replace(temporary, self.path)
+
+
+def spark_target(state: StatePaths) -> str:
+    """The marker name of the embedded Spark warehouse of a state folder."""
+    return f"spark@{state.spark}"
+
+
+def postgres_target(host: str, port: int | str, database: str) -> str:
+    return f"postgres@{host}:{port}/{database}"
+
+
+def staged_by_hand(state: StatePaths, target: str, raw_schema: str) -> None:
+    """A stage outside a cycle changed rows of `raw_schema`: every marts schema built from
+    it is behind, so the next cycle builds even though it finds nothing new to stage."""
+    validate_schema_name(raw_schema, "raw schema")
+    pattern = f"{glob.escape(target.replace('/', '_'))}--{raw_schema}--*.built"
+    for path in (state.root / "builds").glob(pattern):
+        log.info("%s is behind the rows just staged: the next cycle builds", path.stem)
+        path.unlink(missing_ok=True)
 
 
 def needs_build(marker: BuildMarker, rows_changed: bool) -> bool:

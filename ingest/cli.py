@@ -72,13 +72,22 @@ def _stage_options(args: argparse.Namespace) -> StageOptions:
 def cmd_stage(args: argparse.Namespace) -> int:
     if not args.source:
         raise IngestError("--source is required (or set SPARKIFY_SOURCE)")
+    from ingest.paths import StatePaths
+
     options = _stage_options(args)
     if options.archive and args.target == "redshift":
         raise IngestError("--archive works with --target spark and postgres")
     if args.target == "postgres":
-        from ingest.stage_postgres import stage_postgres
+        from ingest.builds import postgres_target, staged_by_hand
+        from ingest.stage_postgres import stage_postgres_report
+        from ingest.warehouse import ConnectionSettings
 
-        stage_postgres(args.source, schema=args.raw_schema, options=options)
+        settings = ConnectionSettings.from_env("postgres")
+        report = stage_postgres_report(args.source, schema=args.raw_schema, settings=settings,
+                                       options=options)
+        if report.rows_changed:
+            staged_by_hand(StatePaths.default(), postgres_target(
+                settings.host, settings.port, settings.database), args.raw_schema)
     elif args.target == "redshift":
         from ingest.stage_redshift import stage_redshift
 
@@ -96,10 +105,14 @@ def cmd_stage(args: argparse.Namespace) -> int:
         stage_through_server(args.source, schema=args.raw_schema, location=args.location,
                              dry_run=args.dry_run, options=options)
     else:
+        from ingest.builds import spark_target, staged_by_hand
         from ingest.stage_spark import stage_spark
 
-        stage_spark(args.source, schema=args.raw_schema, location=args.location,
-                    dry_run=args.dry_run, options=options)
+        staged = stage_spark(args.source, schema=args.raw_schema, location=args.location,
+                             dry_run=args.dry_run, options=options)
+        if staged.landing is not None and staged.landing.rows_changed:
+            state = StatePaths.default()
+            staged_by_hand(state, spark_target(state), args.raw_schema)
     return 0
 
 

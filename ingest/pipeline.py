@@ -9,7 +9,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ingest.builds import BuildMarker, needs_build
+from ingest.builds import BuildMarker, needs_build, spark_target
 from ingest.dbt import DbtOutcome, run_dbt, summarize_build
 from ingest.generate import GenerateConfig, generate
 from ingest.local_s3 import local_s3
@@ -79,7 +79,7 @@ def run_pipeline(source: str | None, *, raw_schema: str, schema: str, docs: bool
     else:
         staged = stage_spark(source, schema=raw_schema, state=state)
     docs_path = target / "index.html" if docs else None
-    marker = BuildMarker.of(state, f"spark@{state.spark}", raw_schema, schema)
+    marker = BuildMarker.of(state, spark_target(state), raw_schema, schema)
     changed = rebuild or staged.landing is None or staged.landing.rows_changed
     if not needs_build(marker, changed) and (docs_path is None or docs_path.is_file()):
         log.info("nothing new since the last successful build of %s: no dbt build", schema)

@@ -59,7 +59,7 @@ def run_cycle(config: CycleConfig, state: StatePaths) -> bool:
     When the stage changed no rows and the last build succeeded, nothing is built (an idle
     cycle costs a listing); the result says whether a build ran.
     """
-    from ingest.builds import BuildMarker, needs_build
+    from ingest.builds import BuildMarker, needs_build, postgres_target, spark_target
     from ingest.raw_format import validate_schema_name
 
     validate_schema_name(config.raw_schema, "raw_schema (SPARKIFY_RAW_SCHEMA)")
@@ -75,14 +75,14 @@ def run_cycle(config: CycleConfig, state: StatePaths) -> bool:
         report = stage_postgres_report(config.source, schema=config.raw_schema,
                                        settings=settings, state=state,
                                        options=config.options)
-        where = f"postgres@{settings.host}:{settings.port}/{settings.database}"
+        where = postgres_target(settings.host, settings.port, settings.database)
     else:
         from ingest.stage_spark import stage_spark
 
         staged = stage_spark(config.source, schema=config.raw_schema, state=state,
                              options=config.options)
         report = staged.landing
-        where = f"spark@{state.spark}"
+        where = spark_target(state)
     marker = BuildMarker.of(state, where, config.raw_schema, config.schema)
     built_before = marker.is_current()
     if report is not None and not needs_build(marker, report.rows_changed):

@@ -190,3 +190,24 @@ def test_a_scheduled_cycle_tests_only_the_days_it_rebuilt(
     ) + 1, "the doubled play is still there"
     with pytest.raises(IngestError, match="dbt build"):
         run_dbt(project_root(), ["build", "--select", "fct_songplays"], target="postgres")
+
+
+def test_a_stage_by_hand_makes_the_next_cycle_build(
+    pg_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows staged outside the scheduler: its next cycle finds nothing new to stage, and
+    builds all the same, since the marts are behind them."""
+    monkeypatch.setenv("SPARKIFY_SCHEMA", "sparkify")
+    monkeypatch.setenv("SPARKIFY_STATE_DIR", str(tmp_path / "state"))
+    raw = copy_handwritten(tmp_path)
+    state = StatePaths(tmp_path / "state")
+    config = CycleConfig("postgres", str(raw), "sparkify_raw", "sparkify")
+    assert run_cycle(config, state) is True
+    plays = raw_rows(pg_database, "fct_songplays", "sparkify")
+
+    day = dt.date(2018, 11, 3)
+    (raw / log_key(day)).write_bytes(log_with_bad_lines(day, 10, []))
+    assert main(["stage", "--target", "postgres", "--source", str(raw)]) == 0
+    assert run_cycle(config, state) is True, "the rows staged by hand were not built"
+    assert raw_rows(pg_database, "fct_songplays", "sparkify") == plays + 10
+    assert run_cycle(config, state) is False
