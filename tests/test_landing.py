@@ -7,10 +7,12 @@ import json
 import shutil
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 import ingest.stage_core as core_module
 from ingest.landing import LandingSink, ledger_entries
+from ingest.landing_format import arrow_schema, log_file_name
 from ingest.sources import open_source, s3_client
 from ingest.stage_core import StageOptions, StageReport, stage
 from ingest.upload import upload
@@ -31,7 +33,12 @@ def _land(source_uri: str, landing: Path, **options: object) -> StageReport:
 
 
 def _records(path: Path) -> list[dict[str, object]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    return pq.read_table(path).to_pylist()
+
+
+def _log_file(verified: Path, key: str, day: dt.date) -> Path:
+    """Where the events of one log object on one day land."""
+    return verified / "log_data" / f"event_date={day.isoformat()}" / log_file_name(key)
 
 
 def test_s3_objects_land_verified_once_and_changes_touch_only_their_files(
@@ -44,11 +51,18 @@ def test_s3_objects_land_verified_once_and_changes_touch_only_their_files(
     assert first.rows == {"song_data": 8, "log_data": 16}
     verified = landing / "verified"
     buckets = sorted(path.name for path in (verified / "song_data").iterdir())
-    assert buckets == ["A.json"], "the eight song files of folder A/ gathered into one file"
-    day = verified / "log_data" / "2018" / "11" / "2018-11-01-events.json"
+    assert buckets == ["A.parquet"], "the eight song files of folder A/ gathered into one file"
+    assert pq.read_schema(verified / "song_data" / "A.parquet").equals(
+        arrow_schema("song_data"))
+    key = "log_data/2018/11/2018-11-01-events.json"
+    days = sorted(path.name for path in (verified / "log_data").iterdir())
+    assert days == ["event_date=2018-11-01", "event_date=2018-11-02"]
+    day = _log_file(verified, key, dt.date(2018, 11, 1))
+    assert pq.read_schema(day).equals(arrow_schema("log_data"))
     record = _records(day)[0]
-    assert record["_source_key"] == "log_data/2018/11/2018-11-01-events.json"
-    assert dt.datetime.fromisoformat(str(record["_ingested_at"])).year >= 2026
+    assert record["_source_key"] == key
+    stamp = record["_ingested_at"]
+    assert isinstance(stamp, dt.datetime) and stamp.tzinfo is not None and stamp.year >= 2026
 
     second = _land("s3://raw-bucket/raw", landing)
     assert not second.changed
@@ -65,7 +79,7 @@ def test_s3_objects_land_verified_once_and_changes_touch_only_their_files(
     assert [len(plan.process) for plan in third.plans.values()] == [1, 0]
     assert day.stat().st_mtime_ns == stamp, "an unchanged log file is not rewritten"
     assert sorted(path.name for path in (verified / "song_data").iterdir()) == [
-        "A.json", "B.json"]
+        "A.parquet", "B.parquet"]
     assert third.rows == {"song_data": 9, "log_data": 16}
 
 
@@ -77,7 +91,7 @@ def test_bad_lines_quarantined_good_lines_land_and_reconcile(tmp_path: Path) -> 
 
     result = _land(str(raw), tmp_path / "landing")
 
-    landed = _records(tmp_path / "landing" / "verified" / log_key(day))
+    landed = _records(_log_file(tmp_path / "landing" / "verified", log_key(day), day))
     assert len(landed) == 995
     entries, quarantined = ledger_entries(tmp_path / "landing")
     (entry,) = [entry for entry in entries if entry.key == log_key(day)]
@@ -103,14 +117,14 @@ def test_a_truncated_log_stays_pending_and_lands_once_complete(tmp_path: Path) -
 
     first = _land(str(raw), landing)
     assert first.count("log_data", "pending") == 1
-    assert not (landing / "verified" / log_key(day)).exists()
+    assert not (landing / "verified" / "log_data" / f"event_date={day}").exists()
     second = _land(str(raw), landing)
     assert [item.entry.attempts for item in second.processed["log_data"]] == [2]
 
     (raw / log_key(day)).write_bytes(whole)
     third = _land(str(raw), landing)
     assert third.count("log_data", "loaded") == 1
-    assert len(_records(landing / "verified" / log_key(day))) == 30
+    assert len(_records(_log_file(landing / "verified", log_key(day), day))) == 30
     assert third.rows["log_data"] == 16 + 30
 
 
@@ -129,7 +143,7 @@ def test_worker_processes_land_exactly_what_inline_verification_lands(
             str(path.relative_to(tmp_path / mode)): [
                 {k: v for k, v in record.items() if k != "_ingested_at"}
                 for record in _records(path)]
-            for path in sorted((tmp_path / mode / "verified").rglob("*.json"))}
+            for path in sorted((tmp_path / mode / "verified").rglob("*.parquet"))}
         entries, quarantined = ledger_entries(tmp_path / mode)
         statuses = sorted((entry.key, entry.status, entry.rows_loaded, entry.rows_quarantined)
                           for entry in entries)
