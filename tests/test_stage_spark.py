@@ -1,4 +1,4 @@
-"""Staging into the embedded Spark: explicit schemas over the verified landing."""
+"""Staging into the embedded Spark: explicit schemas over the verified parquet landing."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from ingest.paths import StatePaths
+from ingest.stage_core import StageOptions
 from ingest.stage_spark import stage_spark
 
 from .conftest import FIXTURES
@@ -32,9 +33,13 @@ def test_stage_registers_typed_tables_over_verified_data(
     assert types["ts"] == "bigint" and types["userId"] == "string"
     assert types["registration"] == "double" and types["sessionId"] == "int"
     assert types["_ingested_at"] == "timestamp" and types["_source_key"] == "string"
+    assert types["event_date"] == "date"
     song_types = dict(spark.sql("select * from stage_raw.song_data").dtypes)
     assert song_types["artist_latitude"] == "double" and song_types["year"] == "int"
-    assert len(list(Path(result.song_location).glob("*.json"))) == 1, "8 song files in one"
+    assert len(list(Path(result.song_location).glob("*.parquet"))) == 1, "8 song files in one"
+    stamps = spark.sql("select min(_ingested_at), count(*) from stage_raw.song_data "
+                       "where _ingested_at > timestamp'2026-01-01 00:00:00'").collect()[0]
+    assert stamps[1] == 8, "the stamps read back as timestamps of this stage"
 
     again = stage_spark(str(raw), schema="stage_raw", state=state, spark=spark)
     assert again.landing is not None and not again.landing.changed
@@ -46,3 +51,54 @@ def test_stage_registers_typed_tables_over_verified_data(
     counts = spark.sql("select _source_key, count(*) from stage_raw.log_data "
                        "group by _source_key").collect()
     assert dict((row[0], row[1]) for row in counts)[log_key(day)] == 995
+
+
+def _partitions(spark: Any, table: str) -> list[str]:
+    return sorted(str(row[0]) for row in spark.sql(f"show partitions {table}").collect())
+
+
+def test_the_log_table_is_partitioned_by_event_date_and_a_day_filter_reads_one_day(
+    spark: Any, session_state: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    raw = tmp_path / "raw"
+    shutil.copytree(FIXTURES / "raw_handwritten", raw)
+    for number in (3, 4):
+        day = dt.date(2018, 11, number)
+        (raw / log_key(day)).write_bytes(log_with_bad_lines(day, 40 + number, []))
+    state = StatePaths(session_state)
+    result = stage_spark(str(raw), schema="stage_days", state=state, spark=spark)
+
+    days = [f"event_date=2018-11-0{number}" for number in (1, 2, 3, 4)]
+    folders = sorted(path.name for path in Path(result.log_location).iterdir())
+    assert folders == days, "one Hive-style folder per day"
+    assert _partitions(spark, "stage_days.log_data") == days
+    mismatched = spark.sql("select count(*) from stage_days.log_data "
+                           "where event_date <> cast(timestamp_millis(ts) as date)")
+    assert mismatched.collect()[0][0] == 0, "event_date is the UTC date of ts"
+
+    one_day = spark.sql("select * from stage_days.log_data "
+                        "where event_date = date'2018-11-03'")
+    files = one_day.inputFiles()
+    assert len(files) == 1 and "/event_date=2018-11-03/" in files[0], files
+    everything = spark.sql("select * from stage_days.log_data").inputFiles()
+    assert len(everything) == 4, everything
+    plan = one_day._jdf.queryExecution().executedPlan().toString()
+    assert "PartitionFilters: [isnotnull(event_date" in plan, plan
+    assert one_day.count() == 43
+
+    caplog.set_level("INFO", logger="ingest")
+    day = dt.date(2018, 11, 5)
+    (raw / log_key(day)).write_bytes(log_with_bad_lines(day, 7, []))
+    stage_spark(str(raw), schema="stage_days", state=state, spark=spark)
+    assert _partitions(spark, "stage_days.log_data") == [*days, "event_date=2018-11-05"]
+    assert "1 event_date partitions added, 0 dropped" in caplog.text
+    assert "registered stage_days" not in caplog.text, "a new day does not re-create tables"
+    assert spark.sql("select count(*) from stage_days.log_data "
+                     "where event_date = date'2018-11-05'").collect()[0][0] == 7
+
+    (raw / log_key(dt.date(2018, 11, 4))).unlink()
+    stage_spark(str(raw), schema="stage_days", state=state, spark=spark,
+                options=StageOptions(prune=True))
+    assert "event_date=2018-11-04" not in _partitions(spark, "stage_days.log_data")
+    assert not (Path(result.log_location) / "event_date=2018-11-04").exists()
+    assert spark.sql("select count(*) from stage_days.log_data").collect()[0][0] == 16 + 43 + 7
