@@ -30,7 +30,8 @@ cleaned as (
         {{ sparkify.epoch_ms_to_timestamp('registration') }} as registered_at,
         method as http_method,
         status as http_status,
-        {{ sparkify.ingested_at('_ingested_at') }} as ingested_at
+        {{ sparkify.ingested_at('_ingested_at') }} as ingested_at,
+        {{ sparkify.utc_event_date(source('sparkify', 'log_data'), 'ts') }} as event_date
 
     from source
 
