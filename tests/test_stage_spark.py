@@ -102,3 +102,33 @@ def test_the_log_table_is_partitioned_by_event_date_and_a_day_filter_reads_one_d
     assert "event_date=2018-11-04" not in _partitions(spark, "stage_days.log_data")
     assert not (Path(result.log_location) / "event_date=2018-11-04").exists()
     assert spark.sql("select count(*) from stage_days.log_data").collect()[0][0] == 16 + 43 + 7
+
+
+def test_the_staging_model_passes_the_partition_column_through_and_prunes_days(
+    spark: Any, session_state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ingest.dbt import run_dbt
+
+    from .conftest import PROJECT_DIR
+
+    raw = tmp_path / "raw"
+    shutil.copytree(FIXTURES / "raw_handwritten", raw)
+    monkeypatch.setenv("SPARKIFY_RAW_SCHEMA", "stage_dbt_raw")
+    monkeypatch.setenv("SPARKIFY_SCHEMA", "stage_dbt")
+    stage_spark(str(raw), schema="stage_dbt_raw", state=StatePaths(session_state), spark=spark)
+    target = tmp_path / "target"
+    run_dbt(PROJECT_DIR, ["run", "--select", "stg_sparkify__events", "--target-path",
+                          str(target)], target="spark")
+
+    compiled = next(target.rglob("stg_sparkify__events.sql")).read_text(encoding="utf-8")
+    assert "as event_date" in compiled
+    assert "as date) as event_date" not in compiled, "computed although the column exists"
+    view = "stage_dbt_staging.stg_sparkify__events"
+    types = dict(spark.sql(f"select * from {view}").dtypes)
+    assert list(types)[-1] == "event_date" and types["event_date"] == "date"
+    wrong = spark.sql(f"select count(*) from {view} "
+                      "where event_date <> cast(start_time as date)").collect()[0][0]
+    assert wrong == 0
+    one_day = spark.sql(f"select * from {view} where event_date = date'2018-11-02'")
+    files = one_day.inputFiles()
+    assert len(files) == 1 and "/event_date=2018-11-02/" in files[0], files
