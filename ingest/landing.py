@@ -49,6 +49,7 @@ from ingest.landing_format import (
     PARTITION_COLUMN,
     Part,
     arrow_schema,
+    as_table,
     log_file_name,
     render_parts,
     song_bucket,
@@ -218,31 +219,30 @@ class LandingSink:
     def _land_log_part(self, key: str, part: Part) -> LandedFile:
         relative = f"log_data/{part.partition}/{log_file_name(key)}"
         path = self.verified / relative
-        write_durably(path, part.rows)
-        return LandedFile(relative, "log_data", _size(path), {key: part.rows.num_rows})
+        write_durably(path, as_table("log_data", [part]))
+        return LandedFile(relative, "log_data", _size(path), {key: part.num_rows})
 
     def _land_songs(self, batch: Sequence[Rendered], removed: Sequence[str],
                     landed: Landed) -> list[LandedFile]:
         """Rewrite each bucket the batch touches: replaced songs' rows out, new rows in."""
         replaced = {item.entry.key for item, _parts in batch} | set(removed)
-        added: dict[str, list[pa.Table]] = {}
+        added: dict[str, list[Part]] = {}
         for item, parts in batch:
-            for part in parts or []:
-                added.setdefault(song_bucket(item.entry.key), []).append(part.rows)
+            added.setdefault(song_bucket(item.entry.key), []).extend(parts or [])
         buckets = {song_bucket(key) for key in replaced} | set(added)
         return [self._rewrite_bucket(f"song_data/{bucket}", replaced, added.get(bucket, []),
                                      landed)
                 for bucket in sorted(buckets)]
 
-    def _rewrite_bucket(self, relative: str, replaced: set[str], new: list[pa.Table],
+    def _rewrite_bucket(self, relative: str, replaced: set[str], new: list[Part],
                         landed: Landed) -> LandedFile:
         path = self.verified / relative
-        tables = list(new)
+        parts = list(new)
         if relative in landed:
             old = pq.read_table(path, schema=arrow_schema("song_data"))
             keep = pc.invert(pc.is_in(old[SOURCE_KEY], value_set=pa.array(sorted(replaced))))
-            tables.insert(0, old.filter(keep))
-        rows = pa.concat_tables(tables) if tables else arrow_schema("song_data").empty_table()
+            parts.insert(0, Part("", old.filter(keep)))
+        rows = as_table("song_data", parts)
         if rows.num_rows == 0:
             return self._remove(relative, "song_data")
         write_durably(path, rows)

@@ -50,28 +50,55 @@ def arrow_schema(table: str) -> pa.Schema:
     return pa.schema(fields)
 
 
+RowTuples = list[tuple[Any, ...]]
+
+
 @dataclass(frozen=True)
 class Part:
-    """One object's rows in one partition (`event_date=YYYY-MM-DD`; "" for songs)."""
+    """One object's rows in one partition (`event_date=YYYY-MM-DD`; "" for songs).
+
+    Log rows come as an arrow table (thousands a file: columnar is cheap to pass between
+    processes); a song's one row as a tuple in `arrow_schema` order, since an arrow table
+    per song would cost more to pass than the row itself (`as_table` makes them one).
+    """
 
     partition: str
-    rows: pa.Table
+    rows: pa.Table | RowTuples
+
+    @property
+    def num_rows(self) -> int:
+        return self.rows.num_rows if isinstance(self.rows, pa.Table) else len(self.rows)
 
 
 def render_parts(table: str, item: Processed) -> list[Part]:
-    """An object's good records as arrow tables, one per partition (none when it has none)."""
+    """An object's good records, one part per partition (none when it has no records)."""
     assert item.verified is not None
     records = [record for _number, record in item.verified.records]
     if not records:
         return []
-    rows = _as_table(table, records, item.entry.key, item.entry.loaded_at)
+    columns = _columns(table, records, item.entry.key, item.entry.loaded_at)
     if table != "log_data":
-        return [Part("", rows)]
-    days = [_partition_of(record["ts"]) for record in records]
-    if len(set(days)) == 1:
-        return [Part(days[0], rows)]
-    labels = pa.array(days, type=pa.string())
-    return [Part(day, rows.filter(pc.equal(labels, day))) for day in sorted(set(days))]
+        return [Part("", list(zip(*columns, strict=True)))]
+    rows = _from_columns(table, columns)
+    day_numbers = [record["ts"] // _MS_PER_DAY for record in records]
+    if len(set(day_numbers)) == 1:
+        return [Part(_partition_of(records[0]["ts"]), rows)]
+    days = pa.array([_partition_of(record["ts"]) for record in records], type=pa.string())
+    return [Part(day, rows.filter(pc.equal(days, day)))
+            for day in sorted(set(days.to_pylist()))]
+
+
+def as_table(table: str, parts: list[Part]) -> pa.Table:
+    """The rows of `parts` as one arrow table of `table`'s schema."""
+    tables = [part.rows for part in parts if isinstance(part.rows, pa.Table)]
+    tuples = [row for part in parts if not isinstance(part.rows, pa.Table)
+              for row in part.rows]
+    if tuples or not tables:
+        names = arrow_schema(table).names
+        columns = [list(column) for column in zip(*tuples, strict=True)] if tuples else [
+            [] for _name in names]
+        tables.append(_from_columns(table, columns))
+    return pa.concat_tables(tables)
 
 
 def event_date(ts: int) -> dt.date | None:
@@ -116,21 +143,27 @@ def song_bucket(key: str) -> str:
     return f"{name}.parquet"
 
 
-def _as_table(table: str, records: list[dict[str, Any]], key: str,
-              loaded_at: dt.datetime | None) -> pa.Table:
-    schema = arrow_schema(table)
-    columns = [_column(kind, [record.get(name) for record in records])
-               for name, kind in RAW_TABLES[table]]
+def _columns(table: str, records: list[dict[str, Any]], key: str,
+             loaded_at: dt.datetime | None) -> list[list[Any]]:
+    """The values of each column of `arrow_schema(table)`, in its order."""
+    columns = [[record.get(name) for record in records] for name, _kind in RAW_TABLES[table]]
     stamp = loaded_at or dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    columns.append(pa.array([key] * len(records), type=pa.string()))
-    columns.append(pa.array([stamp] * len(records), type=_ARROW_TYPES["timestamp"]))
-    return pa.Table.from_arrays(columns, schema=schema)
+    return [*columns, [key] * len(records), [stamp] * len(records)]
 
 
-def _column(kind: str, values: list[Any]) -> pa.Array:
-    """One contract column; the verifier admits an int where a double or string goes."""
-    if kind == "double":
-        values = [float(value) if type(value) is int else value for value in values]
-    elif kind == "string":
-        values = [str(value) if type(value) is int else value for value in values]
-    return pa.array(values, type=_ARROW_TYPES[kind])
+def _from_columns(table: str, columns: list[list[Any]]) -> pa.Table:
+    schema = arrow_schema(table)
+    return pa.Table.from_arrays([_array(values, column.type)
+                                 for values, column in zip(columns, schema, strict=True)],
+                                schema=schema)
+
+
+def _array(values: list[Any], kind: pa.DataType) -> pa.Array:
+    """One column; the verifier admits an int where a double or a string goes, which
+    arrow refuses for a string or an int beyond 2**53: those are converted first."""
+    try:
+        return pa.array(values, type=kind)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        convert = float if pa.types.is_floating(kind) else str
+        return pa.array([convert(value) if type(value) is int else value for value in values],
+                        type=kind)
