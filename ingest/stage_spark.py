@@ -231,8 +231,11 @@ def _register(spark: Any, schema: str, statements: list[str], landing: StageRepo
         f"show tables in {quote_identifier(schema)}").collect()}
     created = []
     for name, (drop, create) in zip(_TABLE_NAMES, _pairs(statements[1:]), strict=True):
-        if name in existing and _created_by(spark, schema, name) == _ddl_digest(create):
+        made_by = _created_by(spark, schema, name) if name in existing else "missing"
+        if made_by == _ddl_digest(create):
             continue
+        log.info("%s.%s: %s, made again", schema, name,
+                 "missing" if made_by == "missing" else "made by other statements")
         spark.sql(drop)
         spark.sql(_with_digest(create))
         created.append(name)
