@@ -178,11 +178,10 @@ class LandingSink:
     def commit(self, table: str, batch: Sequence[Rendered], removed: Sequence[str]) -> None:
         """Make the batch's files durable, then record them and the batch in the ledger."""
         with state_errors(self.landing):
-            landed = self._landed(table)
-            if table == "song_data":
-                files = self._land_songs(batch, removed, landed)
+            if table == "song_data":  # a bucket's rows per song are not needed here
+                files = self._land_songs(batch, removed, self._recorded_paths(table))
             else:
-                files = self._land_logs(batch, removed, landed)
+                files = self._land_logs(batch, removed, self._landed(table))
             with transaction(self.connection) as cursor:
                 self.store.forget(cursor, table, removed)
                 self.store.write(cursor, [item for item, _parts in batch], _now())
@@ -223,7 +222,7 @@ class LandingSink:
         return LandedFile(relative, "log_data", _size(path), {key: part.num_rows})
 
     def _land_songs(self, batch: Sequence[Rendered], removed: Sequence[str],
-                    landed: Landed) -> list[LandedFile]:
+                    landed: set[str]) -> list[LandedFile]:
         """Rewrite each bucket the batch touches: replaced songs' rows out, new rows in."""
         replaced = {item.entry.key for item, _parts in batch} | set(removed)
         added: dict[str, list[Part]] = {}
@@ -235,7 +234,7 @@ class LandingSink:
                 for bucket in sorted(buckets)]
 
     def _rewrite_bucket(self, relative: str, replaced: set[str], new: list[Part],
-                        landed: Landed) -> LandedFile:
+                        landed: set[str]) -> LandedFile:
         path = self.verified / relative
         parts = list(new)
         if relative in landed:
@@ -252,6 +251,12 @@ class LandingSink:
     def _remove(self, relative: str, table: str) -> LandedFile:
         _unlink_durably(self.verified / relative)
         return LandedFile(relative, table, None)
+
+    def _recorded_paths(self, table: str) -> set[str]:
+        with transaction(self.connection) as cursor:
+            cursor.execute(f'select distinct path from "{LANDED}" where table_name = ?',
+                           (table,))
+            return {str(row[0]) for row in cursor.fetchall()}
 
     def _landed(self, table: str | None = None) -> Landed:
         """The files the ledger records (of one table, or all)."""

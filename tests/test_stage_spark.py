@@ -132,3 +132,24 @@ def test_the_staging_model_passes_the_partition_column_through_and_prunes_days(
     one_day = spark.sql(f"select * from {view} where event_date = date'2018-11-02'")
     files = one_day.inputFiles()
     assert len(files) == 1 and "/event_date=2018-11-02/" in files[0], files
+
+
+def test_an_event_beyond_the_calendar_lands_in_the_null_partition(
+    spark: Any, session_state: Path, tmp_path: Path
+) -> None:
+    import json
+
+    from .raw_lines import good_event
+
+    raw = tmp_path / "raw"
+    shutil.copytree(FIXTURES / "raw_handwritten", raw)
+    undated = raw / "log_data" / "extra" / "undated-events.json"  # no date: any ts goes
+    undated.parent.mkdir(parents=True)
+    beyond = {**json.loads(good_event(dt.date(2018, 11, 9), 0)), "ts": 2**62}
+    undated.write_text(f"{good_event(dt.date(2018, 11, 9), 1)}\n{json.dumps(beyond)}\n")
+    stage_spark(str(raw), schema="stage_beyond", state=StatePaths(session_state), spark=spark)
+
+    assert "event_date=__HIVE_DEFAULT_PARTITION__" in _partitions(spark, "stage_beyond.log_data")
+    counts = spark.sql("select count(*), count(event_date) from stage_beyond.log_data "
+                       "where _source_key = 'log_data/extra/undated-events.json'").collect()[0]
+    assert (counts[0], counts[1]) == (2, 1), "one dated row, one in the null partition"
