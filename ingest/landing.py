@@ -2,43 +2,69 @@
 
 For each source, `<state>/landing/<source>/` holds:
 
-- `ledger.sqlite`: the ledger of raw objects and the quarantined lines (ingest.ledger);
-- `verified/log_data/<key>`: one newline-delimited JSON file per daily log, its good lines
-  only, each record tagged with `_source_key` and `_ingested_at`;
-- `verified/song_data/<bucket>.json`: the one-song files gathered by the first letter of
-  their folder (`song_data/A/…` → `A.json`), so Spark opens a few dozen files instead of
-  ~15,000, and a new song rewrites only its bucket.
+- `ledger.sqlite`: the ledger of raw objects and the quarantined lines (ingest.ledger), and
+  `_landed_parquet`: each landed file, its size and the rows it holds per object;
+- `verified/log_data/event_date=YYYY-MM-DD/<name>-<digest>.parquet`: one parquet file per
+  (log object, UTC day of its events), Hive-style folders Spark registers as partitions;
+- `verified/song_data/<bucket>.parquet`: the one-song files gathered by the first letter of
+  their folder (`song_data/A/…` → `A.parquet`), so Spark opens a few dozen files instead of
+  ~15,000, and a new or changed song rewrites only its bucket.
+
+The columns and types are ingest.landing_format's (the raw contract, `_source_key`,
+`_ingested_at`); the partition column lives in the folder names only.
 
 Durable before recorded: each batch's files are written to a temporary name, fsynced and
 renamed (and their folder fsynced) before the ledger transaction that claims them commits;
-that transaction also records each file's size (`_landed_files`). A crash in between leaves
-files the ledger does not claim; a lost, cut or edited file leaves a claim without data.
-`repair`, run before every stage, settles both against the ledger at the cost of one stat
-per file: a file whose size is not the recorded one is read, its unclaimed or torn lines
-dropped, and claims without their rows forgotten (so those objects are staged again).
+that transaction also records each file's size and rows per object. A crash in between
+leaves files the ledger does not claim; a lost, cut or edited file leaves a claim without
+data. `repair`, run before every stage, settles both against the ledger at the cost of one
+stat per file, at file level: a file no record claims is deleted; a file whose size is not
+the recorded one is deleted, and every object with rows in it is forgotten (its other files
+deleted too), so those objects are staged again.
+
+A landing written by an earlier version (newline-delimited JSON) is detected and staged
+again from scratch, with a warning.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import os
+import shutil
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
 from ingest.errors import IngestError
-from ingest.ledger import HAS_ROWS, LedgerEntry, LedgerStore, Processed
+from ingest.landing_format import (
+    PARTITION_COLUMN,
+    Part,
+    arrow_schema,
+    as_table,
+    log_file_name,
+    render_parts,
+    song_bucket,
+)
+from ingest.ledger import HAS_ROWS, LEDGER, QUARANTINE, LedgerEntry, LedgerStore, Processed
 from ingest.raw_format import SOURCE_KEY
-from ingest.stage_core import Ledger, Rendered, json_lines
+from ingest.stage_core import Ledger, Rendered
 from ingest.warehouse import transaction
 
 log = logging.getLogger(__name__)
 LEDGER_FILE = "ledger.sqlite"
-LANDED_FILES = "_landed_files"
+LANDED = "_landed_parquet"
+LAYOUT_TABLE = "_landing_layout"
+LAYOUT = "parquet-1"
+_TABLES = ("song_data", "log_data")
 
 
 def open_ledger(path: Path) -> sqlite3.Connection:
@@ -49,9 +75,14 @@ def open_ledger(path: Path) -> sqlite3.Connection:
         with transaction(connection) as cursor:
             for statement in LedgerStore("sqlite").ddl():
                 cursor.execute(statement)
-            cursor.execute(f'create table if not exists "{LANDED_FILES}" (\n'
-                           "    path text primary key,\n"
-                           "    size_bytes integer not null\n)")
+            cursor.execute(f'create table if not exists "{LANDED}" (\n'
+                           "    path text not null,\n"
+                           "    table_name text not null,\n"
+                           "    object_key text not null,\n"
+                           "    row_count integer not null,\n"
+                           "    size_bytes integer not null,\n"
+                           "    primary key (path, object_key)\n)")
+            cursor.execute(f'create table if not exists "{LAYOUT_TABLE}" (layout text not null)')
     return connection
 
 
@@ -68,18 +99,36 @@ def state_errors(where: Path) -> Iterator[None]:
             "free some space, then run the stage again") from exc
 
 
-def landing_path(root: Path, key: str) -> Path:
-    """Where one object's verified lines go: its key, ending in `.json` for Spark's glob."""
-    name = key if key.endswith(".json") else f"{key}.json"
-    return root / name
+@dataclass(frozen=True)
+class LandedFile:
+    """One landed file as the ledger records it: `size` None once it is gone."""
+
+    path: str  # relative to verified/, e.g. log_data/event_date=2018-11-01/x.parquet
+    table: str
+    size: int | None
+    rows: dict[str, int] = field(default_factory=dict)  # object key → rows in this file
+
+
+Landed = dict[str, LandedFile]
+
+
+def landed_days(verified: Path) -> list[str]:
+    """The partition folders of the log table that hold at least one landed file."""
+    root = verified / "log_data"
+    if not root.is_dir():
+        return []
+    return sorted(folder.name for folder in root.iterdir()
+                  if folder.is_dir() and folder.name.startswith(f"{PARTITION_COLUMN}=")
+                  and any(path.suffix == ".parquet" and not path.name.startswith(".")
+                          for path in folder.iterdir()))
 
 
 class LandingSink:
-    """Verified JSON files for the Spark tables, and their ledger in SQLite."""
+    """Verified parquet files for the Spark tables, and their ledger in SQLite."""
 
     @staticmethod
-    def render(table: str, item: Processed) -> list[str]:
-        return json_lines(table, item)
+    def render(table: str, item: Processed) -> list[Part]:
+        return render_parts(table, item)
 
     def __init__(self, landing: Path) -> None:
         self.landing = landing
@@ -108,13 +157,12 @@ class LandingSink:
 
     def repair(self, ledger: Ledger) -> Ledger:
         """Settle the files against the ledger; the ledger as the files back it."""
-        sizes = self._recorded_sizes()
         with state_errors(self.landing):
-            check = _Repair(self.verified, ledger, sizes)
-            check.logs()
-            check.songs()
-            (self.verified / "log_data").mkdir(parents=True, exist_ok=True)
-            (self.verified / "song_data").mkdir(parents=True, exist_ok=True)
+            ledger = self._settle_layout(ledger)
+            check = _Repair(self.verified, ledger, self._landed())
+            check.run()
+            for table in _TABLES:
+                (self.verified / table).mkdir(parents=True, exist_ok=True)
         lacking = check.lacking
         if lacking:
             log.warning("repair: %d objects the ledger holds have no landed rows (e.g. %s): "
@@ -123,35 +171,21 @@ class LandingSink:
             for table in sorted({table for table, _key in lacking}):
                 self.store.forget(cursor, table,
                                   [key for name, key in lacking if name == table])
-            self._record_sizes(cursor, check.sizes)
-        return {pair: entry for pair, entry in ledger.items() if pair not in set(lacking)}
+            _record(cursor, check.gone)
+        forgotten = set(lacking)
+        return {pair: entry for pair, entry in ledger.items() if pair not in forgotten}
 
     def commit(self, table: str, batch: Sequence[Rendered], removed: Sequence[str]) -> None:
         """Make the batch's files durable, then record them and the batch in the ledger."""
         with state_errors(self.landing):
-            if table == "song_data":
-                replaced = {item.entry.key for item, _lines in batch} | set(removed)
-                added: dict[str, list[str]] = {}
-                for item, lines in batch:
-                    added.setdefault(song_bucket(item.entry.key), []).extend(lines or [])
-                touched = rewrite_buckets(self.verified, replaced, added)
+            if table == "song_data":  # a bucket's rows per song are not needed here
+                files = self._land_songs(batch, removed, self._recorded_paths(table))
             else:
-                touched = []
-                for item, lines in batch:
-                    path = landing_path(self.verified, item.entry.key)
-                    if lines is None:
-                        _unlink_durably(path)  # a pending object has no rows, not old ones
-                    else:
-                        write_durably(path, lines)
-                    touched.append(path)
-                for key in removed:
-                    _unlink_durably(landing_path(self.verified, key))
-                    touched.append(landing_path(self.verified, key))
-            sizes = {self._relative(path): _size(path) for path in touched}
+                files = self._land_logs(batch, removed, self._landed(table))
             with transaction(self.connection) as cursor:
                 self.store.forget(cursor, table, removed)
-                self.store.write(cursor, [item for item, _lines in batch], _now())
-                self._record_sizes(cursor, sizes)
+                self.store.write(cursor, [item for item, _parts in batch], _now())
+                _record(cursor, files)
 
     def mark_archived(self, table: str, keys: Sequence[str]) -> None:
         with transaction(self.connection) as cursor:
@@ -164,127 +198,182 @@ class LandingSink:
             rows = {str(name): int(total) for name, total in cursor.fetchall()}
         return {"song_data": rows.get("song_data", 0), "log_data": rows.get("log_data", 0)}
 
-    def _relative(self, path: Path) -> str:
-        return path.relative_to(self.verified).as_posix()
+    def _land_logs(self, batch: Sequence[Rendered], removed: Sequence[str],
+                   landed: Landed) -> list[LandedFile]:
+        """One file per (object, day); an object's files of other days go (a pending
+        object has no rows, not old ones)."""
+        holding = _paths_by_key(landed)
+        files: list[LandedFile] = []
+        for item, parts in batch:
+            key = item.entry.key
+            written = [self._land_log_part(key, part) for part in parts or []]
+            kept = {file.path for file in written}
+            files += written
+            files += [self._remove(path, "log_data") for path in holding.get(key, [])
+                      if path not in kept]
+        for key in removed:
+            files += [self._remove(path, "log_data") for path in holding.get(key, [])]
+        return files
 
-    def _recorded_sizes(self) -> dict[str, int]:
+    def _land_log_part(self, key: str, part: Part) -> LandedFile:
+        relative = f"log_data/{part.partition}/{log_file_name(key)}"
+        path = self.verified / relative
+        write_durably(path, as_table("log_data", [part]))
+        return LandedFile(relative, "log_data", _size(path), {key: part.num_rows})
+
+    def _land_songs(self, batch: Sequence[Rendered], removed: Sequence[str],
+                    landed: set[str]) -> list[LandedFile]:
+        """Rewrite each bucket the batch touches: replaced songs' rows out, new rows in."""
+        replaced = {item.entry.key for item, _parts in batch} | set(removed)
+        added: dict[str, list[Part]] = {}
+        for item, parts in batch:
+            added.setdefault(song_bucket(item.entry.key), []).extend(parts or [])
+        buckets = {song_bucket(key) for key in replaced} | set(added)
+        return [self._rewrite_bucket(f"song_data/{bucket}", replaced, added.get(bucket, []),
+                                     landed)
+                for bucket in sorted(buckets)]
+
+    def _rewrite_bucket(self, relative: str, replaced: set[str], new: list[Part],
+                        landed: set[str]) -> LandedFile:
+        path = self.verified / relative
+        parts = list(new)
+        if relative in landed:
+            old = pq.read_table(path, schema=arrow_schema("song_data"))
+            keep = pc.invert(pc.is_in(old[SOURCE_KEY], value_set=pa.array(sorted(replaced))))
+            parts.insert(0, Part("", old.filter(keep)))
+        rows = as_table("song_data", parts)
+        if rows.num_rows == 0:
+            return self._remove(relative, "song_data")
+        write_durably(path, rows)
+        counts = Counter(rows[SOURCE_KEY].to_pylist())
+        return LandedFile(relative, "song_data", _size(path), dict(counts))
+
+    def _remove(self, relative: str, table: str) -> LandedFile:
+        _unlink_durably(self.verified / relative)
+        return LandedFile(relative, table, None)
+
+    def _recorded_paths(self, table: str) -> set[str]:
         with transaction(self.connection) as cursor:
-            cursor.execute(f'select path, size_bytes from "{LANDED_FILES}"')
-            return {str(path): int(size) for path, size in cursor.fetchall()}
+            cursor.execute(f'select distinct path from "{LANDED}" where table_name = ?',
+                           (table,))
+            return {str(row[0]) for row in cursor.fetchall()}
 
-    @staticmethod
-    def _record_sizes(cursor: Any, sizes: dict[str, int | None]) -> None:
-        gone = [(path,) for path, size in sizes.items() if size is None]
-        cursor.executemany(f'delete from "{LANDED_FILES}" where path = ?', gone)
-        cursor.executemany(f'insert or replace into "{LANDED_FILES}" (path, size_bytes) '
-                           "values (?, ?)",
-                           [(path, size) for path, size in sizes.items() if size is not None])
+    def _landed(self, table: str | None = None) -> Landed:
+        """The files the ledger records (of one table, or all)."""
+        sql = f'select path, table_name, object_key, row_count, size_bytes from "{LANDED}"'
+        with transaction(self.connection) as cursor:
+            if table is None:
+                cursor.execute(sql)
+            else:
+                cursor.execute(f"{sql} where table_name = ?", (table,))
+            rows = cursor.fetchall()
+        landed: Landed = {}
+        for path, name, key, count, size in rows:
+            file = landed.setdefault(str(path), LandedFile(str(path), str(name), int(size)))
+            file.rows[str(key)] = int(count)
+        return landed
+
+    def _settle_layout(self, ledger: Ledger) -> Ledger:
+        """The ledger, or nothing when the landing holds an earlier version's JSON files."""
+        with transaction(self.connection) as cursor:
+            cursor.execute(f'select layout from "{LAYOUT_TABLE}"')
+            if {str(row[0]) for row in cursor.fetchall()} == {LAYOUT}:
+                return ledger
+        files = self.verified.is_dir() and any(self.verified.rglob("*"))
+        if ledger or files:
+            archived = sum(entry.archived_at is not None for entry in ledger.values())
+            if archived:
+                raise IngestError(
+                    f"the landing {self.landing} was written by an earlier version as JSON "
+                    f"lines, and {archived} of its objects were archived: staging again from "
+                    "the source would lose their rows. Put the archived objects back in the "
+                    "source, or remove the landing folder to stage only what the source holds")
+            log.warning("the landing %s was written by an earlier version as JSON lines: "
+                        "its %d objects are staged again as parquet", self.landing, len(ledger))
+            if self.verified.exists():
+                shutil.rmtree(self.verified)
+        with transaction(self.connection) as cursor:
+            for table in (LEDGER, QUARANTINE, LANDED, LAYOUT_TABLE):
+                cursor.execute(f'delete from "{table}"')
+            cursor.execute('drop table if exists "_landed_files"')  # the JSON layout's sizes
+            cursor.execute(f'insert into "{LAYOUT_TABLE}" (layout) values (?)', (LAYOUT,))
+        return {}
 
 
 class _Repair:
-    """One repair pass: what the files lack (`lacking`) and their sizes now (`sizes`)."""
+    """One repair pass, at file level: what the files lack (`lacking`), what went (`gone`)."""
 
-    def __init__(self, verified: Path, ledger: Ledger, recorded: dict[str, int]) -> None:
+    def __init__(self, verified: Path, ledger: Ledger, landed: Landed) -> None:
         self.verified = verified
         self.ledger = ledger
-        self.recorded = recorded
+        self.landed = landed
         self.lacking: list[tuple[str, str]] = []
-        self.sizes: dict[str, int | None] = {}
+        self.gone: list[LandedFile] = []
 
-    def claimed(self, table: str) -> dict[str, int]:
-        return {key: entry.rows_loaded or 0 for (name, key), entry in self.ledger.items()
-                if name == table and entry.status in HAS_ROWS}
+    def run(self) -> None:
+        for relative in sorted(set(_files(self.verified)) - set(self.landed)):
+            log.info("repair: removing %s, which no ledger entry claims", relative)
+            _unlink_durably(self.verified / relative)
+        bad = {relative for relative, file in self.landed.items()
+               if _size(self.verified / relative) != file.size}
+        for relative in sorted(bad):
+            log.warning("repair: %s is missing or was changed since it landed", relative)
+        claimed = {key: entry.rows_loaded or 0 for (_table, key), entry in self.ledger.items()
+                   if entry.status in HAS_ROWS}
+        lacking = self._spread(bad, claimed)
+        for relative in sorted(bad):
+            _unlink_durably(self.verified / relative)
+            self.gone.append(LandedFile(relative, self.landed[relative].table, None))
+        self.lacking = sorted(pair for pair, entry in self.ledger.items()
+                              if pair[1] in lacking and entry.status in HAS_ROWS)
 
-    def logs(self) -> None:
-        claimed = {landing_path(self.verified, key): (key, rows)
-                   for key, rows in self.claimed("log_data").items()}
-        for path in _files(self.verified / "log_data"):
-            if path not in claimed:
-                log.info("repair: removing %s, which no ledger entry claims", path)
-                _unlink_durably(path)
-                self.sizes[self._relative(path)] = None
-        for path, (key, rows) in claimed.items():
-            relative = self._relative(path)
-            size = _size(path)
-            if size is not None and size == self.recorded.get(relative):
-                continue
-            if size is not None and relative not in self.recorded and _line_count(path) == rows:
-                self.sizes[relative] = size  # landed before sizes were recorded, and whole
-                continue
-            log.warning("repair: %s is missing or was changed since it landed", path)
-            _unlink_durably(path)
-            self.sizes[relative] = None
-            self.lacking.append(("log_data", key))
-
-    def songs(self) -> None:
-        claimed = self.claimed("song_data")
-        root = self.verified / "song_data"
-        buckets = ({root / f"{name}.json" for name in {song_bucket(key) for key in claimed}}
-                   | set(_files(root))
-                   | {self.verified / path for path in self.recorded
-                      if path.startswith("song_data/")})
-        for path in sorted(buckets):
-            size = _size(path)
-            if size is not None and size == self.recorded.get(self._relative(path)):
-                continue
-            self._settle_bucket(path, claimed)
-
-    def _settle_bucket(self, path: Path, claimed: dict[str, int]) -> None:
-        """Keep the lines of claimed songs whose rows are all there; the rest go."""
-        lines = [(line, _key_of(line)) for line in _read_lines(path)]
-        counts: dict[str | None, int] = {}
-        for _line, key in lines:
-            counts[key] = counts.get(key, 0) + 1
-        mine = {key for key in claimed
-                if f"{song_bucket(key)}.json" == path.name}
-        damaged = {key for key in mine if counts.get(key, 0) != claimed[key]}
-        kept = [line for line, key in lines if key in mine and key not in damaged]
-        if len(kept) != len(lines):
-            log.warning("repair: %s held %d lines no whole ledger entry claims: dropped",
-                        path, len(lines) - len(kept))
-        if kept:
-            write_durably(path, kept)
-        else:
-            _unlink_durably(path)
-        self.sizes[self._relative(path)] = _size(path)
-        self.lacking += [("song_data", key) for key in sorted(damaged)]
-
-    def _relative(self, path: Path) -> str:
-        return path.relative_to(self.verified).as_posix()
+    def _spread(self, bad: set[str], claimed: dict[str, int]) -> set[str]:
+        """Objects whose rows are not exactly the claimed ones; `bad` grows with the files
+        that hold any of them (a file goes whole)."""
+        while True:
+            held: Counter[str] = Counter()
+            for relative, file in self.landed.items():
+                if relative not in bad:
+                    held.update(file.rows)
+            lacking = {key for key in set(claimed) | set(held)
+                       if held.get(key, 0) != claimed.get(key, 0)}
+            more = {relative for relative, file in self.landed.items()
+                    if relative not in bad and not lacking.isdisjoint(file.rows)}
+            if not more:
+                return lacking
+            bad |= more
 
 
-def rewrite_buckets(verified: Path, replaced: set[str],
-                    added: dict[str, list[str]]) -> list[Path]:
-    """Rewrite each song bucket touched: lines of `replaced` keys out, `added` lines in."""
-    root = verified / "song_data"
-    touched = []
-    for bucket in sorted({song_bucket(key) for key in replaced} | set(added)):
-        path = root / f"{bucket}.json"
-        kept = [line for line in _read_lines(path) if _key_of(line) not in replaced]
-        new = added.get(bucket, [])
-        if kept or new:
-            write_durably(path, [*kept, *new])
-        else:
-            _unlink_durably(path)
-        touched.append(path)
-    return touched
+def _record(cursor: Any, files: Sequence[LandedFile]) -> None:
+    """Record what each touched file now holds (nothing, once it is gone)."""
+    cursor.executemany(f'delete from "{LANDED}" where path = ?',
+                       [(file.path,) for file in files])
+    cursor.executemany(
+        f'insert into "{LANDED}" (path, table_name, object_key, row_count, size_bytes) '
+        "values (?, ?, ?, ?, ?)",
+        [(file.path, file.table, key, count, file.size)
+         for file in files if file.size is not None for key, count in file.rows.items()])
 
 
-def song_bucket(key: str) -> str:
-    """The bucket file of a song: the first letter folder (`song_data/A/…` → `A`)."""
-    parts = key.split("/")
-    return parts[1] if len(parts) > 2 and parts[1].isalnum() else "_other"
+def _paths_by_key(landed: Landed) -> dict[str, list[str]]:
+    holding: dict[str, list[str]] = {}
+    for relative, file in sorted(landed.items()):
+        for key in file.rows:
+            holding.setdefault(key, []).append(relative)
+    return holding
 
 
-def write_durably(path: Path, lines: Iterable[str]) -> None:
-    """Write `lines` to a temporary name, fsync, rename over `path`, fsync the folder."""
+def write_durably(path: Path, rows: pa.Table) -> None:
+    """Write `rows` as parquet to a temporary name, fsync, rename over `path`, fsync the
+    folder (and its parent, when the folder is new)."""
+    new_folder = not path.parent.is_dir()
     path.parent.mkdir(parents=True, exist_ok=True)
+    if new_folder:
+        _fsync_folder(path.parent.parent)
     temporary = path.with_name(f".{path.name}.tmp")
     try:
-        with temporary.open("w", encoding="utf-8") as out:
-            for line in lines:
-                out.write(line)
-                out.write("\n")
+        with temporary.open("wb") as out:
+            pq.write_table(rows, out, compression="snappy")
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, path)
@@ -295,9 +384,15 @@ def write_durably(path: Path, lines: Iterable[str]) -> None:
 
 
 def _unlink_durably(path: Path) -> None:
+    """Remove a file (and its partition folder, once empty)."""
     if path.exists():
         path.unlink()
         _fsync_folder(path.parent)
+    folder = path.parent
+    if folder.name.startswith(f"{PARTITION_COLUMN}=") and folder.is_dir() and not any(
+            folder.iterdir()):
+        folder.rmdir()
+        _fsync_folder(folder.parent)
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -308,50 +403,23 @@ def _fsync_folder(folder: Path) -> None:
         os.close(descriptor)
 
 
-def _files(root: Path) -> Iterator[Path]:
-    """Every landed file below `root`; leftover temporary files are removed."""
-    if not root.is_dir():
-        return
-    for path in sorted(root.rglob("*")):
-        if not path.is_file():
+def _files(verified: Path) -> Iterator[str]:
+    """Every landed file (relative to `verified`); leftover temporary files are removed."""
+    for table in _TABLES:
+        root = verified / table
+        if not root.is_dir():
             continue
-        if path.name.startswith(".") and path.name.endswith(".tmp"):
-            path.unlink()
-            continue
-        yield path
-
-
-def _read_lines(path: Path) -> list[str]:
-    if not path.is_file():
-        return []
-    text = path.read_text(encoding="utf-8", errors="replace")  # a torn file: its lines go
-    return [line for line in text.split("\n") if line]
-
-
-_KEY_FIELD = f'"{SOURCE_KEY}": '
-_DECODE_STRING = json.JSONDecoder().raw_decode
-
-
-def _key_of(line: str) -> str | None:
-    """The object a landed line came from; None for a torn or foreign line.
-
-    Landed lines end with `"_source_key": "…", "_ingested_at": "…"}` (json_lines), so the
-    key is decoded where it stands, without parsing the whole record.
-    """
-    at = line.rfind(_KEY_FIELD)
-    if at >= 0 and line.endswith("}"):
-        try:
-            key, _end = _DECODE_STRING(line, at + len(_KEY_FIELD))
-        except ValueError:
-            key = None
-        if isinstance(key, str):
-            return key
-    try:
-        record = json.loads(line)
-    except ValueError:
-        return None
-    key = record.get(SOURCE_KEY) if isinstance(record, dict) else None
-    return key if isinstance(key, str) else None
+        for path in sorted(root.rglob("*")):
+            if not path.is_file():
+                continue
+            if path.name.startswith(".") and path.name.endswith(".tmp"):
+                log.info("repair: removing %s, a write a crash cut short", path)
+                _unlink_durably(path)
+                continue
+            yield path.relative_to(verified).as_posix()
+        for folder in sorted(root.glob(f"{PARTITION_COLUMN}=*")):
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
 
 
 def _size(path: Path) -> int | None:
@@ -359,11 +427,6 @@ def _size(path: Path) -> int | None:
         return path.stat().st_size
     except FileNotFoundError:
         return None
-
-
-def _line_count(path: Path) -> int:
-    with path.open("rb") as handle:
-        return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
 
 
 def _now() -> dt.datetime:

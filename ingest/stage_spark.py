@@ -5,13 +5,15 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from ingest.errors import IngestError
-from ingest.landing import LandingSink
+from ingest.landing import LandingSink, landed_days
+from ingest.landing_format import PARTITION_COLUMN, partition_value
 from ingest.paths import StatePaths
 from ingest.raw_format import (
     INGESTED_AT,
@@ -35,7 +37,9 @@ class TableSpec:
     name: str
     columns: tuple[tuple[str, str], ...]
     location: str
-    options: tuple[tuple[str, str], ...]
+    options: tuple[tuple[str, str], ...] = ()
+    file_format: Literal["json", "parquet"] = "json"
+    partitioned_by: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -57,20 +61,39 @@ def quote_string(value: str) -> str:
 
 
 def table_ddl(schema: str, table: TableSpec) -> list[str]:
-    """Statements that (re)create one external JSON table; the data itself is never touched."""
+    """Statements that (re)create one external table; the data itself is never touched."""
     qualified = f"{quote_identifier(schema)}.{quote_identifier(table.name)}"
     columns = ",\n    ".join(f"{quote_identifier(name)} {kind}" for name, kind in table.columns)
-    options = ", ".join(f"{quote_string(key)} {quote_string(value)}"
-                        for key, value in table.options)
+    clauses = [f"using {table.file_format}"]
+    if table.options:
+        options = ", ".join(f"{quote_string(key)} {quote_string(value)}"
+                            for key, value in table.options)
+        clauses.append(f"options ({options})")
+    if table.partitioned_by:
+        clauses.append("partitioned by ("
+                       + ", ".join(quote_identifier(name) for name in table.partitioned_by)
+                       + ")")
+    clauses.append(f"location {quote_string(table.location)}")
     return [
         f"drop table if exists {qualified}",
-        f"create table {qualified} (\n    {columns}\n)\nusing json\n"
-        f"options ({options})\nlocation {quote_string(table.location)}",
+        f"create table {qualified} (\n    {columns}\n)\n" + "\n".join(clauses),
     ]
 
 
-def raw_tables(song_location: str, log_location: str) -> list[TableSpec]:
-    """The raw fields, plus the provenance the verified landing adds (null when direct)."""
+def raw_tables(song_location: str, log_location: str,
+               location: Location = "local") -> list[TableSpec]:
+    """The raw fields, plus the provenance the verified landing adds (null when direct).
+
+    local: parquet over the landing, the log table partitioned by `event_date`; direct:
+    JSON over the raw objects (no `event_date`: the staging model computes it).
+    """
+    if location == "local":
+        return [
+            TableSpec("song_data", SONG_COLUMNS + PROVENANCE, song_location,
+                      file_format="parquet"),
+            TableSpec("log_data", LOG_COLUMNS + PROVENANCE + ((PARTITION_COLUMN, "date"),),
+                      log_location, file_format="parquet", partitioned_by=(PARTITION_COLUMN,)),
+        ]
     strict = (("mode", "FAILFAST"), ("multiLine", "false"))
     recursive = (("recursiveFileLookup", "true"), ("pathGlobFilter", "*.json"))
     return [
@@ -79,11 +102,33 @@ def raw_tables(song_location: str, log_location: str) -> list[TableSpec]:
     ]
 
 
-def schema_ddl(schema: str, song_location: str, log_location: str) -> list[str]:
+def schema_ddl(schema: str, song_location: str, log_location: str,
+               location: Location = "local") -> list[str]:
     statements = [f"create database if not exists {quote_identifier(schema)}"]
-    for table in raw_tables(song_location, log_location):
+    for table in raw_tables(song_location, log_location, location):
         statements += table_ddl(schema, table)
     return statements
+
+
+def partition_ddl(schema: str, added: Sequence[str], dropped: Sequence[str]) -> list[str]:
+    """Statements that add and drop `event_date` partitions of the log table (folder names
+    `event_date=YYYY-MM-DD`; the null partition Spark names itself)."""
+    qualified = f"{quote_identifier(schema)}.{quote_identifier('log_data')}"
+    statements = []
+    if added:
+        statements.append(f"alter table {qualified} add if not exists "
+                          + " ".join(_partition_spec(name) for name in added))
+    if dropped:
+        statements.append(f"alter table {qualified} drop if exists "
+                          + ", ".join(_partition_spec(name) for name in dropped))
+    return statements
+
+
+def _partition_spec(folder: str) -> str:
+    day = partition_value(folder)
+    if day is None:
+        raise IngestError(f"not a date partition of the log table: {folder!r}")
+    return f"partition ({quote_identifier(PARTITION_COLUMN)} = {quote_string(day.isoformat())})"
 
 
 def landing_folder(state: StatePaths, source_uri: str) -> Path:
@@ -143,8 +188,10 @@ def stage_spark(source_uri: str, *, schema: str, location: Location = "local",
     else:
         song_location, log_location, landing = prepare_local(source_uri, state, options,
                                                              when_valid=start_spark)
-    statements = schema_ddl(schema, song_location, log_location)
+    statements = schema_ddl(schema, song_location, log_location, location)
     if dry_run:
+        if location == "local":
+            statements += partition_ddl(schema, landed_days(Path(log_location).parent), [])
         for statement in statements:
             print(statement + ";\n")
         return StageResult(schema, song_location, log_location, None, None)
@@ -162,7 +209,7 @@ def stage_spark(source_uri: str, *, schema: str, location: Location = "local",
             spark.sql(statement)
         log.info("created %s.song_data and %s.log_data over %s", schema, schema, source_uri)
         return StageResult(schema, song_location, log_location, None, None)
-    _register(spark, schema, statements, landing)
+    _register(spark, schema, statements, landing, Path(log_location).parent)
     registered.parent.mkdir(parents=True, exist_ok=True)
     registered.write_text("\n".join(statements), encoding="utf-8")
     return StageResult(schema, song_location, log_location, landing.rows.get("song_data", 0),
@@ -175,12 +222,73 @@ def _registration_marker(state: StatePaths, statements: list[str]) -> Path:
     return state.spark / "registered" / f"{digest}.sql"
 
 
-def _register(spark: Any, schema: str, statements: list[str], landing: StageReport) -> None:
-    """(Re)create the tables when something changed or they are missing."""
+def _register(spark: Any, schema: str, statements: list[str], landing: StageReport,
+              verified: Path) -> None:
+    """Create the tables when missing or made by other statements; bring the log table's
+    partitions in line with the landing's days; refresh what Spark may have cached."""
     spark.sql(statements[0])
     existing = {str(row[1]) for row in spark.sql(
         f"show tables in {quote_identifier(schema)}").collect()}
-    if landing.changed or not {"song_data", "log_data"} <= existing:
-        for statement in statements[1:]:
+    created = []
+    for name, (drop, create) in zip(_TABLE_NAMES, _pairs(statements[1:]), strict=True):
+        made_by = _created_by(spark, schema, name) if name in existing else "missing"
+        if made_by == _ddl_digest(create):
+            continue
+        log.info("%s.%s: %s, made again", schema, name,
+                 "missing" if made_by == "missing" else "made by other statements")
+        spark.sql(drop)
+        spark.sql(_with_digest(create))
+        created.append(name)
+    if created:
+        log.info("registered %s over the landing", ", ".join(f"{schema}.{name}"
+                                                             for name in created))
+    started = time.monotonic()
+    added, dropped = _sync_partitions(spark, schema, verified, fresh="log_data" in created)
+    if added or dropped:
+        log.info("%s.log_data: %d event_date partitions added, %d dropped (%.1f s)", schema,
+                 len(added), len(dropped), time.monotonic() - started)
+    if landing.changed:
+        for name in _TABLE_NAMES:
+            if name not in created:
+                spark.sql(f"refresh table {quote_identifier(schema)}.{quote_identifier(name)}")
+
+
+_TABLE_NAMES = ("song_data", "log_data")
+_DDL_PROPERTY = "sparkify.ddl_digest"
+
+
+def _pairs(statements: list[str]) -> list[tuple[str, str]]:
+    return [(statements[index], statements[index + 1]) for index in range(0, len(statements), 2)]
+
+
+def _ddl_digest(create: str) -> str:
+    return hashlib.sha256(create.encode()).hexdigest()[:16]
+
+
+def _with_digest(create: str) -> str:
+    """The create statement, stamped with its digest: the metastore then says which
+    statement made the table (an earlier version's JSON table is made again)."""
+    return (f"{create}\ntblproperties ({quote_string(_DDL_PROPERTY)} = "
+            f"{quote_string(_ddl_digest(create))})")
+
+
+def _created_by(spark: Any, schema: str, name: str) -> str:
+    qualified = f"{quote_identifier(schema)}.{quote_identifier(name)}"
+    rows = spark.sql(f"show tblproperties {qualified} ({quote_string(_DDL_PROPERTY)})").collect()
+    return str(rows[0][1]) if rows else ""
+
+
+def _sync_partitions(spark: Any, schema: str, verified: Path, *,
+                     fresh: bool) -> tuple[list[str], list[str]]:
+    """Add the landed days the log table lacks, drop the ones no longer landed."""
+    qualified = f"{quote_identifier(schema)}.{quote_identifier('log_data')}"
+    landed = set(landed_days(verified))
+    registered = set() if fresh else {str(row[0]) for row in spark.sql(
+        f"show partitions {qualified}").collect()}
+    added, dropped = sorted(landed - registered), sorted(registered - landed)
+    if any(partition_value(name) is None for name in added + dropped):
+        spark.sql(f"msck repair table {qualified} sync partitions")  # the null partition
+    else:
+        for statement in partition_ddl(schema, added, dropped):
             spark.sql(statement)
-        log.info("registered %s.song_data and %s.log_data over the landing", schema, schema)
+    return added, dropped

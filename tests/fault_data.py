@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -22,7 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ingest.landing import ledger_entries, song_bucket
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ingest.landing import ledger_entries
+from ingest.landing_format import PARTITION_COLUMN, event_date, log_file_name, song_bucket
 from ingest.ledger import HAS_ROWS, LedgerEntry, LedgerStore
 from ingest.paths import StatePaths
 from ingest.stage_spark import landing_folder
@@ -38,7 +41,6 @@ IDENTITY = {
     "song_data": ("song_id", "title"),
 }
 BLANK = b" \t\r"
-_SOURCE_KEY = re.compile(r'"_source_key": "([^"]*)"')
 
 # Lands a local source with the Spark landing's core, without a JVM (stage_spark's own first
 # step). Prints what the stage did as JSON; `-c` code is not re-run by spawned workers.
@@ -223,10 +225,10 @@ class Target:
     def _landing_rows(self, stamped: bool) -> Rows:
         rows: Rows = {}
         for table, path in self.landed_files():
-            for line in path.read_text(encoding="utf-8").split("\n"):
-                if not line:
-                    continue
-                record = json.loads(line)
+            landed = landed_table(path)
+            if landed is None:
+                continue  # layout_problems names it
+            for record in landed.to_pylist():
                 values = identity(table, record)
                 if stamped:
                     values += (record["_ingested_at"],)
@@ -234,7 +236,7 @@ class Target:
         return rows
 
     def landed_files(self, *, hidden: bool = False) -> list[tuple[str, Path]]:
-        """The files Spark reads (hidden ones, e.g. a crash's leftover `.X.json.tmp`, too
+        """The files Spark reads (hidden ones, e.g. a crash's leftover `.X.parquet.tmp`, too
         when `hidden`)."""
         verified = self.landing / "verified"
         return [(table, path) for table in IDENTITY
@@ -247,25 +249,48 @@ class Target:
                 for _table, path in self.landed_files()} if self.kind == "landing" else {}
 
     def layout_problems(self, *, leftovers: bool = True) -> list[str]:
-        """Landing only: lines in another object's file; leftover temporary files (a crash
-        leaves them; the next stage's repair removes them) when `leftovers`."""
+        """Landing only: files that are not where their rows belong (another object's
+        file, another bucket, another day), unreadable files, empty day folders; leftover
+        temporary files (a crash leaves them; the next stage's repair removes them) when
+        `leftovers`."""
         if self.kind != "landing":
             return []
         problems = []
         verified = self.landing / "verified"
         for table, path in self.landed_files(hidden=leftovers):
             name = str(path.relative_to(verified))
-            if not path.name.endswith(".json") or path.name.startswith("."):
-                problems.append(f"{name}: not a landed *.json file (a leftover?)")
+            landed = None if path.name.startswith(".") else landed_table(path)
+            if landed is None or path.suffix != ".parquet":
+                problems.append(f"{name}: not a readable landed *.parquet file (a leftover?)")
                 continue
-            keys = set(_SOURCE_KEY.findall(path.read_text(encoding="utf-8")))
-            if table == "log_data" and keys - {name}:
-                problems.append(f"{name} holds lines of {sorted(keys - {name})[:3]}")
-            if table == "song_data":
-                strays = sorted(key for key in keys if f"{song_bucket(key)}.json" != path.name)
-                if strays:
-                    problems.append(f"{name} holds songs of other buckets: {strays[:3]}")
+            problems += _placement_problems(table, path, name, landed)
+        for folder in sorted((verified / "log_data").glob(f"{PARTITION_COLUMN}=*")):
+            if folder.is_dir() and not any(folder.iterdir()):
+                problems.append(f"{folder.relative_to(verified)}: an empty day folder")
         return problems
+
+
+def landed_table(path: Path) -> pa.Table | None:
+    """A landed parquet file's rows; None when it cannot be read (damaged, not parquet)."""
+    try:
+        return pq.read_table(path)
+    except (pa.ArrowException, OSError):
+        return None
+
+
+def _placement_problems(table: str, path: Path, name: str, landed: pa.Table) -> list[str]:
+    keys = set(landed.column("_source_key").to_pylist())
+    if table == "song_data":
+        strays = sorted(key for key in keys if song_bucket(key) != path.name)
+        return [f"{name} holds songs of other buckets: {strays[:3]}"] if strays else []
+    problems = []
+    if {log_file_name(key) for key in keys} != {path.name}:
+        problems.append(f"{name} holds lines of {sorted(keys)[:3]}")
+    day = path.parent.name.removeprefix(f"{PARTITION_COLUMN}=")
+    days = {str(event_date(ts)) for ts in landed.column("ts").to_pylist()}
+    if days != {day}:
+        problems.append(f"{name} holds events of {sorted(days)[:3]}")
+    return problems
 
 
 # --- the reconciliation ---------------------------------------------------------------

@@ -5,18 +5,23 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 import ingest.stage_core as core_module
+from ingest.errors import IngestError
 from ingest.landing import LandingSink, ledger_entries
+from ingest.landing_format import arrow_schema, log_file_name
 from ingest.sources import open_source, s3_client
 from ingest.stage_core import StageOptions, StageReport, stage
 from ingest.upload import upload
 
 from .conftest import FIXTURES
-from .raw_lines import BAD_LINES, EXPECTED_BAD, log_key, log_with_bad_lines
+from .raw_lines import BAD_LINES, EXPECTED_BAD, good_event, log_key, log_with_bad_lines
 
 RAW = FIXTURES / "raw_handwritten"
 
@@ -31,7 +36,12 @@ def _land(source_uri: str, landing: Path, **options: object) -> StageReport:
 
 
 def _records(path: Path) -> list[dict[str, object]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    return pq.read_table(path).to_pylist()
+
+
+def _log_file(verified: Path, key: str, day: dt.date) -> Path:
+    """Where the events of one log object on one day land."""
+    return verified / "log_data" / f"event_date={day.isoformat()}" / log_file_name(key)
 
 
 def test_s3_objects_land_verified_once_and_changes_touch_only_their_files(
@@ -44,11 +54,18 @@ def test_s3_objects_land_verified_once_and_changes_touch_only_their_files(
     assert first.rows == {"song_data": 8, "log_data": 16}
     verified = landing / "verified"
     buckets = sorted(path.name for path in (verified / "song_data").iterdir())
-    assert buckets == ["A.json"], "the eight song files of folder A/ gathered into one file"
-    day = verified / "log_data" / "2018" / "11" / "2018-11-01-events.json"
+    assert buckets == ["A.parquet"], "the eight song files of folder A/ gathered into one file"
+    assert pq.read_schema(verified / "song_data" / "A.parquet").equals(
+        arrow_schema("song_data"))
+    key = "log_data/2018/11/2018-11-01-events.json"
+    days = sorted(path.name for path in (verified / "log_data").iterdir())
+    assert days == ["event_date=2018-11-01", "event_date=2018-11-02"]
+    day = _log_file(verified, key, dt.date(2018, 11, 1))
+    assert pq.read_schema(day).equals(arrow_schema("log_data"))
     record = _records(day)[0]
-    assert record["_source_key"] == "log_data/2018/11/2018-11-01-events.json"
-    assert dt.datetime.fromisoformat(str(record["_ingested_at"])).year >= 2026
+    assert record["_source_key"] == key
+    stamp = record["_ingested_at"]
+    assert isinstance(stamp, dt.datetime) and stamp.tzinfo is not None and stamp.year >= 2026
 
     second = _land("s3://raw-bucket/raw", landing)
     assert not second.changed
@@ -65,7 +82,7 @@ def test_s3_objects_land_verified_once_and_changes_touch_only_their_files(
     assert [len(plan.process) for plan in third.plans.values()] == [1, 0]
     assert day.stat().st_mtime_ns == stamp, "an unchanged log file is not rewritten"
     assert sorted(path.name for path in (verified / "song_data").iterdir()) == [
-        "A.json", "B.json"]
+        "A.parquet", "B.parquet"]
     assert third.rows == {"song_data": 9, "log_data": 16}
 
 
@@ -77,7 +94,7 @@ def test_bad_lines_quarantined_good_lines_land_and_reconcile(tmp_path: Path) -> 
 
     result = _land(str(raw), tmp_path / "landing")
 
-    landed = _records(tmp_path / "landing" / "verified" / log_key(day))
+    landed = _records(_log_file(tmp_path / "landing" / "verified", log_key(day), day))
     assert len(landed) == 995
     entries, quarantined = ledger_entries(tmp_path / "landing")
     (entry,) = [entry for entry in entries if entry.key == log_key(day)]
@@ -103,14 +120,14 @@ def test_a_truncated_log_stays_pending_and_lands_once_complete(tmp_path: Path) -
 
     first = _land(str(raw), landing)
     assert first.count("log_data", "pending") == 1
-    assert not (landing / "verified" / log_key(day)).exists()
+    assert not (landing / "verified" / "log_data" / f"event_date={day}").exists()
     second = _land(str(raw), landing)
     assert [item.entry.attempts for item in second.processed["log_data"]] == [2]
 
     (raw / log_key(day)).write_bytes(whole)
     third = _land(str(raw), landing)
     assert third.count("log_data", "loaded") == 1
-    assert len(_records(landing / "verified" / log_key(day))) == 30
+    assert len(_records(_log_file(landing / "verified", log_key(day), day))) == 30
     assert third.rows["log_data"] == 16 + 30
 
 
@@ -129,7 +146,7 @@ def test_worker_processes_land_exactly_what_inline_verification_lands(
             str(path.relative_to(tmp_path / mode)): [
                 {k: v for k, v in record.items() if k != "_ingested_at"}
                 for record in _records(path)]
-            for path in sorted((tmp_path / mode / "verified").rglob("*.json"))}
+            for path in sorted((tmp_path / mode / "verified").rglob("*.parquet"))}
         entries, quarantined = ledger_entries(tmp_path / mode)
         statuses = sorted((entry.key, entry.status, entry.rows_loaded, entry.rows_quarantined)
                           for entry in entries)
@@ -140,3 +157,128 @@ def test_worker_processes_land_exactly_what_inline_verification_lands(
     parallel = landed("parallel", 1)
     assert inline[0] == {"song_data": 8, "log_data": 16 + 995}
     assert parallel == inline
+
+
+def _landed_rows(verified: Path, table: str) -> list[dict[str, object]]:
+    return [record for path in sorted((verified / table).rglob("*.parquet"))
+            for record in _records(path)]
+
+
+def _day_counts(verified: Path, key: str) -> dict[str, int]:
+    """Rows of one log object per day folder, read back from the files."""
+    return {path.parent.name: pq.read_metadata(path).num_rows
+            for path in sorted((verified / "log_data").glob(f"*/{log_file_name(key)}"))}
+
+
+def test_a_log_object_of_several_days_lands_one_file_per_day_and_changes_replace_them(
+    tmp_path: Path
+) -> None:
+    raw = tmp_path / "raw"
+    shutil.copytree(RAW, raw)
+    key = "log_data/extra/undated-events.json"  # no date in the name: any day goes
+    five, six = dt.date(2018, 11, 5), dt.date(2018, 11, 6)
+    (raw / key).parent.mkdir(parents=True)
+    (raw / key).write_text("\n".join([good_event(five, 0), good_event(six, 0),
+                                      good_event(six, 1)]))
+    landing = tmp_path / "landing"
+    verified = landing / "verified"
+
+    assert _land(str(raw), landing).rows["log_data"] == 16 + 3
+    assert _day_counts(verified, key) == {"event_date=2018-11-05": 1, "event_date=2018-11-06": 2}
+
+    (raw / key).write_text(good_event(six, 7))  # changed: day 5 no longer holds rows of it
+    assert _land(str(raw), landing).rows["log_data"] == 16 + 1
+    assert _day_counts(verified, key) == {"event_date=2018-11-06": 1}
+    assert not (verified / "log_data" / "event_date=2018-11-05").exists()
+    assert [row["itemInSession"] for row in _landed_rows(verified, "log_data")
+            if row["_source_key"] == key] == [7]
+
+    (raw / key).write_text(good_event(six, 8)[:-9])  # cut off while being written: pending
+    pending = _land(str(raw), landing)
+    assert pending.count("log_data", "pending") == 1 and pending.rows["log_data"] == 16
+    assert _day_counts(verified, key) == {}, "a pending object has no rows, not old ones"
+
+    (raw / key).write_text(json.dumps({**json.loads(good_event(six, 9)), "ts": 2**62}))
+    beyond = _land(str(raw), landing)  # a ts no calendar holds: the null partition
+    assert beyond.rows["log_data"] == 16 + 1
+    assert _day_counts(verified, key) == {"event_date=__HIVE_DEFAULT_PARTITION__": 1}
+
+
+def test_a_changed_song_replaces_its_rows_and_prune_drops_vanished_objects(
+    tmp_path: Path
+) -> None:
+    raw = tmp_path / "raw"
+    shutil.copytree(RAW, raw)
+    landing = tmp_path / "landing"
+    verified = landing / "verified"
+    _land(str(raw), landing)
+    song = raw / "song_data" / "A" / "C" / "C" / "TRACCDC128F4230004.json"
+    record = json.loads(song.read_bytes())
+    song.write_text(json.dumps({**record, "title": "Retitled"}))
+
+    assert _land(str(raw), landing).rows["song_data"] == 8
+    titles = [row["title"] for row in _landed_rows(verified, "song_data")
+              if row["_source_key"] == "song_data/A/C/C/TRACCDC128F4230004.json"]
+    assert titles == ["Retitled"], "the old row is replaced, not kept next to the new one"
+
+    song.unlink()
+    day = "log_data/2018/11/2018-11-02-events.json"
+    day_rows = sum(row["_source_key"] == day for row in _landed_rows(verified, "log_data"))
+    assert day_rows > 0
+    (raw / day).unlink()
+    kept = _land(str(raw), landing)
+    assert kept.rows == {"song_data": 8, "log_data": 16}, "vanished objects keep their rows"
+    pruned = _land(str(raw), landing, prune=True)
+    assert pruned.rows == {"song_data": 7, "log_data": 16 - day_rows}
+    keys = {row["_source_key"] for table in ("song_data", "log_data")
+            for row in _landed_rows(verified, table)}
+    assert "song_data/A/C/C/TRACCDC128F4230004.json" not in keys and day not in keys
+    assert not (verified / "log_data" / "event_date=2018-11-02").exists()
+    assert len(_landed_rows(verified, "log_data")) == pruned.rows["log_data"]
+
+
+def _json_landing_of_an_earlier_version(landing: Path) -> None:
+    """What the JSON layout left: `.json` files, a `_landed_files` table, no layout row."""
+    with closing(sqlite3.connect(landing / "ledger.sqlite")) as connection, connection:
+        connection.execute('delete from "_landing_layout"')
+        connection.execute('create table "_landed_files" (path text primary key, '
+                           "size_bytes integer not null)")
+    old = landing / "verified" / "log_data" / "2018" / "11" / "2018-11-01-events.json"
+    old.parent.mkdir(parents=True)
+    old.write_text('{"ts": 1, "_source_key": "log_data/2018/11/2018-11-01-events.json"}\n')
+
+
+def test_a_landing_of_the_json_layout_is_staged_again_as_parquet(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    raw = tmp_path / "raw"
+    shutil.copytree(RAW, raw)
+    landing = tmp_path / "landing"
+    _land(str(raw), landing)
+    _json_landing_of_an_earlier_version(landing)
+    caplog.set_level("WARNING", logger="ingest")
+
+    again = _land(str(raw), landing)
+
+    assert "written by an earlier version as JSON lines" in caplog.text
+    assert [len(plan.process) for plan in again.plans.values()] == [8, 2], "all staged again"
+    assert again.rows == {"song_data": 8, "log_data": 16}
+    files = sorted(path.suffix for path in (landing / "verified").rglob("*") if path.is_file())
+    assert set(files) == {".parquet"}, files
+    assert len(_landed_rows(landing / "verified", "log_data")) == 16
+    assert not _land(str(raw), landing).changed
+
+
+def test_a_json_landing_with_archived_objects_is_refused(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    shutil.copytree(RAW, raw)
+    landing = tmp_path / "landing"
+    _land(str(raw), landing)
+    _json_landing_of_an_earlier_version(landing)
+    with closing(sqlite3.connect(landing / "ledger.sqlite")) as connection, connection:
+        connection.execute("update _loaded_objects set archived_at = '2026-01-01 00:00:00' "
+                           "where object_key like 'log_data/%'")
+
+    with pytest.raises(IngestError, match="2 of its objects were archived"):
+        _land(str(raw), landing)
+    assert (landing / "verified" / "log_data" / "2018").is_dir(), "nothing was removed"

@@ -21,12 +21,14 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 
 import ingest.landing as landing_module
 from ingest.errors import IngestError
 from ingest.generate import GenerateConfig, generate
-from ingest.landing import song_bucket
+from ingest.landing_format import log_file_name, song_bucket
 from ingest.ledger import LOADED, PENDING
 from ingest.paths import StatePaths
 from ingest.sources import LocalSource, RawObject, ReadResult
@@ -434,14 +436,14 @@ def test_a_full_disk_stops_the_landing_and_a_rerun_lands_everything(
     real = landing_module.write_durably
     writes = {"done": 0}
 
-    def full_disk(path: Path, lines: Any) -> None:
+    def full_disk(path: Path, rows: Any) -> None:
         if f"/verified/{folder}/" in path.as_posix():
             writes["done"] += 1
             if writes["done"] >= fail_at:
                 if written:
-                    real(path, lines)
+                    real(path, rows)
                 raise OSError(errno.ENOSPC, "No space left on device")
-        real(path, lines)
+        real(path, rows)
 
     monkeypatch.setattr(landing_module, "write_durably", full_disk)
     with pytest.raises(IngestError) as failure:
@@ -548,6 +550,16 @@ def test_an_object_rewritten_while_staged_stays_pending_then_loads_its_new_conte
 
 # --- 7. the ledger claims what the landing lost ---------------------------------------
 
+def _log_files(target: Target, key: str) -> list[Path]:
+    """The landed files of one log object (one per day it has events of)."""
+    name = log_file_name(key)
+    return sorted((target.landing / "verified" / "log_data").glob(f"event_date=*/{name}"))
+
+
+def _bucket_keys(bucket: Path) -> list[str]:
+    return sorted(set(pq.read_table(bucket).column("_source_key").to_pylist()))
+
+
 def test_landed_data_lost_behind_the_ledger_is_staged_again(
     dataset: Path, tmp_path: Path
 ) -> None:
@@ -557,12 +569,14 @@ def test_landed_data_lost_behind_the_ledger_is_staged_again(
     verified = target.landing / "verified"
     log_key, song_key = log_keys(dataset)[5], song_keys(dataset)[200]
 
-    (verified / log_key).unlink()
-    bucket = verified / "song_data" / f"{song_bucket(song_key)}.json"
-    lines = [line for line in bucket.read_text(encoding="utf-8").split("\n") if line]
-    kept = [line for line in lines if json.loads(line)["_source_key"] != song_key]
-    assert len(kept) == len(lines) - 1
-    bucket.write_text("".join(f"{line}\n" for line in kept), encoding="utf-8")
+    (landed_log,) = _log_files(target, log_key)
+    shutil.rmtree(landed_log.parent)  # the day's folder is lost, with its one file
+    bucket = verified / "song_data" / song_bucket(song_key)
+    in_bucket = _bucket_keys(bucket)
+    rows = pq.read_table(bucket)
+    kept = rows.filter(pc.not_equal(rows.column("_source_key"), song_key))
+    assert kept.num_rows == rows.num_rows - 1
+    pq.write_table(kept, bucket)
     damage = reconciliation_problems(target)
     damaged = {problem.split(":")[0] for problem in damage if problem.startswith(
         ("log_data/", "song_data/"))}
@@ -570,36 +584,65 @@ def test_landed_data_lost_behind_the_ledger_is_staged_again(
 
     options = StageOptions(batch_objects=BATCH, wait=False)
     _songs, _logs, report = prepare_local(str(dataset), StatePaths(target.state), options)
+    # file level: the damaged bucket goes whole, and every song it held is staged again
     assert {table: [obj.key for obj in plan.process] for table, plan in report.plans.items()} == {
-        "song_data": [song_key], "log_data": [log_key]}
+        "song_data": in_bucket, "log_data": [log_key]}
+    assert song_key in in_bucket
     assert_reconciled(target, when="after the repair")
     _songs, _logs, again = prepare_local(str(dataset), StatePaths(target.state), options)
     assert not again.changed
 
 
-def test_a_landed_log_that_lost_lines_is_staged_again(dataset: Path, tmp_path: Path) -> None:
+def test_a_landed_log_that_lost_rows_is_staged_again(dataset: Path, tmp_path: Path) -> None:
     target = Target("landing", dataset, tmp_path / "state")
     stage_in_process(target)
     log_key = log_keys(dataset)[4]
-    landed = target.landing / "verified" / log_key
-    lines = [line for line in landed.read_text(encoding="utf-8").split("\n") if line]
-    landed.write_text("".join(f"{line}\n" for line in lines[:-1]), encoding="utf-8")
+    (landed,) = _log_files(target, log_key)
+    rows = pq.read_table(landed)
+    pq.write_table(rows.slice(0, rows.num_rows - 1), landed)
 
     options = StageOptions(batch_objects=BATCH, wait=False)
     _songs, _logs, report = prepare_local(str(dataset), StatePaths(target.state), options)
     assert [obj.key for obj in report.plans["log_data"].process] == [log_key], (
-        "a landed log file that lost a line was not staged again")
+        "a landed log file that lost a row was not staged again")
     assert_reconciled(target, when="after the repair")
 
 
-def test_a_torn_line_in_a_song_bucket_is_repaired(dataset: Path, tmp_path: Path) -> None:
+def test_a_torn_song_bucket_is_dropped_and_its_songs_staged_again(
+    dataset: Path, tmp_path: Path
+) -> None:
     target = Target("landing", dataset, tmp_path / "state")
     stage_in_process(target)
-    (bucket,) = (target.landing / "verified" / "song_data").glob("*.json")
-    text = bucket.read_text(encoding="utf-8")
-    bucket.write_text(text[:-40], encoding="utf-8")  # the last line cut mid-record
+    (bucket,) = (target.landing / "verified" / "song_data").glob("*.parquet")
+    in_bucket = _bucket_keys(bucket)
+    data = bucket.read_bytes()
+    bucket.write_bytes(data[:-40])  # cut off: the footer is gone
+    assert any("not a readable" in problem for problem in reconciliation_problems(target))
 
     options = StageOptions(batch_objects=BATCH, wait=False)
     _songs, _logs, report = prepare_local(str(dataset), StatePaths(target.state), options)
-    assert len(report.plans["song_data"].process) == 1, "the torn song was not staged again"
+    assert [obj.key for obj in report.plans["song_data"].process] == in_bucket, (
+        "the songs of the torn bucket were not staged again")
     assert_reconciled(target, when="after the repair")
+
+
+def test_files_the_ledger_does_not_claim_are_removed(dataset: Path, tmp_path: Path) -> None:
+    """A crash between a file's rename and the ledger's commit leaves it unclaimed."""
+    target = Target("landing", dataset, tmp_path / "state")
+    stage_in_process(target)
+    before = snapshot(target)
+    log_key = log_keys(dataset)[2]
+    (landed,) = _log_files(target, log_key)
+    stray_day = landed.parent.parent / "event_date=2030-01-01"
+    stray_day.mkdir()
+    shutil.copy(landed, stray_day / landed.name)  # rows of an object on a day it has none
+    shutil.copy(landed, landed.parent / ".half-written.parquet.tmp")
+    shutil.copy(landed, landed.parent / "unknown-object.parquet")
+    assert reconciliation_problems(target)
+
+    options = StageOptions(batch_objects=BATCH, wait=False)
+    _songs, _logs, report = prepare_local(str(dataset), StatePaths(target.state), options)
+    assert not report.changed, "nothing was lacking: nothing is staged again"
+    assert not stray_day.exists(), "the emptied day folder is removed too"
+    assert_reconciled(target, when="after the repair")
+    assert not snapshot_changes(before, snapshot(target))

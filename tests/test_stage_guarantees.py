@@ -97,8 +97,8 @@ def test_upper_case_json_objects_land_where_the_spark_table_reads(tmp_path: Path
     _songs, logs, report = prepare_local(str(raw), StatePaths(tmp_path / "state"))
 
     assert report.rows["log_data"] == 16 + 7
-    landed = sorted(path.name for path in Path(logs).rglob("*.json"))
-    assert "2018-11-06-events.JSON.json" in landed, "Spark's *.json glob must see it"
+    landed = [path.name for path in (Path(logs) / "event_date=2018-11-06").glob("*.parquet")]
+    assert [name.startswith("2018-11-06-events.JSON-") for name in landed] == [True], landed
 
 
 @pytest.mark.parametrize("vanish", ["log_data", "song_data"])

@@ -205,3 +205,12 @@ def test_cli_stage_then_dbt_build_on_postgres(pg_database: str, tmp_path: Path) 
     expected = build_expected_marts(RAW, PROJECT_DIR / "seeds" / "us_states.csv")
     assert_same_marts({"expected": export_marts(lambda mart: expected[mart]),
                        "postgres": postgres})
+    # no event_date in the raw table: the staging model computes it from ts
+    (dates,) = postgres_rows(pg_database, "select count(*) as n, count(event_date) as dated, "
+                             "sum(case when event_date = cast(start_time as date) then 1 "
+                             "else 0 end) as same from sparkify_staging.stg_sparkify__events")
+    assert dates["n"] > 0 and dates["n"] == dates["dated"] == dates["same"], dates
+    (kind,) = postgres_rows(pg_database, "select data_type from information_schema.columns "
+                            "where table_name = 'stg_sparkify__events' "
+                            "and column_name = 'event_date'")
+    assert kind["data_type"] == "date"

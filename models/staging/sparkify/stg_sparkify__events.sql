@@ -34,7 +34,7 @@ cleaned as (
         method as http_method,
         status as http_status,
         {{ sparkify.ingested_at('_ingested_at') }} as ingested_at,
-        cast({{ sparkify.epoch_ms_to_timestamp('ts') }} as date) as event_date
+        {{ sparkify.utc_event_date(source('sparkify', 'log_data'), 'ts') }} as event_date
 
     from source
 
