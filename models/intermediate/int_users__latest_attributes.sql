@@ -15,6 +15,12 @@
     )
 }}
 
+{#- what decides a user's row: their attributes and the order of the event they come from -#}
+{%- set candidate_columns = [
+    'user_id', 'first_name', 'last_name', 'gender', 'level', 'location',
+    'start_time_epoch_ms', 'item_in_session', 'session_id', 'ingested_at',
+] %}
+
 with
 
 events as (
@@ -50,35 +56,13 @@ new_events as (
 
 candidates as (
 
-    select
-        user_id,
-        first_name,
-        last_name,
-        gender,
-        level,
-        location,
-        start_time_epoch_ms,
-        item_in_session,
-        session_id,
-        ingested_at
-
+    select {{ candidate_columns | join(', ') }}
     from new_events
     {%- if is_incremental() %}
 
         union all
 
-        select
-            user_id,
-            first_name,
-            last_name,
-            gender,
-            level,
-            location,
-            start_time_epoch_ms,
-            item_in_session,
-            session_id,
-            ingested_at
-
+        select {{ candidate_columns | join(', ') }}
         from {{ this }}
         where user_bucket in (select new_events.user_id % 8 from new_events)
     {%- endif %}
