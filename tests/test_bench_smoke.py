@@ -16,7 +16,9 @@ import pytest
 from ingest.bench import (
     BASELINE_TABLES,
     IDLE_STEPS,
+    INCREMENTAL_CYCLE,
     NOTHING_NEW_MESSAGE,
+    SCOPED_TESTS_MESSAGE,
     SIZES,
     STEPS,
     run_bench,
@@ -45,7 +47,7 @@ def test_bench_smoke_writes_json_markdown_and_chart(tmp_path: Path) -> None:
     assert 0.8 * smoke.days * smoke.events_per_day < saved["data"]["events"]
     assert saved["data"]["events"] < 1.2 * smoke.days * smoke.events_per_day
     (run,) = saved["runs"]
-    for step in (*STEPS, *IDLE_STEPS):
+    for step in (*STEPS, INCREMENTAL_CYCLE, *IDLE_STEPS):
         assert run["steps"][step]["seconds"] > 0, step
         assert run["steps"][step]["peak_rss_bytes"] > 0, step
         assert saved["summary"]["steps"][step]["median"] > 0, step
@@ -81,7 +83,12 @@ def test_bench_smoke_writes_json_markdown_and_chart(tmp_path: Path) -> None:
         assert NOTHING_NEW_MESSAGE in text, step_log
         assert "ingest.dbt: dbt build" not in text, step_log
     assert saved["summary"]["idle"]["built"] is False
-    for build in ("dbt_build", "dbt_build_incremental"):
+    # the +1 day arrived as one scheduled cycle, which built it and tested only its day
+    cycle_text = (run_dir / f"{INCREMENTAL_CYCLE}.log").read_text(encoding="utf-8")
+    assert "ingest.dbt: dbt build" in cycle_text
+    assert SCOPED_TESTS_MESSAGE in cycle_text
+    assert not run["notes"], run["notes"]
+    for build in ("dbt_build", INCREMENTAL_CYCLE):
         nodes = {node["name"]: node for node in run["dbt"][build]["nodes"].values()}
         assert nodes["fct_songplays"]["type"] == "model", build
         assert nodes["fct_songplays"]["seconds"] > 0, build
@@ -95,6 +102,7 @@ def test_bench_smoke_writes_json_markdown_and_chart(tmp_path: Path) -> None:
     assert text.rstrip().endswith("prose after stays")
     assert "\nold\n" not in text and text.count("<!-- bench:smoke:start -->") == 1
     assert "| **full pipeline** (stage + dbt build) |" in text
+    assert "| **incremental, +1 day** (one scheduled cycle, `ingest run --once`" in text
     assert "| full pipeline / PySpark baseline |" in text
     assert "| full pipeline / DuckDB baseline |" in text
     assert "| **nothing new, cold** (`ingest run --once`, its own process) |" in text
