@@ -16,7 +16,7 @@ CI_TARGET_PATH := target/ci
 STATE ?= .state/prod-artifacts
 PROD_MANIFEST ?=
 
-.PHONY: help setup run test lint typecheck docs clean
+.PHONY: help setup run test test-fast lint typecheck docs clean
 .PHONY: ci lint-sql fix dbt-checks coverage-catalog prod-artifacts ci-slim
 .PHONY: spark-server spark-server-stop spark-server-status bench bench-thrift bench-smoke
 
@@ -39,6 +39,11 @@ run: setup ## run the whole pipeline on the embedded Spark (SOURCE=... for other
 
 test: setup lint typecheck ci ## lint, type-check, CI checks on the models, the whole test suite
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+FAST_TESTS := not spark and not postgres and not aws and not browser and not dbt and not faults
+
+test-fast: setup ## the tests that need no JVM, database, moto, browser or dbt run (under a minute)
+	$(BIN)/pytest -m "$(FAST_TESTS)" $(PYTEST_ARGS)
 
 lint: setup ## ruff on the Python code
 	$(BIN)/ruff check ingest tests ci bench

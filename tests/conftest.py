@@ -22,6 +22,29 @@ PROJECT_DIR = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
+# A test that takes one of these fixtures needs what the marker names (pyproject.toml);
+# `make test-fast` deselects them all (and the `dbt` and `faults` ones). Tests that start
+# such a thing themselves carry the marker in their module's pytestmark.
+FIXTURE_MARKS = {"session_state": "spark", "spark": "spark", "pg_database": "postgres",
+                 "s3_endpoint": "aws"}
+
+
+ENGINE_PARAMS = ("spark", "postgres")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark by the fixtures a test takes, and by an engine it is parametrized with."""
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        marks = {mark for fixture, mark in FIXTURE_MARKS.items() if fixture in fixtures}
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None:
+            marks.update(value for value in callspec.params.values()
+                         if isinstance(value, str) and value in ENGINE_PARAMS)
+        for mark in sorted(marks):
+            item.add_marker(mark)
+
+
 @pytest.fixture(scope="session")
 def session_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A state folder and Spark conf for the whole test session (set before any JVM starts)."""

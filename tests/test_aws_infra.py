@@ -28,6 +28,8 @@ from ingest.errors import IngestError
 from ingest.infra_redshift import DEFAULT_ROLE, POLICY_NAME, raw_read_policy
 from ingest.sources import S3Location
 
+pytestmark = pytest.mark.aws
+
 REGION = "us-west-2"
 PASSWORD = "Sup3r-Secret-Pw-42"
 RAW_URI = "s3://sparkify-raw/raw"

@@ -20,6 +20,8 @@ from ci.artifacts import Manifest
 from .ci_project import copy_project, edit, parse
 from .conftest import PROJECT_DIR
 
+pytestmark = pytest.mark.dbt
+
 
 def _edit_yaml(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
     document = yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -21,6 +21,8 @@ from ingest.stage_postgres import stage_postgres
 from .ci_project import DBT_FILES, copy_project, edit, ls, parse
 from .conftest import FIXTURES, postgres_rows
 
+pytestmark = pytest.mark.dbt
+
 CHANGED_MODEL = "models/staging/sparkify/stg_sparkify__songs.sql"
 # Same values, new SQL: a real change to review, and marts that still reconcile.
 CHANGE = ("nullif(year, 0) as release_year",

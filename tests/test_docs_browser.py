@@ -34,6 +34,8 @@ from ingest.stage_postgres import stage_postgres
 
 from .conftest import FIXTURES, PROJECT_DIR, postgres_rows
 
+pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.dbt]
+
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 SCREENSHOTS = PROJECT_DIR / "target" / "screenshots"
 ANALYSES = ("songs_played_by_user_on_paid_level", "plays_of_artist_by_user", "top_songs",

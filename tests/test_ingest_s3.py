@@ -16,6 +16,8 @@ from ingest.upload import upload
 
 from .conftest import FIXTURES, PROJECT_DIR
 
+pytestmark = pytest.mark.aws
+
 RAW = FIXTURES / "raw_handwritten"
 
 

@@ -11,6 +11,8 @@ from ingest.dbt import run_dbt
 
 from .conftest import PROJECT_DIR
 
+pytestmark = pytest.mark.dbt
+
 
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory: pytest.TempPathFactory) -> Path:

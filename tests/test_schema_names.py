@@ -148,6 +148,7 @@ def test_dbt_refuses_hostile_sparkify_schema(pg_database: str, tmp_path: Path) -
     assert schemas_after == schemas_before
 
 
+@pytest.mark.dbt
 def test_dbt_schema_names(tmp_path: Path) -> None:
     """A valid schema gets dbt's default names; a hostile raw or custom schema is refused."""
     project = copy_project(tmp_path / "project")

@@ -57,6 +57,8 @@ from .fault_data import (
     wait_for,
 )
 
+pytestmark = pytest.mark.faults
+
 KINDS = ("postgres", "landing")
 # Runs long enough to be hit mid-way (kill -9, a lost connection): 1500 songs, 12 days of
 # 3000 events; 10 objects a batch for the kills: 150 song batches, 2 log batches.

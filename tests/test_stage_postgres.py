@@ -21,6 +21,8 @@ from .cross_engine import assert_same_marts, export_marts
 from .expected_marts import build_expected_marts
 from .raw_lines import BAD_LINES, EXPECTED_BAD, log_key, log_with_bad_lines
 
+pytestmark = pytest.mark.postgres
+
 RAW = FIXTURES / "raw_handwritten"
 
 
