@@ -4,14 +4,7 @@
 -- newly staged events, and the days of vars backfill_from/backfill_to. Spark overwrites
 -- those partitions; Postgres and Redshift delete and insert the same days.
 {{
-    config(
-        materialized='incremental',
-        incremental_strategy=sparkify.daily_incremental_strategy(),
-        unique_key=(none if target.type == 'spark' else 'event_date'),
-        on_schema_change='fail',
-        partition_by=['event_date'],
-        meta={'test_day_column': 'event_date'},
-    )
+    config(**sparkify.partition_incremental('event_date', test_day_column='event_date'))
 }}
 
 with

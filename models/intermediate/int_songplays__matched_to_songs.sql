@@ -8,14 +8,7 @@
 -- newly staged events, and the days of the plays that new or changed songs can now match
 -- or no longer match (by title_key and artist_key, kept here for that); never all days.
 {{
-    config(
-        materialized='incremental',
-        incremental_strategy=sparkify.daily_incremental_strategy(),
-        unique_key=(none if target.type == 'spark' else 'event_date'),
-        on_schema_change='fail',
-        partition_by=['event_date'],
-        meta={'test_day_column': 'event_date'},
-    )
+    config(**sparkify.partition_incremental('event_date', test_day_column='event_date'))
 }}
 
 with

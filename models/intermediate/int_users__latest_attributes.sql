@@ -6,13 +6,7 @@
 -- columns. A late event changes a user only when it is the user's latest. Spark overwrites
 -- the touched bucket partitions; Postgres and Redshift delete and insert the same buckets.
 {{
-    config(
-        materialized='incremental',
-        incremental_strategy=sparkify.daily_incremental_strategy(),
-        unique_key=(none if target.type == 'spark' else 'user_bucket'),
-        on_schema_change='fail',
-        partition_by=['user_bucket'],
-    )
+    config(**sparkify.partition_incremental('user_bucket'))
 }}
 
 {#- what decides a user's row: their attributes and the order of the event they come from -#}

@@ -1,6 +1,5 @@
 {{
     config(
-        dist='all',
         sort=['artist_id'],
     )
 }}

@@ -1,6 +1,5 @@
 {{
     config(
-        dist='all',
         sort=['song_id'],
     )
 }}

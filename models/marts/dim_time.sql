@@ -4,14 +4,9 @@
 -#}
 {{
     config(
-        materialized='incremental',
-        incremental_strategy=sparkify.daily_incremental_strategy(),
-        unique_key=(none if target.type == 'spark' else 'start_date'),
-        on_schema_change='fail',
-        partition_by=['start_date'],
-        meta={'test_day_column': 'start_date'},
         dist='start_time',
         sort=['start_time'],
+        **sparkify.partition_incremental('start_date', test_day_column='start_date')
     )
 }}
 

@@ -1,6 +1,5 @@
 {{
     config(
-        dist='all',
         sort=['user_id'],
     )
 }}
