@@ -33,7 +33,7 @@ from ingest.stage_core import (
 from ingest.warehouse import (
     ConnectionSettings,
     column_name,
-    connect,
+    connect_or_create,
     now_utc,
     qualified,
     setup_statements,
@@ -104,7 +104,7 @@ class PostgresSink:
         self.schema = schema
         self.name = f"{settings.where}, database {settings.database}, schema {schema}"
         self.store = LedgerStore("postgres", schema)
-        self.connection = connect(settings)
+        self.connection = connect_or_create(settings)
 
     def prepare(self) -> None:
         with self._errors("creating the raw tables"), transaction(self.connection) as cursor:

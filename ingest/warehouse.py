@@ -8,15 +8,18 @@ transactions, so it can never say "loaded" about rows that are not there.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from ingest.errors import IngestError
 from ingest.ledger import LedgerStore
 from ingest.raw_format import INGESTED_AT, RAW_TABLES, SOURCE_KEY, Columns, validate_identifier
+
+log = logging.getLogger(__name__)
 
 Dialect = Literal["postgres", "redshift"]
 
@@ -86,6 +89,54 @@ def connect(settings: ConnectionSettings) -> Any:
         )
     except Exception as exc:
         raise IngestError(describe_connect_error(exc, settings)) from exc
+
+
+def connect_or_create(settings: ConnectionSettings) -> Any:
+    """`connect`, but a PostgreSQL database that does not exist yet is created first when
+    the user may create databases (a superuser, or a role with CREATEDB), and the log says
+    so; else the error says who can (`createdb`). Redshift databases are never created."""
+    try:
+        return connect(settings)
+    except IngestError as exc:
+        if settings.dialect != "postgres" or not _database_missing(exc.__cause__):
+            raise
+    _create_database(settings)
+    return connect(settings)
+
+
+def _database_missing(exc: BaseException | None) -> bool:
+    text = str(exc or "")
+    return "does not exist" in text and "database" in text
+
+
+def _create_database(settings: ConnectionSettings) -> None:
+    from psycopg2 import errors, sql
+
+    admin = connect(replace(settings, database="postgres"))
+    try:
+        admin.autocommit = True
+        with admin.cursor() as cursor:
+            cursor.execute("select rolsuper or rolcreatedb from pg_roles "
+                           "where rolname = current_user")
+            row = cursor.fetchone()
+            if not (row and row[0]):
+                raise IngestError(
+                    f"database {settings.database!r} does not exist on {settings.where}, and "
+                    f"user {settings.user!r} may not create databases: ask someone who may "
+                    f"(createdb {settings.database}), or set SPARKIFY_PG_DATABASE")
+            try:
+                cursor.execute(sql.SQL("create database {}").format(
+                    sql.Identifier(settings.database)))
+            except errors.DuplicateDatabase:
+                return  # another stage created it a moment ago
+    except IngestError:
+        raise
+    except Exception as exc:
+        raise IngestError(f"database {settings.database!r} does not exist on "
+                          f"{settings.where}, and creating it failed: {exc}".strip()) from exc
+    finally:
+        admin.close()
+    log.info("database %r did not exist on %s: created it", settings.database, settings.where)
 
 
 def describe_connect_error(exc: BaseException, settings: ConnectionSettings) -> str:

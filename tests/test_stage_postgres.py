@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import shutil
 import socket
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,7 +21,7 @@ from ingest.stage_postgres import stage_postgres
 from ingest.upload import upload
 from ingest.warehouse import ConnectionSettings
 
-from .conftest import FIXTURES, PROJECT_DIR, postgres_rows
+from .conftest import FIXTURES, PROJECT_DIR, postgres_connect, postgres_rows
 from .cross_engine import assert_same_marts, export_marts
 from .expected_marts import build_expected_marts
 from .raw_lines import BAD_LINES, EXPECTED_BAD, log_key, log_with_bad_lines
@@ -170,7 +175,6 @@ def _free_port() -> int:
     ("change", "message"),
     [
         ({"port": "free"}, r"cannot reach postgres at 127\.0\.0\.1:\d+ .*is the server running"),
-        ({"database": "no_such_database_x"}, r"database 'no_such_database_x' does not exist"),
         ({"user": "no_such_user_x"}, r"user 'no_such_user_x' does not exist"),
     ],
 )
@@ -186,15 +190,64 @@ def test_connection_problems_are_clear(change: dict[str, str], message: str) -> 
         stage_postgres(str(RAW), settings=broken)
 
 
-def test_cli_reports_a_missing_database_without_a_traceback(
+@contextmanager
+def _admin() -> Iterator[Any]:
+    connection = postgres_connect("postgres")
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            yield cursor
+    finally:
+        connection.close()
+
+
+def test_cli_stage_creates_a_missing_database_and_says_so(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    name = f"sparkify_new_{uuid.uuid4().hex[:10]}"
+    monkeypatch.setenv("SPARKIFY_PG_DATABASE", name)
+    caplog.set_level(logging.INFO, logger="ingest")
+    try:
+        code = main(["stage", "--target", "postgres", "--source", str(RAW)])
+        said = caplog.text + capsys.readouterr().err
+        assert code == 0, said
+        assert f"database '{name}' did not exist on postgres at" in said
+        assert ": created it" in said and "Traceback" not in said
+        assert _counts(name)["log_data"] > 0
+        # the next stage finds it: nothing is created again
+        caplog.clear()
+        assert main(["stage", "--target", "postgres", "--source", str(RAW)]) == 0
+        assert "created it" not in caplog.text + capsys.readouterr().err
+    finally:
+        with _admin() as cursor:
+            cursor.execute(f'drop database if exists "{name}" with (force)')
+
+
+def test_a_missing_database_the_user_may_not_create_is_a_clear_error(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("SPARKIFY_PG_DATABASE", "no_such_database_y")
-    code = main(["stage", "--target", "postgres", "--source", str(RAW)])
-    err = capsys.readouterr().err
-    assert code == 2
-    assert "error: database 'no_such_database_y' does not exist" in err
-    assert "Traceback" not in err
+    role = f"sparkify_nocreate_{uuid.uuid4().hex[:8]}"
+    name = f"sparkify_new_{uuid.uuid4().hex[:10]}"
+    with _admin() as cursor:
+        cursor.execute(f'create role "{role}" login nocreatedb nosuperuser')
+    try:
+        monkeypatch.setenv("SPARKIFY_PG_USER", role)
+        monkeypatch.setenv("SPARKIFY_PG_DATABASE", name)
+        code = main(["stage", "--target", "postgres", "--source", str(RAW)])
+        err = capsys.readouterr().err
+        assert code == 2
+        assert (f"error: database '{name}' does not exist on postgres at" in err
+                and f"user '{role}' may not create databases" in err
+                and f"createdb {name}" in err), err
+        assert "Traceback" not in err
+        with _admin() as cursor:
+            cursor.execute("select count(*) from pg_database where datname = %s", (name,))
+            assert cursor.fetchone() == (0,)
+    finally:
+        monkeypatch.undo()  # the admin connection as the test's own user again
+        with _admin() as cursor:
+            cursor.execute(f'drop role if exists "{role}"')
 
 
 def test_cli_stage_then_dbt_build_on_postgres(pg_database: str, tmp_path: Path) -> None:
