@@ -6,6 +6,8 @@ import datetime as dt
 import logging
 import shutil
 import socket
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -248,6 +250,36 @@ def test_a_missing_database_the_user_may_not_create_is_a_clear_error(
         monkeypatch.undo()  # the admin connection as the test's own user again
         with _admin() as cursor:
             cursor.execute(f'drop role if exists "{role}"')
+
+
+def test_dbt_build_before_any_stage_stops_first_and_says_what_to_run(
+    pg_database: str, tmp_path: Path
+) -> None:
+    """The on-run-start check (macros/require_raw_tables.sql): no model runs, and the
+    message names the missing tables and the command that stages them."""
+    dbt = str(Path(sys.executable).with_name("dbt"))
+    done = subprocess.run(
+        [dbt, "build", "--project-dir", str(PROJECT_DIR), "--profiles-dir",
+         str(PROJECT_DIR / "profiles"), "--target", "postgres", "--target-path",
+         str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
+        capture_output=True, text=True, check=False)
+    said = done.stdout + done.stderr
+    assert done.returncode != 0, said
+    assert ("the raw tables sparkify_raw.log_data, sparkify_raw.song_data do not exist on "
+            "target postgres yet") in said, said
+    assert "python -m ingest stage --target postgres --source" in said
+    assert "Traceback" not in said
+    # dbt made its schemas before the hook ran, but no model ran
+    built = postgres_rows(pg_database, "select table_schema, table_name from "
+                          "information_schema.tables where table_schema like 'sparkify%'")
+    assert built == [], "nothing was built"
+    # unit tests read no raw table: they run without a stage
+    unit = subprocess.run(
+        [dbt, "build", "--select", "test_type:unit", "--project-dir", str(PROJECT_DIR),
+         "--profiles-dir", str(PROJECT_DIR / "profiles"), "--target", "postgres",
+         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
+        capture_output=True, text=True, check=False)
+    assert unit.returncode == 0, unit.stdout + unit.stderr
 
 
 def test_cli_stage_then_dbt_build_on_postgres(pg_database: str, tmp_path: Path) -> None:
