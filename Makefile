@@ -12,12 +12,13 @@ SOURCE ?=
 DOCS_PORT ?= 8080
 PYTEST_ARGS ?=
 BENCH_RUNS ?= 1
-CI_TARGET_PATH := target/ci
+# where `make rules` parses the project (dbt-bouncer.yml reads it from there)
+CHECK_TARGET_PATH := target/check
 STATE ?= .state/prod-artifacts
 PROD_MANIFEST ?=
 
 .PHONY: help setup run test test-fast lint typecheck docs clean
-.PHONY: ci lint-sql fix dbt-checks coverage-catalog prod-artifacts ci-slim
+.PHONY: check lint-sql fix rules coverage-catalog prod-artifacts ci-slim
 .PHONY: spark-server spark-server-stop spark-server-status bench bench-thrift bench-smoke
 
 help: ## list the targets
@@ -37,7 +38,7 @@ $(STAMP): pyproject.toml
 run: setup ## run the whole pipeline on the embedded Spark (SOURCE=... for other raw data)
 	$(BIN)/python -m ingest pipeline $(if $(SOURCE),--source "$(SOURCE)")
 
-test: setup lint typecheck ci ## lint, type-check, CI checks on the models, the whole test suite
+test: setup typecheck check ## type-check, make check, the whole test suite
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 FAST_TESTS := not spark and not postgres and not aws and not browser and not dbt and not faults
@@ -46,9 +47,9 @@ test-fast: setup ## the tests that need no JVM, database, moto, browser or dbt r
 	$(BIN)/pytest -m "$(FAST_TESTS)" $(PYTEST_ARGS)
 
 lint: setup ## ruff on the Python code
-	$(BIN)/ruff check ingest tests ci bench
+	$(BIN)/ruff check ingest tests checks bench
 
-typecheck: setup ## mypy --strict on the ingest and ci packages
+typecheck: setup ## mypy --strict on the ingest and checks packages
 	$(BIN)/mypy
 
 docs: setup ## generate the dbt docs and serve them on 127.0.0.1 (port: DOCS_PORT)
@@ -69,31 +70,29 @@ spark-server-status: setup ## pid, port and uptime of the local Spark Thrift Ser
 clean: ## remove generated state (warehouse, metastore, landing, sample), target/ and logs/
 	rm -rf .state target logs
 
-# --- CI checks on the models (ci/, README "CI checks on the models"). None needs Spark or a warehouse.
-ci: setup ## SQL lint + docs/key-test coverage + structure rules (all run, then fail)
+# --- Checks on the code and the models (docs/checks-and-ci.md). None needs Spark or a warehouse.
+check: setup ## ruff, SQL lint, and the project's rules on the models (all run, then fail)
 	@rc=0; \
+	$(MAKE) --no-print-directory lint || rc=1; \
 	$(MAKE) --no-print-directory lint-sql || rc=1; \
-	$(MAKE) --no-print-directory dbt-checks || rc=1; \
-	if [ $$rc -ne 0 ]; then echo "make ci: FAILED (see the problems above)"; fi; \
+	$(MAKE) --no-print-directory rules || rc=1; \
+	if [ $$rc -ne 0 ]; then echo "make check: FAILED (see the problems above)"; fi; \
 	exit $$rc
 
 lint-sql: setup ## sqlfluff on models, analyses, macros, tests/dbt: as Spark SQL and as Redshift
-	$(BIN)/python -m ci.lint_sql
+	$(BIN)/python -m checks.lint_sql
 
 fix: setup ## apply sqlfluff's fixes to the dbt SQL, then lint it
-	$(BIN)/python -m ci.lint_sql --fix
+	$(BIN)/python -m checks.lint_sql --fix
 
-dbt-checks: setup ## docs/key-test coverage and structure rules, from the manifest of `dbt parse`
-	$(DBT) parse $(DBT_FLAGS) --target-path $(CI_TARGET_PATH) --quiet
-	@rc=0; \
-	$(BIN)/python -m ci.check_coverage $(CI_TARGET_PATH)/manifest.json || rc=1; \
-	$(BIN)/python -m ci.check_structure $(CI_TARGET_PATH)/manifest.json || rc=1; \
-	exit $$rc
+rules: setup ## dbt-bouncer (dbt-bouncer.yml) on the manifest of `dbt parse`: docs, keys, layers, names
+	$(DBT) parse $(DBT_FLAGS) --target-path $(CHECK_TARGET_PATH) --quiet
+	$(BIN)/dbt-bouncer run --config-file dbt-bouncer.yml
 
 coverage-catalog: setup ## docs coverage of every warehouse column (needs the warehouse: dbt docs generate)
-	$(DBT) docs generate $(DBT_FLAGS) --target-path $(CI_TARGET_PATH)
-	$(BIN)/dbt-coverage compute doc --run-artifacts-dir $(CI_TARGET_PATH) --cov-fail-under 1.0 \
-	  --cov-report $(CI_TARGET_PATH)/coverage.json
+	$(DBT) docs generate $(DBT_FLAGS) --target-path $(CHECK_TARGET_PATH)
+	$(BIN)/dbt-coverage compute doc --run-artifacts-dir $(CHECK_TARGET_PATH) --cov-fail-under 1.0 \
+	  --cov-report $(CHECK_TARGET_PATH)/coverage.json
 
 # --- Slim CI: build and test only what a change touches, deferring the rest to production.
 prod-artifacts: setup ## save the production manifest to STATE for ci-slim (PROD_MANIFEST=<file>, else dbt parse)

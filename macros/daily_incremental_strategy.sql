@@ -17,22 +17,22 @@
 
 
 {#-
-    The config shared by the models that replace whole partitions (days, or user buckets):
-    incremental with daily_incremental_strategy, partitioned by `partition_column` on Spark,
-    keyed by it for delete+insert elsewhere, failing on a schema change. With
-    `test_day_column`, a scheduled cycle's data tests read only the rebuilt days of it
-    (macros/test_days.sql). Use: `config(<own keys>, **sparkify.partition_incremental(...))`.
+    The config shared by the models that replace whole partitions (days, or user buckets),
+    set by calling this macro at the top of the model: incremental with
+    daily_incremental_strategy, partitioned by `partition_column` on Spark, keyed by it for
+    delete+insert elsewhere, failing on a schema change. With `test_day_column`, a
+    scheduled cycle's data tests read only the rebuilt days of it (macros/test_days.sql).
+    A model's own keys go in its own config() call beside it.
 -#}
 {% macro partition_incremental(partition_column, test_day_column=none) %}
-    {%- set settings = {
-        'materialized': 'incremental',
-        'incremental_strategy': sparkify.daily_incremental_strategy(),
-        'unique_key': (none if target.type == 'spark' else partition_column),
-        'on_schema_change': 'fail',
-        'partition_by': [partition_column],
-    } -%}
     {%- if test_day_column is not none -%}
-        {%- do settings.update({'meta': {'test_day_column': test_day_column}}) -%}
+        {%- do config(meta={'test_day_column': test_day_column}) -%}
     {%- endif -%}
-    {{ return(settings) }}
+    {%- do config(
+        materialized='incremental',
+        incremental_strategy=sparkify.daily_incremental_strategy(),
+        unique_key=(none if target.type == 'spark' else partition_column),
+        on_schema_change='fail',
+        partition_by=[partition_column],
+    ) -%}
 {% endmacro %}

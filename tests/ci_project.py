@@ -7,14 +7,14 @@ import json
 import shutil
 from pathlib import Path
 
-from ci.artifacts import Manifest
 from ingest.dbt import run_dbt
 
 from .conftest import PROJECT_DIR
+from .manifest import Manifest
 
 DBT_FILES = ("dbt_project.yml", "models", "macros", "seeds", "profiles", "tests/dbt",
              "analyses")
-LINT_FILES = (".sqlfluff", ".sqlfluffignore", "ci")
+LINT_FILES = (".sqlfluff", ".sqlfluffignore", "checks", "dbt-bouncer.yml")
 
 
 def copy_project(destination: Path, names: tuple[str, ...] = DBT_FILES + LINT_FILES) -> Path:

@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from ci.artifacts import Manifest
 from ingest.dbt import run_dbt
 from ingest.stage_postgres import stage_postgres
 
 from .ci_project import DBT_FILES, copy_project, edit, ls, parse
 from .conftest import FIXTURES, postgres_rows
+from .manifest import Manifest
 
 pytestmark = pytest.mark.dbt
 

@@ -28,11 +28,11 @@ from typing import Any
 
 import pytest
 
-from ci.artifacts import Manifest
 from ingest.dbt import run_dbt
 from ingest.stage_postgres import stage_postgres
 
 from .conftest import FIXTURES, PROJECT_DIR, postgres_rows
+from .manifest import Manifest
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.dbt]
 

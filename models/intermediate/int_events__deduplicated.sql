@@ -3,9 +3,7 @@
 -- Incremental by day (partitions of event_date): a run rebuilds only the days that received
 -- newly staged events, and the days of vars backfill_from/backfill_to. Spark overwrites
 -- those partitions; Postgres and Redshift delete and insert the same days.
-{{
-    config(**sparkify.partition_incremental('event_date', test_day_column='event_date'))
-}}
+{{ sparkify.partition_incremental('event_date', test_day_column='event_date') }}
 
 with
 

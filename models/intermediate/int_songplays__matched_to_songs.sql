@@ -7,9 +7,7 @@
 -- Incremental by day (partitions of event_date): a run rebuilds the days that received
 -- newly staged events, and the days of the plays that new or changed songs can now match
 -- or no longer match (by title_key and artist_key, kept here for that); never all days.
-{{
-    config(**sparkify.partition_incremental('event_date', test_day_column='event_date'))
-}}
+{{ sparkify.partition_incremental('event_date', test_day_column='event_date') }}
 
 with
 

@@ -5,9 +5,7 @@
 -- 8) from those events and the users' current rows, which keep their latest event's order
 -- columns. A late event changes a user only when it is the user's latest. Spark overwrites
 -- the touched bucket partitions; Postgres and Redshift delete and insert the same buckets.
-{{
-    config(**sparkify.partition_incremental('user_bucket'))
-}}
+{{ sparkify.partition_incremental('user_bucket') }}
 
 {#- what decides a user's row: their attributes and the order of the event they come from -#}
 {%- set candidate_columns = [

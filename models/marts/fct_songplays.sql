@@ -16,9 +16,9 @@
     config(
         dist='start_time',
         sort=['start_time'],
-        **sparkify.partition_incremental('start_date', test_day_column='start_date')
     )
 }}
+{{ sparkify.partition_incremental('start_date', test_day_column='start_date') }}
 
 with
 

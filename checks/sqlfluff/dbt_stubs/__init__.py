@@ -6,7 +6,7 @@ below becomes a Jinja global, next to sqlfluff's own dbt builtins (`ref`, `sourc
 Nothing here starts Spark or opens a connection.
 
 The engine comes from the `target` context variable (`.sqlfluff` sets `spark`;
-`ci/sqlfluff/redshift.cfg` sets `redshift`), so `adapter.dispatch` picks the same macro
+`checks/sqlfluff/redshift.cfg` sets `redshift`), so `adapter.dispatch` picks the same macro
 variant dbt would, and `dbt.type_int()` & co. give that engine's SQL.
 """
 
@@ -24,6 +24,7 @@ from typing import Any
 import yaml  # type: ignore[import-untyped]
 from jinja2 import pass_context
 from jinja2.runtime import Context
+from sqlfluff.core.templaters.builtins.dbt import MacroReturn
 
 __all__ = ["adapter", "dbt", "env_var", "modules", "sparkify", "var"]
 
@@ -173,7 +174,12 @@ class _ProjectNamespace:
             macro = context.get(name)
             if macro is None:
                 raise StubError(f"sparkify.{name}(): no macro of that name in macros/")
-            return macro(*args, **kwargs)
+            try:
+                return macro(*args, **kwargs)
+            except MacroReturn as returned:
+                # dbt's return(): this call is the macro boundary that owns it (a call
+                # through this namespace is not a Jinja Macro, so sqlfluff does not stop it)
+                return returned.value
 
         return call
 

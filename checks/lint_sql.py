@@ -1,11 +1,11 @@
 """SQL lint of the dbt project with sqlfluff, as Spark SQL and as Redshift.
 
 Both passes use the `jinja` templater (`.sqlfluff`): dbt's Jinja is rendered by sqlfluff
-with dbt-like builtins and stubs (ci/sqlfluff/dbt_stubs), so no Spark starts and no
-warehouse is needed. The Redshift pass adds ci/sqlfluff/redshift.cfg, which switches the
+with dbt-like builtins and stubs (checks/sqlfluff/dbt_stubs), so no Spark starts and no
+warehouse is needed. The Redshift pass adds checks/sqlfluff/redshift.cfg, which switches the
 dialect and makes `adapter.dispatch` pick the macros' redshift__/postgres__ variants.
 
-Usage: python -m ci.lint_sql [--fix] [--project-dir DIR] [PATH ...]
+Usage: python -m checks.lint_sql [--fix] [--project-dir DIR] [PATH ...]
 (default paths: models analyses macros tests/dbt)
 """
 
@@ -22,7 +22,7 @@ DEFAULT_PATHS = ("models", "analyses", "macros", "tests/dbt")
 # (dialect shown in messages, extra config file relative to the project, or None)
 PASSES: tuple[tuple[str, str | None], ...] = (
     ("sparksql", None),
-    ("redshift", "ci/sqlfluff/redshift.cfg"),
+    ("redshift", "checks/sqlfluff/redshift.cfg"),
 )
 _VIOLATION = re.compile(r"^L:\s*\d+\s*\|\s*P:\s*\d+\s*\|\s*(\w+)\s*\|", re.MULTILINE)
 _FAILED_FILE = re.compile(r"^== \[(.+)\] FAIL$", re.MULTILINE)
