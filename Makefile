@@ -69,7 +69,7 @@ spark-server-status: setup ## pid, port and uptime of the local Spark Thrift Ser
 clean: ## remove generated state (warehouse, metastore, landing, sample), target/ and logs/
 	rm -rf .state target logs
 
-# --- CI checks on the models (ci/, README "CI checks on the models"). None needs Spark or a warehouse.
+# --- CI checks on the models (ci/, docs/checks-and-ci.md). None needs Spark or a warehouse.
 ci: setup ## SQL lint + docs/key-test coverage + structure rules (all run, then fail)
 	@rc=0; \
 	$(MAKE) --no-print-directory lint-sql || rc=1; \
