@@ -94,21 +94,32 @@ def run_cycle(config: CycleConfig, state: StatePaths) -> bool:
     return True
 
 
+# left out of a build that follows a successful one with the same project: unit tests check
+# SQL logic that has not changed, and the seed's table already holds the same rows
+UNCHANGED_PROJECT_EXCLUDES = ("--exclude-resource-type", "unit_test", "seed")
+
+
 def build(target: str, report: StageReport | None) -> None:
-    """`dbt build`, its data tests scoped to the days the stage changed when only those can
-    have changed since the last successful build (SPARKIFY_TEST_DAYS, macros/test_days.sql);
-    else the full suite."""
+    """`dbt build` of what the stage changed, when only that can have changed since the
+    last successful build with the same project (`report`; else None: the full build):
+    unit tests and seeds left out, data tests scoped to the days the stage changed
+    (SPARKIFY_TEST_DAYS, macros/test_days.sql), or all of them when no log day changed."""
     from ingest.dbt import run_dbt
 
-    days = report.changed_days() if report is not None else None
-    if not days:
+    if report is None:
         run_dbt(project_root(), ["build"], target=target)
+        return
+    args = ["build", *UNCHANGED_PROJECT_EXCLUDES]
+    log.info("unit tests and seeds left out: the project is the one last built")
+    days = report.changed_days()
+    if not days:
+        run_dbt(project_root(), args, target=target)
         return
     listed = ",".join(day.isoformat() for day in sorted(days))
     log.info("data tests of this build: the rebuilt days %s", listed)
     os.environ[TEST_DAYS] = listed
     try:
-        run_dbt(project_root(), ["build"], target=target)
+        run_dbt(project_root(), args, target=target)
     finally:
         del os.environ[TEST_DAYS]
 

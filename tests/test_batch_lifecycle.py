@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import shutil
 import threading
@@ -166,7 +167,9 @@ def test_a_scheduled_cycle_tests_only_the_days_it_rebuilt(
     pg_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An old day made wrong behind the pipeline's back: a cycle that rebuilds a new day
-    passes (its tests read that day), `dbt build` by hand runs every test and fails."""
+    passes (its tests read that day; no unit tests or seed, the project is unchanged),
+    `dbt build` by hand runs every test and fails. A changed project is built in full at
+    the next cycle, though nothing new was staged."""
     from ingest.dbt import run_dbt
     from ingest.errors import IngestError
     from ingest.paths import project_root
@@ -176,6 +179,16 @@ def test_a_scheduled_cycle_tests_only_the_days_it_rebuilt(
     state = StatePaths(tmp_path / "state")
     config = CycleConfig("postgres", str(raw), "sparkify_raw", "sparkify")
     assert run_cycle(config, state) is True
+    # a build with another version of the project: the next cycle builds everything, with
+    # the unit tests and the seed, though nothing new was staged
+    marker = next((state.root / "builds").glob("*.built"))
+    marker.write_text("the marts were built from everything staged, with project 0\n",
+                      encoding="utf-8")
+    assert run_cycle(config, state) is True
+    kinds = _built_kinds()
+    assert kinds["unit_test"] == 5 and kinds["seed"] == 1, kinds
+    assert run_cycle(config, state) is False, "built with this project: nothing to do"
+
     connection = postgres_connect(pg_database)  # a doubled play on 2018-11-01
     with connection, connection.cursor() as cursor:
         cursor.execute("insert into sparkify.fct_songplays select * from "
@@ -188,8 +201,26 @@ def test_a_scheduled_cycle_tests_only_the_days_it_rebuilt(
     assert raw_rows(pg_database, "fct_songplays", "sparkify") == len(
         postgres_rows(pg_database, "select distinct songplay_id from sparkify.fct_songplays")
     ) + 1, "the doubled play is still there"
+    kinds = _built_kinds()
+    assert "unit_test" not in kinds and "seed" not in kinds, kinds  # the project is unchanged
+    assert kinds["model"] == 11 and kinds["test"] > 0, kinds
+
+
     with pytest.raises(IngestError, match="dbt build"):
         run_dbt(project_root(), ["build", "--select", "fct_songplays"], target="postgres")
+
+
+def _built_kinds() -> dict[str, int]:
+    """How many nodes of each kind the last `dbt build` of the project ran."""
+    from ingest.paths import project_root
+
+    results = json.loads((project_root() / "target" / "run_results.json").read_text(
+        encoding="utf-8"))
+    kinds: dict[str, int] = {}
+    for item in results["results"]:
+        kind = str(item["unique_id"]).split(".", 1)[0]
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return kinds
 
 
 def test_a_stage_by_hand_makes_the_next_cycle_build(
