@@ -116,3 +116,52 @@ rematched_song_days as (
 
 )
 {%- endmacro %}
+
+
+{#-
+    `<column> in (<the days to rebuild>)`: the days of days_to_rebuild (same arguments),
+    asked of the warehouse once while the model compiles and written into its SQL as
+    literal dates, so that Spark reads only those days' partitions of the tables it scans
+    (a join with a CTE of days reads them all). `false` when there is nothing to rebuild;
+    `true` when not executing (parsing; sqlfluff's lint).
+-#}
+{% macro in_days_to_rebuild(
+    column,
+    changes,
+    target,
+    day_column='start_date',
+    changes_day_column=none,
+    songs=none,
+    keyed_plays=none,
+    keyed_plays_day_column=none
+) %}
+    {%- if not execute -%}
+        {{ return('true') }}
+    {%- endif -%}
+    {%- set query -%}
+        with
+        {{ sparkify.days_to_rebuild(
+            changes=changes,
+            target=target,
+            day_column=day_column,
+            changes_day_column=changes_day_column,
+            songs=songs,
+            keyed_plays=keyed_plays,
+            keyed_plays_day_column=keyed_plays_day_column,
+        ) }}
+        select distinct {{ day_column }} as rebuilt_day from days_to_rebuild
+    {%- endset -%}
+    {%- set days = [] -%}
+    {%- for row in run_query(query).rows -%}
+        {%- if row[0] is not none -%}
+            {#- dates only: a value never reaches the SQL unchecked -#}
+            {%- set day = modules.datetime.date.fromisoformat((row[0] | string)[:10]) -%}
+            {%- do days.append("cast('" ~ day.isoformat() ~ "' as date)") -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- do log(this.identifier ~ ": rebuilding " ~ days | length ~ " day(s)", info=false) -%}
+    {%- if not days -%}
+        {{ return('false') }}
+    {%- endif -%}
+    {{ return(column ~ ' in (' ~ days | sort | join(', ') ~ ')') }}
+{% endmacro %}

@@ -4,6 +4,16 @@
 -- newly staged events, and the days of vars backfill_from/backfill_to. Spark overwrites
 -- those partitions; Postgres and Redshift delete and insert the same days.
 {{ sparkify.partition_incremental('event_date', test_day_column='event_date') }}
+{#- the days this run rebuilds: all of them (true) on a first or full build -#}
+{%- set rebuilt_days = 'true' %}
+{%- if is_incremental() %}
+    {%- set rebuilt_days = sparkify.in_days_to_rebuild(
+        'events.event_date',
+        changes=ref('stg_sparkify__events'),
+        target=this,
+        day_column='event_date',
+    ) %}
+{%- endif %}
 
 with
 
@@ -12,14 +22,6 @@ events as (
     select * from {{ ref('stg_sparkify__events') }}
 
 ),
-
-{% if is_incremental() -%}
-{{ sparkify.days_to_rebuild(
-    changes=ref('stg_sparkify__events'),
-    target=this,
-    day_column='event_date',
-) }},
-{%- endif %}
 
 ranked as (
 
@@ -56,10 +58,7 @@ ranked as (
         ) as delivery_number
 
     from events
-    {%- if is_incremental() %}
-        inner join days_to_rebuild
-            on events.event_date = days_to_rebuild.event_date
-    {%- endif %}
+    where {{ rebuilt_days }}
 
 ),
 

@@ -8,6 +8,18 @@
 -- newly staged events, and the days of the plays that new or changed songs can now match
 -- or no longer match (by title_key and artist_key, kept here for that); never all days.
 {{ sparkify.partition_incremental('event_date', test_day_column='event_date') }}
+{#- the days this run rebuilds: all of them (true) on a first or full build -#}
+{%- set rebuilt_days = 'true' %}
+{%- if is_incremental() %}
+    {%- set rebuilt_days = sparkify.in_days_to_rebuild(
+        'events.event_date',
+        changes=ref('int_events__deduplicated'),
+        target=this,
+        day_column='event_date',
+        songs=ref('stg_sparkify__songs'),
+        keyed_plays=this,
+    ) %}
+{%- endif %}
 
 with
 
@@ -22,16 +34,6 @@ songs as (
     select * from {{ ref('stg_sparkify__songs') }}
 
 ),
-
-{% if is_incremental() -%}
-{{ sparkify.days_to_rebuild(
-    changes=ref('int_events__deduplicated'),
-    target=this,
-    day_column='event_date',
-    songs=ref('stg_sparkify__songs'),
-    keyed_plays=this,
-) }},
-{%- endif %}
 
 plays as (
 
@@ -51,12 +53,9 @@ plays as (
         lower(trim(events.artist_name)) as artist_key
 
     from events
-    {%- if is_incremental() %}
-        inner join days_to_rebuild
-            on events.event_date = days_to_rebuild.event_date
-    {%- endif %}
     where events.page = 'NextSong'
         and events.user_id is not null
+        and {{ rebuilt_days }}
 
 ),
 

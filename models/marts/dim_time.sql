@@ -9,6 +9,15 @@
     )
 }}
 {{ sparkify.partition_incremental('start_date', test_day_column='start_date') }}
+{#- the days this run rebuilds: all of them (true) on a first or full build -#}
+{%- set rebuilt_days = 'true' %}
+{%- if is_incremental() %}
+    {%- set rebuilt_days = sparkify.in_days_to_rebuild(
+        'songplays.start_date',
+        changes=ref('fct_songplays'),
+        target=this,
+    ) %}
+{%- endif %}
 
 with
 
@@ -18,13 +27,6 @@ songplays as (
 
 ),
 
-{% if is_incremental() -%}
-{{ sparkify.days_to_rebuild(
-    changes=ref('fct_songplays'),
-    target=this,
-) }},
-{%- endif %}
-
 start_times as (
 
     select
@@ -32,10 +34,7 @@ start_times as (
         max(songplays.ingested_at) as ingested_at
 
     from songplays
-    {%- if is_incremental() %}
-        inner join days_to_rebuild
-            on songplays.start_date = days_to_rebuild.start_date
-    {%- endif %}
+    where {{ rebuilt_days }}
     group by songplays.start_time
 
 ),

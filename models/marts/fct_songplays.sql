@@ -19,6 +19,19 @@
     )
 }}
 {{ sparkify.partition_incremental('start_date', test_day_column='start_date') }}
+{#- the days this run rebuilds: all of them (true) on a first or full build -#}
+{%- set rebuilt_days = 'true' %}
+{%- if is_incremental() %}
+    {%- set rebuilt_days = sparkify.in_days_to_rebuild(
+        'matched_plays.event_date',
+        changes=ref('int_songplays__matched_to_songs'),
+        target=this,
+        changes_day_column='event_date',
+        songs=ref('stg_sparkify__songs'),
+        keyed_plays=ref('int_songplays__matched_to_songs'),
+        keyed_plays_day_column='event_date',
+    ) %}
+{%- endif %}
 
 with
 
@@ -27,17 +40,6 @@ matched_plays as (
     select * from {{ ref('int_songplays__matched_to_songs') }}
 
 ),
-
-{% if is_incremental() -%}
-{{ sparkify.days_to_rebuild(
-    changes=ref('int_songplays__matched_to_songs'),
-    target=this,
-    changes_day_column='event_date',
-    songs=ref('stg_sparkify__songs'),
-    keyed_plays=ref('int_songplays__matched_to_songs'),
-    keyed_plays_day_column='event_date',
-) }},
-{%- endif %}
 
 final as (
 
@@ -56,10 +58,7 @@ final as (
         matched_plays.event_date as start_date
 
     from matched_plays
-    {%- if is_incremental() %}
-        inner join days_to_rebuild
-            on matched_plays.event_date = days_to_rebuild.start_date
-    {%- endif %}
+    where {{ rebuilt_days }}
 
 )
 
