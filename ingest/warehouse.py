@@ -148,7 +148,7 @@ def describe_connect_error(exc: BaseException, settings: ConnectionSettings) -> 
             "DBT_ENV_SECRET_REDSHIFT_PASSWORD")
         return (f"{settings.where} refused the password of user {settings.user!r}: "
                 f"check {secret}")
-    if "does not exist" in text and "database" in text:
+    if _database_missing(exc):
         return (f"database {settings.database!r} does not exist on {settings.where}: create it "
                 f"(createdb {settings.database}) or set {prefix}_DATABASE")
     if "does not exist" in text and "role" in text:
