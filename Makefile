@@ -111,14 +111,14 @@ ci-slim: setup ## dbt build only state:modified+ vs STATE (default .state/prod-a
 
 # --- Benchmarks (BENCHMARKS.md): each size generated once under .state/bench; BENCH_RUNS runs each.
 bench: setup ## time the pipeline vs the PySpark and DuckDB baselines on sizes S, M and L (BENCH_RUNS=1)
-	$(BIN)/python -m ingest bench --size S --target spark --runs $(BENCH_RUNS)
-	$(BIN)/python -m ingest bench --size M --target spark --runs $(BENCH_RUNS)
-	$(BIN)/python -m ingest bench --size L --target spark --runs $(BENCH_RUNS)
+	$(BIN)/python -m bench --size S --target spark --runs $(BENCH_RUNS)
+	$(BIN)/python -m bench --size M --target spark --runs $(BENCH_RUNS)
+	$(BIN)/python -m bench --size L --target spark --runs $(BENCH_RUNS)
 
 bench-thrift: setup ## size S through a warm local Spark Thrift Server (started and stopped here)
 	$(BIN)/python -m ingest spark-server start
-	$(BIN)/python -m ingest bench --size S --target spark_thrift --runs $(BENCH_RUNS); \
+	$(BIN)/python -m bench --size S --target spark_thrift --runs $(BENCH_RUNS); \
 	  status=$$?; $(BIN)/python -m ingest spark-server stop; exit $$status
 
-bench-smoke: setup ## the bench harness once on a tiny set, into a temp folder (tests/test_bench_smoke.py)
-	$(BIN)/pytest -m spark tests/test_bench_smoke.py $(PYTEST_ARGS)
+bench-smoke: setup ## the bench harness once on a tiny set, into a temp folder (tests/bench/test_bench_smoke.py)
+	$(BIN)/pytest -m spark tests/bench/test_bench_smoke.py $(PYTEST_ARGS)

@@ -36,7 +36,7 @@ def spark_session() -> Any:
 
     builder = SparkSession.builder.appName("sparkify-baseline-etl")
     if not _project_conf_present():
-        from ingest.spark_conf import DRIVER_MEMORY, SHUFFLE_PARTITIONS
+        from ingest.spark.conf import DRIVER_MEMORY, SHUFFLE_PARTITIONS
 
         builder = (builder.master("local[*]")
                    .config("spark.driver.memory", DRIVER_MEMORY)

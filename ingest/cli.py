@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ingest.errors import IngestError
-from ingest.raw_format import schema_name_argument
+from ingest.raw.contract import schema_name_argument
 
 if TYPE_CHECKING:
-    from ingest.stage_core import StageOptions
+    from ingest.stage.core import StageOptions
 
 log = logging.getLogger("ingest")
 # Exit codes (docs/staging.md): 0 done; 1 a scheduled cycle failed; 2 a problem to fix (bad
@@ -36,7 +36,7 @@ def env_int(name: str, default: int) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from ingest.generate import GenerateConfig, generate
+    from ingest.sample.generate import GenerateConfig, generate
 
     config = GenerateConfig(
         songs=args.songs, days=args.days, events_per_day=args.events_per_day, seed=args.seed,
@@ -51,16 +51,16 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_upload(args: argparse.Namespace) -> int:
-    from ingest.upload import upload
+    from ingest.raw.upload import upload
 
     upload(Path(args.src_dir), args.destination, workers=args.workers)
     return 0
 
 
 def _stage_options(args: argparse.Namespace) -> StageOptions:
-    """The staging core's options from the command line (ingest.stage_core)."""
-    from ingest.archive import ArchiveRequest
-    from ingest.stage_core import StageOptions
+    """The staging core's options from the command line (ingest.stage.core)."""
+    from ingest.ledger.archive import ArchiveRequest
+    from ingest.stage.core import StageOptions
 
     if args.delete_archived and not args.archive:
         raise IngestError("--delete-archived needs --archive DEST")
@@ -78,9 +78,9 @@ def cmd_stage(args: argparse.Namespace) -> int:
     if options.archive and args.target == "redshift":
         raise IngestError("--archive works with --target spark and postgres")
     if args.target == "postgres":
-        from ingest.builds import postgres_target, staged_by_hand
-        from ingest.stage_postgres import stage_postgres_report
-        from ingest.warehouse import ConnectionSettings
+        from ingest.run.builds import postgres_target, staged_by_hand
+        from ingest.stage.postgres import stage_postgres_report
+        from ingest.stage.warehouse import ConnectionSettings
 
         settings = ConnectionSettings.from_env("postgres")
         report = stage_postgres_report(args.source, schema=args.raw_schema, settings=settings,
@@ -89,7 +89,7 @@ def cmd_stage(args: argparse.Namespace) -> int:
             staged_by_hand(StatePaths.default(), postgres_target(
                 settings.host, settings.port, settings.database), args.raw_schema)
     elif args.target == "redshift":
-        from ingest.stage_redshift import stage_redshift
+        from ingest.stage.redshift import stage_redshift
 
         if not args.iam_role:
             raise IngestError("--target redshift needs --iam-role (or SPARKIFY_IAM_ROLE): the "
@@ -100,13 +100,13 @@ def cmd_stage(args: argparse.Namespace) -> int:
                        region=args.region, load_files_uri=args.load_files_uri,
                        dry_run=args.dry_run, options=options)
     elif args.target == "spark_thrift":
-        from ingest.spark_server import stage_through_server
+        from ingest.spark.thrift_server import stage_through_server
 
         stage_through_server(args.source, schema=args.raw_schema, location=args.location,
                              dry_run=args.dry_run, options=options)
     else:
-        from ingest.builds import spark_target, staged_by_hand
-        from ingest.stage_spark import stage_spark
+        from ingest.run.builds import spark_target, staged_by_hand
+        from ingest.stage.spark import stage_spark
 
         staged = stage_spark(args.source, schema=args.raw_schema, location=args.location,
                              dry_run=args.dry_run, options=options)
@@ -118,7 +118,7 @@ def cmd_stage(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from ingest.paths import StatePaths
-    from ingest.status import spark_status, warehouse_status
+    from ingest.stage.status import spark_status, warehouse_status
 
     if args.target == "spark":
         print(spark_status(StatePaths.default(), args.limit))
@@ -128,7 +128,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from ingest.scheduler import CycleConfig, parse_interval, run_every
+    from ingest.run.scheduler import CycleConfig, parse_interval, run_every
 
     if not args.source:
         raise IngestError("--source is required (or set SPARKIFY_SOURCE)")
@@ -141,7 +141,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_spark_conf(args: argparse.Namespace) -> int:
     from ingest.paths import StatePaths
-    from ingest.spark_conf import write_spark_conf
+    from ingest.spark.conf import write_spark_conf
 
     folder = write_spark_conf(StatePaths.default(), Path(args.dir) if args.dir else None)
     log.info("Spark configuration written to %s (state in %s)", folder, StatePaths.default().root)
@@ -149,8 +149,8 @@ def cmd_spark_conf(args: argparse.Namespace) -> int:
 
 
 def cmd_pipeline(args: argparse.Namespace) -> int:
-    from ingest.generate import GenerateConfig
-    from ingest.pipeline import format_summary, run_pipeline
+    from ingest.run.pipeline import format_summary, run_pipeline
+    from ingest.sample.generate import GenerateConfig
 
     sample = GenerateConfig(songs=args.songs, days=args.days,
                             events_per_day=args.events_per_day, seed=args.seed)
@@ -248,18 +248,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_size_options(pipe)
     pipe.set_defaults(handler=cmd_pipeline)
 
-    from ingest.aws_infra import add_infra_commands
-    from ingest.bench import add_bench_command
-    from ingest.spark_server import add_spark_server_command
+    from ingest.clusters.aws import add_infra_commands
+    from ingest.spark.thrift_server import add_spark_server_command
 
     add_infra_commands(commands)
-    add_bench_command(commands)
     add_spark_server_command(commands)
     return parser
 
 
 def _add_stage_options(parser: argparse.ArgumentParser) -> None:
-    """The staging core's options (ingest.stage_core.StageOptions), for stage and run."""
+    """The staging core's options (ingest.stage.core.StageOptions), for stage and run."""
     parser.add_argument("--batch-objects", type=int, default=env_int("BATCH_OBJECTS", 500),
                         help="objects per batch: one transaction, or one set of landing "
                              "files and its ledger commit (default 500)")
@@ -292,7 +290,12 @@ def _add_size_options(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    return run(build_parser(), argv)
+
+
+def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> int:
+    """Parse `argv`, set up logging, run its handler; errors a user can cause print one line."""
+    args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S", stream=sys.stderr,

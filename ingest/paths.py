@@ -40,7 +40,7 @@ class StatePaths:
         """The same state, with the local Thrift Server's own warehouse and metastore.
 
         `<root>/spark-thrift/{warehouse,metastore_db}`: Derby admits one JVM at a time, so the
-        server never shares the embedded Spark's metastore (see ingest/spark_server.py).
+        server never shares the embedded Spark's metastore (see ingest/spark/thrift_server.py).
         """
         return replace(self, spark_dirname="spark-thrift")
 

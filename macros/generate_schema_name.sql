@@ -2,7 +2,7 @@
     dbt's default schema names (the target's schema; `<target schema>_<custom schema>` for
     nodes with +schema), but every schema name must be a plain identifier: dbt pastes them
     into its SQL inside quotes it does not escape, so `x"; drop table y; --` would run. The
-    rule is ingest.raw_format.SCHEMA_NAME, the same literal (tests/test_schema_names.py
+    rule is ingest.raw.contract.SCHEMA_NAME, the same literal (tests/test_schema_names.py
     compares them): letters, digits and underscores, at most 63 (PostgreSQL's limit), not
     starting with a digit. The profiles cannot raise an error (`exceptions` is not in their
     context), so this macro, which dbt runs for every node while parsing, before anything

@@ -18,8 +18,6 @@ import pytest
 os.environ["TZ"] = "UTC"
 time.tzset()
 
-PROJECT_DIR = Path(__file__).resolve().parents[1]
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 # A test that takes one of these fixtures needs what the marker names (pyproject.toml);
@@ -49,7 +47,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def session_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A state folder and Spark conf for the whole test session (set before any JVM starts)."""
     from ingest.paths import StatePaths
-    from ingest.spark_conf import write_spark_conf
+    from ingest.spark.conf import write_spark_conf
 
     root = tmp_path_factory.mktemp("state")
     saved = {key: os.environ.get(key) for key in ("SPARKIFY_STATE_DIR", "SPARK_CONF_DIR")}
@@ -66,7 +64,7 @@ def session_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.fixture(scope="session")
 def spark(session_state: Path) -> Any:
     from ingest.paths import StatePaths
-    from ingest.spark import spark_session
+    from ingest.spark.session import spark_session
 
     return spark_session(StatePaths(session_state))
 
@@ -74,7 +72,7 @@ def spark(session_state: Path) -> Any:
 @pytest.fixture()
 def s3_endpoint() -> Iterator[str]:
     """A fresh moto S3 server on 127.0.0.1 with an empty bucket `raw-bucket`."""
-    from ingest.local_s3 import local_s3
+    from ingest.sample.local_s3 import local_s3
 
     with local_s3("raw-bucket") as endpoint:
         yield endpoint
@@ -102,38 +100,3 @@ def pg_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         with admin.cursor() as cursor:
             cursor.execute(f'drop database if exists "{name}" with (force)')
         admin.close()
-
-
-def postgres_connect(database: str) -> Any:
-    import psycopg2
-
-    return psycopg2.connect(
-        host=os.environ.get("SPARKIFY_PG_HOST", "127.0.0.1"),
-        port=os.environ.get("SPARKIFY_PG_PORT", "5432"),
-        user=os.environ.get("SPARKIFY_PG_USER", "postgres"), dbname=database,
-    )
-
-
-def postgres_rows(database: str, sql: str) -> list[dict[str, Any]]:
-    import psycopg2.extras
-
-    connection = postgres_connect(database)
-    try:
-        with connection.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cursor:
-            cursor.execute(sql)
-            return [dict(row) for row in cursor.fetchall()]
-    finally:
-        connection.close()
-
-
-def copy_handwritten(tmp_path: Path) -> Path:
-    """A writable copy of the hand-written raw fixture, as `<tmp_path>/raw`."""
-    import shutil
-
-    shutil.copytree(FIXTURES / "raw_handwritten", tmp_path / "raw")
-    return tmp_path / "raw"
-
-
-def raw_rows(database: str, table: str, schema: str = "sparkify_raw") -> int:
-    """Rows in one raw table of a test database."""
-    return int(postgres_rows(database, f"select count(*) as n from {schema}.{table}")[0]["n"])

@@ -1,0 +1,1 @@
+"""The benchmark harness (`make bench`, BENCHMARKS.md): not part of the installed package."""

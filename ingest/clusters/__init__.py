@@ -1,0 +1,1 @@
+"""AWS clusters the project can create and remove: EMR (Spark) and Redshift."""

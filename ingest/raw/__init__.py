@@ -1,0 +1,1 @@
+"""The raw data: its contract (layout, fields), the verification rules, and reading sources."""

@@ -1,0 +1,145 @@
+"""The whole pipeline in one process: sample → local S3 → stage → dbt build → docs → summary."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ingest.paths import StatePaths, project_root
+from ingest.raw.contract import validate_schema_name
+from ingest.raw.upload import upload
+from ingest.run.builds import BuildMarker, needs_build, spark_target
+from ingest.run.dbt import DbtOutcome, run_dbt, summarize_build
+from ingest.sample.generate import GenerateConfig, generate
+from ingest.sample.local_s3 import local_s3
+from ingest.spark.session import spark_session
+from ingest.stage.spark import quote_identifier, stage_spark
+
+log = logging.getLogger(__name__)
+SAMPLE_BUCKET = "sparkify-raw"
+MARTS = ("fct_songplays", "dim_users", "dim_songs", "dim_artists", "dim_time")
+
+
+@dataclass(frozen=True)
+class PipelineSummary:
+    """What a pipeline run did; `dbt` is None when nothing was new and nothing was built."""
+
+    source: str
+    seconds: float
+    mart_rows: dict[str, int]
+    matched_plays: int
+    dbt: DbtOutcome | None
+    docs: Path | None
+
+    @property
+    def nothing_new(self) -> bool:
+        return self.dbt is None
+
+
+def ensure_sample(state: StatePaths, config: GenerateConfig) -> Path:
+    """Generate the sample data set once per configuration."""
+    marker = state.sample / "_GENERATED_WITH.json"
+    wanted = json.dumps(asdict(config), default=str, sort_keys=True)
+    if marker.is_file() and marker.read_text(encoding="utf-8") == wanted:
+        log.info("sample data set already in %s", state.sample)
+        return state.sample
+    stats = generate(state.sample, config, progress=log.info)
+    marker.write_text(wanted, encoding="utf-8")
+    log.info("generated %d song files and %d events in %s", stats.song_files, stats.events,
+             state.sample)
+    return state.sample
+
+
+def run_pipeline(source: str | None, *, raw_schema: str, schema: str, docs: bool = True,
+                 sample: GenerateConfig | None = None, state: StatePaths | None = None,
+                 target_path: Path | None = None, rebuild: bool = False) -> PipelineSummary:
+    """Stage `source` (default: a generated sample served by a local S3), build, document.
+
+    When the stage changed no rows since the last successful build (and the docs are
+    there), nothing is built and Spark does not even start, unless `rebuild` is asked for.
+    """
+    # checked before anything runs: both names go to os.environ, where dbt reads them raw
+    validate_schema_name(raw_schema, "raw_schema (SPARKIFY_RAW_SCHEMA)")
+    validate_schema_name(schema, "schema (SPARKIFY_SCHEMA)")
+    started = time.monotonic()
+    state = state or StatePaths.default()
+    project = project_root()
+    target = target_path or project / "target"
+    dbt_paths = ["--target-path", str(target), "--log-path", str(target.parent / "logs")]
+    if source is None:
+        sample_dir = ensure_sample(state, sample or GenerateConfig())
+        source = f"s3://{SAMPLE_BUCKET}/raw"
+        with local_s3(SAMPLE_BUCKET):
+            upload(sample_dir, source)
+            staged = stage_spark(source, schema=raw_schema, state=state)
+    else:
+        staged = stage_spark(source, schema=raw_schema, state=state)
+    docs_path = target / "index.html" if docs else None
+    marker = BuildMarker.of(state, spark_target(state), raw_schema, schema)
+    changed = rebuild or staged.landing is None or staged.landing.rows_changed
+    if not needs_build(marker, changed) and (docs_path is None or docs_path.is_file()):
+        log.info("nothing new since the last successful build of %s: no dbt build", schema)
+        return PipelineSummary(source, time.monotonic() - started, {}, 0, None, docs_path)
+    spark = spark_session(state)  # the session the stage started, or a new one
+    os.environ["SPARKIFY_RAW_SCHEMA"] = raw_schema
+    os.environ["SPARKIFY_SCHEMA"] = schema
+    outcome = summarize_build(run_dbt(project, ["build", *dbt_paths], target="spark"))
+    marker.record_built()
+    if docs:
+        run_dbt(project, ["docs", "generate", *dbt_paths], target="spark")
+
+    def scalar(sql: str, table: str) -> int:
+        qualified = f"{quote_identifier(schema)}.{quote_identifier(table)}"
+        return int(spark.sql(sql.format(table=qualified)).collect()[0][0])
+
+    rows = {mart: scalar("select count(*) from {table}", mart) for mart in MARTS}
+    matched = scalar("select count(song_id) from {table}", "fct_songplays")
+    return PipelineSummary(source, time.monotonic() - started, rows, matched, outcome,
+                           docs_path)
+
+
+def format_summary(summary: PipelineSummary, schema: str) -> str:
+    dbt = summary.dbt
+    if dbt is None:
+        return "\n".join([
+            "",
+            f"Sparkify pipeline: nothing new since the last build (source: {summary.source}; "
+            f"checked in {summary.seconds:.0f} s).",
+            f"  The marts in {schema} are up to date; `--rebuild` builds them anyway.",
+            *([f"  docs: {summary.docs}"] if summary.docs else []),
+            "",
+        ])
+    width = max(len(f"{schema}.{name}") for name in summary.mart_rows)
+    tests = f"{dbt.tests_passed} tests passed"
+    if dbt.tests_warned:
+        tests += f", {dbt.tests_warned} warned ({', '.join(dbt.warned)})"
+    lines = [
+        "",
+        f"Sparkify pipeline finished in {summary.seconds:.0f} s (source: {summary.source})",
+        "",
+        f"  {'mart':<{width}}  {'rows':>10}",
+        *(f"  {schema + '.' + name:<{width}}  {count:>10,}"
+          for name, count in summary.mart_rows.items()),
+        f"  plays matched to a song: {summary.matched_plays:,} of "
+        f"{summary.mart_rows['fct_songplays']:,}",
+        "",
+        f"  dbt build: {dbt.models} models, {dbt.seeds} seed(s), {tests}",
+    ]
+    if summary.docs:
+        lines += [
+            f"  docs: {summary.docs}",
+            "        browse them with `make docs` (serves http://127.0.0.1:8080)",
+        ]
+    lines += [
+        "",
+        "Query the marts (from the project root):",
+        "  .venv/bin/dbt show --profiles-dir profiles --inline "
+        "\"select * from {{ ref('fct_songplays') }}\" --limit 10",
+        f"  .venv/bin/pyspark   then   spark.sql('select * from {schema}.dim_users').show()",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,166 @@
+"""`python -m ingest run --every 10m`: stage what is new, then `dbt build`, again and again.
+
+A file lock makes sure two cycles never overlap (a second scheduler, or a cron line firing
+while the last cycle still runs, skips its turn). A failed cycle is logged and the loop goes
+on: what it did not load stays new (or pending) in the ledger and is retried next time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from ingest.errors import IngestError
+from ingest.locks import try_lock
+from ingest.paths import StatePaths, project_root
+from ingest.stage.core import StageOptions, StageReport
+
+log = logging.getLogger(__name__)
+# the days a cycle's data tests read (macros/test_days.sql)
+TEST_DAYS = "SPARKIFY_TEST_DAYS"
+Target = Literal["spark", "postgres"]
+_INTERVAL = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h)?$")
+
+
+@dataclass(frozen=True)
+class CycleConfig:
+    target: Target
+    source: str
+    raw_schema: str
+    schema: str
+    options: StageOptions = field(default_factory=StageOptions)
+
+
+def parse_interval(text: str) -> float:
+    """`90`, `90s`, `10m`, `1h` → seconds."""
+    match = _INTERVAL.match(text.strip())
+    if not match or float(match.group(1)) <= 0:
+        raise IngestError(f"--every {text!r}: use a positive number of s, m or h (e.g. 10m)")
+    return float(match.group(1)) * {"s": 1, "m": 60, "h": 3600}[match.group(2) or "s"]
+
+
+@contextmanager
+def cycle_lock(path: Path) -> Iterator[bool]:
+    """Hold the scheduled-cycle lock if nobody else does; yield whether we got it."""
+    with try_lock(path, "a scheduled cycle") as acquired:
+        yield acquired
+
+
+def run_cycle(config: CycleConfig, state: StatePaths) -> bool:
+    """Stage the source for the target, then build the project incrementally.
+
+    When the stage changed no rows and the last build succeeded, nothing is built (an idle
+    cycle costs a listing); the result says whether a build ran.
+    """
+    from ingest.raw.contract import validate_schema_name
+    from ingest.run.builds import BuildMarker, needs_build, postgres_target, spark_target
+
+    validate_schema_name(config.raw_schema, "raw_schema (SPARKIFY_RAW_SCHEMA)")
+    validate_schema_name(config.schema, "schema (SPARKIFY_SCHEMA)")
+    os.environ["SPARKIFY_RAW_SCHEMA"] = config.raw_schema
+    os.environ["SPARKIFY_SCHEMA"] = config.schema
+    report: StageReport | None
+    if config.target == "postgres":
+        from ingest.stage.postgres import stage_postgres_report
+        from ingest.stage.warehouse import ConnectionSettings
+
+        settings = ConnectionSettings.from_env("postgres")
+        report = stage_postgres_report(config.source, schema=config.raw_schema,
+                                       settings=settings, state=state,
+                                       options=config.options)
+        where = postgres_target(settings.host, settings.port, settings.database)
+    else:
+        from ingest.stage.spark import stage_spark
+
+        staged = stage_spark(config.source, schema=config.raw_schema, state=state,
+                             options=config.options)
+        report = staged.landing
+        where = spark_target(state)
+    marker = BuildMarker.of(state, where, config.raw_schema, config.schema)
+    built_before = marker.is_current()
+    if report is not None and not needs_build(marker, report.rows_changed):
+        log.info("nothing new since the last successful build of %s: no dbt build",
+                 config.schema)
+        return False
+    build(config.target, report if built_before else None)
+    marker.record_built()
+    return True
+
+
+# left out of a build that follows a successful one with the same project: unit tests check
+# SQL logic that has not changed, and the seed's table already holds the same rows
+UNCHANGED_PROJECT_EXCLUDES = ("--exclude-resource-type", "unit_test", "seed")
+
+
+def build(target: str, report: StageReport | None) -> None:
+    """`dbt build` of what the stage changed, when only that can have changed since the
+    last successful build with the same project (`report`; else None: the full build):
+    unit tests and seeds left out, data tests scoped to the days the stage changed
+    (SPARKIFY_TEST_DAYS, macros/test_days.sql), or all of them when no log day changed."""
+    from ingest.run.dbt import run_dbt
+
+    if report is None:
+        run_dbt(project_root(), ["build"], target=target)
+        return
+    args = ["build", *UNCHANGED_PROJECT_EXCLUDES]
+    log.info("unit tests and seeds left out: the project is the one last built")
+    days = report.changed_days()
+    if not days:
+        run_dbt(project_root(), args, target=target)
+        return
+    listed = ",".join(day.isoformat() for day in sorted(days))
+    log.info("data tests of this build: the rebuilt days %s", listed)
+    os.environ[TEST_DAYS] = listed
+    try:
+        run_dbt(project_root(), args, target=target)
+    finally:
+        del os.environ[TEST_DAYS]
+
+
+def run_every(config: CycleConfig, every: float, *, cycles: int | None = None,
+              state: StatePaths | None = None,
+              after_cycle: Callable[[int, bool], None] | None = None) -> int:
+    """Run cycles `every` seconds apart (`cycles` times, or forever); 1 if the last failed."""
+    state = state or StatePaths.default()
+    lock = state.root / "run.lock"
+    number = 0
+    ok = True
+    while cycles is None or number < cycles:
+        number += 1
+        started = time.monotonic()
+        with cycle_lock(lock) as acquired:
+            if not acquired:
+                log.warning("cycle %d skipped: another cycle holds %s", number, lock)
+                ok = False
+            else:
+                ok = _guarded_cycle(config, state, number)
+        if after_cycle is not None:
+            after_cycle(number, ok)
+        if cycles is not None and number >= cycles:
+            break
+        time.sleep(max(0.0, every - (time.monotonic() - started)))
+    return 0 if ok else 1
+
+
+def _guarded_cycle(config: CycleConfig, state: StatePaths, number: int) -> bool:
+    log.info("cycle %d: staging %s for %s", number, config.source, config.target)
+    started = time.monotonic()
+    try:
+        run_cycle(config, state)
+    except IngestError as exc:
+        log.error("cycle %d failed after %.0f s: %s; the next cycle retries", number,
+                  time.monotonic() - started, exc)
+        return False
+    except Exception:
+        log.exception("cycle %d failed with an unexpected error; the next cycle retries",
+                      number)
+        return False
+    log.info("cycle %d done in %.0f s", number, time.monotonic() - started)
+    return True

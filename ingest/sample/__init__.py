@@ -1,0 +1,1 @@
+"""Synthetic data in the raw format, and a local S3 endpoint to serve it from."""

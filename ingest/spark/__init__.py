@@ -1,0 +1,1 @@
+"""The Spark runtime: the embedded session, its configuration, and the local Thrift Server."""

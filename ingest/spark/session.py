@@ -1,0 +1,96 @@
+"""The embedded Spark session (pyspark local mode, Hive metastore), started with clear errors."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import subprocess
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ingest.errors import IngestError
+from ingest.paths import StatePaths
+from ingest.spark.conf import conf_dir, write_spark_conf
+
+log = logging.getLogger(__name__)
+OUR_HEADER = "# Written by `python -m ingest spark-conf`"
+JAVA_HINT = ("Spark needs Java 17 or newer: install it (Debian/Ubuntu: "
+             "`apt-get install openjdk-17-jre-headless`) or set JAVA_HOME.")
+
+
+def java_binary() -> Path:
+    """The java that pyspark will start; IngestError when there is none or it is too old."""
+    home = os.environ.get("JAVA_HOME")
+    candidate = Path(home) / "bin" / "java" if home else None
+    found = str(candidate) if candidate and candidate.is_file() else shutil.which("java")
+    if not found:
+        raise IngestError(f"Java was not found on PATH or in JAVA_HOME. {JAVA_HINT}")
+    try:
+        result = subprocess.run([found, "-version"], capture_output=True, text=True,
+                                timeout=30, check=False)
+    except OSError as exc:
+        raise IngestError(f"cannot run {found}: {exc}. {JAVA_HINT}") from exc
+    match = re.search(r'version "(\d+)', result.stderr + result.stdout)
+    if not match or int(match.group(1)) < 17:
+        raise IngestError(f"{found} is not Java 17+ ({result.stderr.strip()[:80]}). {JAVA_HINT}")
+    return Path(found)
+
+
+def ensure_spark_conf(state: StatePaths) -> Path:
+    """Write the project's Spark conf unless a user-provided one is in place."""
+    folder = conf_dir()
+    defaults = folder / "spark-defaults.conf"
+    if defaults.is_file() and not defaults.read_text(encoding="utf-8").startswith(OUR_HEADER):
+        log.info("using the Spark configuration in %s (not written by this project)", folder)
+        return folder
+    return write_spark_conf(state, folder)
+
+
+def spark_session(state: StatePaths | None = None) -> Any:
+    """The process's SparkSession (the one dbt's session method will pick up too)."""
+    java_binary()
+    ensure_spark_conf(state or StatePaths.default())
+    from pyspark.sql import SparkSession
+
+    log.info("starting Spark (local mode; the JVM takes 10-20 s to start)")
+    try:
+        return SparkSession.builder.enableHiveSupport().getOrCreate()
+    except Exception as exc:  # py4j and the JVM fail in many shapes
+        text = str(exc)
+        if "XJ040" in text or "Failed to start database" in text:
+            raise IngestError(
+                f"the Spark metastore in {(state or StatePaths.default()).metastore} is in use "
+                "by another Spark process (a dbt run or a Thrift Server): stop it and retry"
+            ) from exc
+        raise IngestError(f"Spark failed to start: {text.splitlines()[0][:300]}") from exc
+
+
+def spark_session_soon(state: StatePaths | None = None) -> Callable[[], Any]:
+    """Start the session in a background thread; the returned call waits for it.
+
+    The JVM takes 10-20 s to start, mostly in its own process: the caller does its Python
+    work meanwhile (staging verifies the new raw objects). Errors surface on the call.
+    """
+    java_binary()  # no Java: say so now, before the caller's long work, not after it
+    outcome: dict[str, Any] = {}
+
+    def start() -> None:
+        try:
+            outcome["spark"] = spark_session(state)
+        except BaseException as exc:  # handed to the waiting caller
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=start, name="spark-start", daemon=True)
+    thread.start()
+
+    def wait() -> Any:
+        thread.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["spark"]
+
+    return wait

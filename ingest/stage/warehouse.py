@@ -1,0 +1,213 @@
+"""What Postgres and Redshift staging share: connection settings, raw tables, the load ledger.
+
+The raw tables hold one column per raw field (lower-cased, as both engines fold unquoted
+names). The ledger (ingest.ledger.store) lives next to the raw tables and is written in the same
+transactions, so it can never say "loaded" about rows that are not there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from ingest.errors import IngestError
+from ingest.ledger.store import LedgerStore
+from ingest.raw.contract import INGESTED_AT, RAW_TABLES, SOURCE_KEY, Columns, validate_identifier
+
+log = logging.getLogger(__name__)
+
+Dialect = Literal["postgres", "redshift"]
+
+_TYPES: dict[Dialect, dict[str, str]] = {
+    "postgres": {"int": "integer", "bigint": "bigint", "double": "double precision",
+                 "string": "text"},
+    "redshift": {"int": "integer", "bigint": "bigint", "double": "double precision",
+                 "string": "varchar(max)"},
+}
+_ENV_PREFIX: dict[Dialect, str] = {"postgres": "SPARKIFY_PG", "redshift": "SPARKIFY_REDSHIFT"}
+_DEFAULTS: dict[Dialect, tuple[str, int, str]] = {
+    "postgres": ("127.0.0.1", 5432, "postgres"),
+    "redshift": ("", 5439, "sparkify"),
+}
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """Where the warehouse is; the same environment variables as profiles/profiles.yml."""
+
+    dialect: Dialect
+    host: str
+    port: int
+    user: str
+    database: str
+    password: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_env(cls, dialect: Dialect) -> ConnectionSettings:
+        prefix = _ENV_PREFIX[dialect]
+        host, port, user = _DEFAULTS[dialect]
+        secret = "DBT_ENV_SECRET_PG_PASSWORD" if dialect == "postgres" else (
+            "DBT_ENV_SECRET_REDSHIFT_PASSWORD")
+        settings = cls(
+            dialect=dialect,
+            host=os.environ.get(f"{prefix}_HOST", host),
+            port=int(os.environ.get(f"{prefix}_PORT", str(port))),
+            user=os.environ.get(f"{prefix}_USER", user),
+            database=os.environ.get(f"{prefix}_DATABASE", "sparkify"),
+            password=os.environ.get(secret) or None,
+        )
+        if not settings.host:
+            raise IngestError(f"set {prefix}_HOST to the {dialect} endpoint")
+        return settings
+
+    @property
+    def where(self) -> str:
+        return f"{self.dialect} at {self.host}:{self.port}"
+
+
+def connect(settings: ConnectionSettings) -> Any:
+    """A DB-API connection (autocommit off); IngestError with what to check when it fails."""
+    try:
+        if settings.dialect == "postgres":
+            import psycopg2
+
+            return psycopg2.connect(
+                host=settings.host, port=settings.port, user=settings.user,
+                password=settings.password, dbname=settings.database, connect_timeout=10,
+                application_name="sparkify-ingest",
+            )
+        import redshift_connector
+
+        return redshift_connector.connect(
+            host=settings.host, port=settings.port, user=settings.user,
+            password=settings.password or "", database=settings.database, timeout=10,
+        )
+    except Exception as exc:
+        raise IngestError(describe_connect_error(exc, settings)) from exc
+
+
+def connect_or_create(settings: ConnectionSettings) -> Any:
+    """`connect`, but a PostgreSQL database that does not exist yet is created first when
+    the user may create databases (a superuser, or a role with CREATEDB), and the log says
+    so; else the error says who can (`createdb`). Redshift databases are never created."""
+    try:
+        return connect(settings)
+    except IngestError as exc:
+        if settings.dialect != "postgres" or not _database_missing(exc.__cause__):
+            raise
+    _create_database(settings)
+    return connect(settings)
+
+
+def _database_missing(exc: BaseException | None) -> bool:
+    text = str(exc or "")
+    return "does not exist" in text and "database" in text
+
+
+def _create_database(settings: ConnectionSettings) -> None:
+    from psycopg2 import errors, sql
+
+    admin = connect(replace(settings, database="postgres"))
+    try:
+        admin.autocommit = True
+        with admin.cursor() as cursor:
+            cursor.execute("select rolsuper or rolcreatedb from pg_roles "
+                           "where rolname = current_user")
+            row = cursor.fetchone()
+            if not (row and row[0]):
+                raise IngestError(
+                    f"database {settings.database!r} does not exist on {settings.where}, and "
+                    f"user {settings.user!r} may not create databases: ask someone who may "
+                    f"(createdb {settings.database}), or set SPARKIFY_PG_DATABASE")
+            try:
+                cursor.execute(sql.SQL("create database {}").format(
+                    sql.Identifier(settings.database)))
+            except errors.DuplicateDatabase:
+                return  # another stage created it a moment ago
+    except IngestError:
+        raise
+    except Exception as exc:
+        raise IngestError(f"database {settings.database!r} does not exist on "
+                          f"{settings.where}, and creating it failed: {exc}".strip()) from exc
+    finally:
+        admin.close()
+    log.info("database %r did not exist on %s: created it", settings.database, settings.where)
+
+
+def describe_connect_error(exc: BaseException, settings: ConnectionSettings) -> str:
+    """One line that says what is wrong: server, password, user or database."""
+    text = str(exc).strip()
+    prefix = _ENV_PREFIX[settings.dialect]
+    if "password authentication failed" in text or "no password supplied" in text:
+        secret = "DBT_ENV_SECRET_PG_PASSWORD" if settings.dialect == "postgres" else (
+            "DBT_ENV_SECRET_REDSHIFT_PASSWORD")
+        return (f"{settings.where} refused the password of user {settings.user!r}: "
+                f"check {secret}")
+    if _database_missing(exc):
+        return (f"database {settings.database!r} does not exist on {settings.where}: create it "
+                f"(createdb {settings.database}) or set {prefix}_DATABASE")
+    if "does not exist" in text and "role" in text:
+        return f"user {settings.user!r} does not exist on {settings.where}: set {prefix}_USER"
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return (f"cannot reach {settings.where} ({first}): is the server running? "
+            f"set {prefix}_HOST and {prefix}_PORT")
+
+
+@contextmanager
+def transaction(connection: Any) -> Iterator[Any]:
+    """A cursor whose statements commit together, or roll back together on any error."""
+    cursor = connection.cursor()
+    try:
+        yield cursor
+        connection.commit()
+    except BaseException:
+        # a rollback on a lost connection fails too: keep the error that says what happened
+        with suppress(Exception):
+            connection.rollback()
+        raise
+    finally:
+        with suppress(Exception):
+            cursor.close()
+
+
+def qualified(schema: str, table: str) -> str:
+    return f'"{validate_identifier(schema)}"."{validate_identifier(table)}"'
+
+
+def column_name(raw_field: str) -> str:
+    """The warehouse column of a raw field: lower case, as unquoted SQL names fold."""
+    return validate_identifier(raw_field.lower())
+
+
+def raw_table_ddl(schema: str, table: str, dialect: Dialect) -> str:
+    """`create table if not exists` for one raw table; Redshift staging is `backup no`."""
+    columns: Columns = RAW_TABLES[table]
+    lines = [f"{column_name(name)} {_TYPES[dialect][kind]}" for name, kind in columns]
+    key_type = "text" if dialect == "postgres" else "varchar(1024)"
+    lines += [f"{SOURCE_KEY} {key_type} not null", f"{INGESTED_AT} timestamp not null"]
+    body = ",\n    ".join(lines)
+    suffix = "\nbackup no" if dialect == "redshift" else ""
+    return f"create table if not exists {qualified(schema, table)} (\n    {body}\n){suffix}"
+
+
+def setup_statements(schema: str, dialect: Dialect) -> list[str]:
+    """Schema, both raw tables and the ledger; safe to run again."""
+    return [
+        f'create schema if not exists "{validate_identifier(schema)}"',
+        *(raw_table_ddl(schema, table, dialect) for table in RAW_TABLES),
+        *LedgerStore(dialect, schema).ddl(),
+        # reprocessing an object deletes its rows by key: keep that proportional to the object
+        *(f"create index if not exists {validate_identifier(table + '__source_key')} "
+          f"on {qualified(schema, table)} ({SOURCE_KEY})"
+          for table in RAW_TABLES if dialect == "postgres"),
+    ]
+
+
+
+def now_utc() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)

@@ -1,0 +1,1 @@
+"""Tests of AWS clusters against moto."""

@@ -1,0 +1,1 @@
+"""Tests of the dbt models on each engine."""

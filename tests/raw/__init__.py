@@ -1,0 +1,1 @@
+"""Tests of the raw contract and verification rules."""

@@ -1,0 +1,249 @@
+"""The batch lifecycle around staging: archive, status, and the scheduled loop with its lock."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from ingest.cli import main
+from ingest.ledger.archive import ArchiveRequest
+from ingest.paths import StatePaths
+from ingest.run.scheduler import CycleConfig, cycle_lock, parse_interval, run_cycle, run_every
+from ingest.stage.postgres import stage_postgres
+from tests.support.project import (
+    FIXTURES,
+    copy_handwritten,
+    postgres_connect,
+    postgres_rows,
+    raw_rows,
+)
+from tests.support.raw_lines import BAD_LINES, log_key, log_with_bad_lines
+
+RAW = FIXTURES / "raw_handwritten"
+
+
+def test_archive_copies_processed_objects_and_delete_keeps_their_rows(
+    pg_database: str, tmp_path: Path
+) -> None:
+    raw = copy_handwritten(tmp_path)
+    archive = tmp_path / "archive"
+    originals = sorted(path.relative_to(raw) for path in raw.rglob("*.json"))
+
+    stage_postgres(str(raw), archive=ArchiveRequest(str(archive)))
+    assert sorted(path.relative_to(archive) for path in archive.rglob("*.json")) == originals
+    assert sorted(path.relative_to(raw) for path in raw.rglob("*.json")) == originals
+
+    stage_postgres(str(raw), archive=ArchiveRequest(str(archive), delete=True))
+    assert list(raw.rglob("*.json")) == [], "archived objects deleted from the source"
+
+    loads = stage_postgres(str(raw), archive=ArchiveRequest(str(archive), delete=True))
+    assert all(load.objects_removed == 0 for load in loads)
+    assert (raw_rows(pg_database, "song_data"), raw_rows(pg_database, "log_data")) == (8, 16)
+    archived = postgres_rows(pg_database, "select count(*) as n from "
+                                          "sparkify_raw._loaded_objects where archived_at is null")
+    assert archived[0]["n"] == 0
+
+
+def test_status_prints_the_ledger_and_every_problem(
+    pg_database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw = copy_handwritten(tmp_path)
+    bad_day, cut_day = dt.date(2018, 11, 3), dt.date(2018, 11, 4)
+    (raw / log_key(bad_day)).write_bytes(log_with_bad_lines(bad_day, 1000, BAD_LINES))
+    (raw / log_key(cut_day)).write_bytes(b'{"page": "Home", "ts": 15412032')
+    stage_postgres(str(raw))
+    capsys.readouterr()
+
+    assert main(["status", "--target", "postgres", "--limit", "2"]) == 0
+    out = capsys.readouterr().out
+
+    assert "ledger: postgres at 127.0.0.1:5432, schema sparkify_raw" in out
+    assert "log_data: 4 objects (2 loaded, 1 quarantined, 1 pending); 1,011 rows loaded, " \
+           "5 quarantined, 3 blank lines" in out
+    assert f"pending     {log_key(cut_day)} (attempts: 1): line 1 ends mid-record" in out
+    assert f"quarantined {log_key(bad_day)} (attempts: 0): 5 line(s) quarantined" in out
+    assert f"{log_key(bad_day)}:3: not valid JSON" in out
+    assert "… 3 more (--limit to see them)" in out
+
+
+def test_interval_parsing() -> None:
+    assert [parse_interval(text) for text in ("90", "45s", "10m", "1h")] == [90, 45, 600, 3600]
+    with pytest.raises(Exception, match="positive number"):
+        parse_interval("soon")
+
+
+def test_a_cycle_never_overlaps_another(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    state = StatePaths(tmp_path / "state")
+    config = CycleConfig("postgres", str(tmp_path / "nowhere"), "sparkify_raw", "sparkify")
+    held = threading.Event()
+    release = threading.Event()
+
+    def hold() -> None:
+        with cycle_lock(state.root / "run.lock") as acquired:
+            assert acquired
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait(10)
+    try:
+        with caplog.at_level(logging.INFO, logger="ingest.run.scheduler"):
+            assert run_every(config, 0.01, cycles=1, state=state) == 1
+    finally:
+        release.set()
+        holder.join()
+    assert "cycle 1 skipped: another cycle holds" in caplog.text
+    assert "staging" not in caplog.text
+
+
+def test_the_loop_survives_a_failed_cycle(
+    pg_database: str, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SPARKIFY_SCHEMA", "sparkify")
+    source = tmp_path / "raw"
+    outcomes: list[bool] = []
+
+    def after_cycle(number: int, ok: bool) -> None:
+        outcomes.append(ok)
+        if number == 1:
+            shutil.copytree(RAW, source)  # the data arrives after the first cycle
+
+    config = CycleConfig("postgres", str(source), "sparkify_raw", "sparkify")
+    with caplog.at_level(logging.INFO, logger="ingest.run.scheduler"):
+        code = run_every(config, 0.01, cycles=2, state=StatePaths(tmp_path / "state"),
+                         after_cycle=after_cycle)
+
+    assert outcomes == [False, True] and code == 0
+    assert "cycle 1 failed" in caplog.text and "the next cycle retries" in caplog.text
+    plays = postgres_rows(pg_database, "select count(*) as n from sparkify.fct_songplays")
+    assert plays[0]["n"] == 9
+
+
+def _has_table(database: str, schema: str, table: str) -> bool:
+    rows = postgres_rows(database, "select count(*) as n from information_schema.tables where "
+                                   f"table_schema = '{schema}' and table_name = '{table}'")
+    return bool(rows[0]["n"])
+
+
+def test_a_cycle_with_nothing_new_runs_no_build_and_a_failed_build_is_retried(
+    pg_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ingest.run.dbt
+    from ingest.errors import IngestError
+
+    monkeypatch.setenv("SPARKIFY_SCHEMA", "sparkify")
+    raw = copy_handwritten(tmp_path)
+    state = StatePaths(tmp_path / "state")
+    config = CycleConfig("postgres", str(raw), "sparkify_raw", "sparkify")
+    assert run_cycle(config, state) is True
+    plays = raw_rows(pg_database, "fct_songplays", "sparkify")
+
+    connection = postgres_connect(pg_database)  # a mart gone: only a build brings it back
+    with connection, connection.cursor() as cursor:
+        cursor.execute("drop table sparkify.dim_users cascade")
+    connection.close()
+    assert run_cycle(config, state) is False
+    assert not _has_table(pg_database, "sparkify", "dim_users"), "an idle cycle built"
+
+    day = dt.date(2018, 11, 3)
+    (raw / log_key(day)).write_bytes(log_with_bad_lines(day, 10, []))
+
+    def failing_build(*_args: object, **_kwargs: object) -> None:
+        raise IngestError("`dbt build` failed (injected)")
+
+    with monkeypatch.context() as patch, pytest.raises(IngestError, match="injected"):
+        patch.setattr(ingest.run.dbt, "run_dbt", failing_build)
+        run_cycle(config, state)
+
+    assert run_cycle(config, state) is True, "the failed build is retried with nothing new"
+    assert _has_table(pg_database, "sparkify", "dim_users")
+    assert raw_rows(pg_database, "fct_songplays", "sparkify") == plays + 10
+
+
+def test_a_scheduled_cycle_tests_only_the_days_it_rebuilt(
+    pg_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An old day made wrong behind the pipeline's back: a cycle that rebuilds a new day
+    passes (its tests read that day; no unit tests or seed, the project is unchanged),
+    `dbt build` by hand runs every test and fails. A changed project is built in full at
+    the next cycle, though nothing new was staged."""
+    from ingest.errors import IngestError
+    from ingest.paths import project_root
+    from ingest.run.dbt import run_dbt
+
+    monkeypatch.setenv("SPARKIFY_SCHEMA", "sparkify")
+    raw = copy_handwritten(tmp_path)
+    state = StatePaths(tmp_path / "state")
+    config = CycleConfig("postgres", str(raw), "sparkify_raw", "sparkify")
+    assert run_cycle(config, state) is True
+    # a build with another version of the project: the next cycle builds everything, with
+    # the unit tests and the seed, though nothing new was staged
+    marker = next((state.root / "builds").glob("*.built"))
+    marker.write_text("the marts were built from everything staged, with project 0\n",
+                      encoding="utf-8")
+    assert run_cycle(config, state) is True
+    kinds = _built_kinds()
+    assert kinds["unit_test"] == 5 and kinds["seed"] == 1, kinds
+    assert run_cycle(config, state) is False, "built with this project: nothing to do"
+
+    connection = postgres_connect(pg_database)  # a doubled play on 2018-11-01
+    with connection, connection.cursor() as cursor:
+        cursor.execute("insert into sparkify.fct_songplays select * from "
+                       "sparkify.fct_songplays where start_date = '2018-11-01' limit 1")
+    connection.close()
+
+    day = dt.date(2018, 11, 3)
+    (raw / log_key(day)).write_bytes(log_with_bad_lines(day, 10, []))
+    assert run_cycle(config, state) is True
+    assert raw_rows(pg_database, "fct_songplays", "sparkify") == len(
+        postgres_rows(pg_database, "select distinct songplay_id from sparkify.fct_songplays")
+    ) + 1, "the doubled play is still there"
+    kinds = _built_kinds()
+    assert "unit_test" not in kinds and "seed" not in kinds, kinds  # the project is unchanged
+    assert kinds["model"] == 11 and kinds["test"] > 0, kinds
+
+
+    with pytest.raises(IngestError, match="dbt build"):
+        run_dbt(project_root(), ["build", "--select", "fct_songplays"], target="postgres")
+
+
+def _built_kinds() -> dict[str, int]:
+    """How many nodes of each kind the last `dbt build` of the project ran."""
+    from ingest.paths import project_root
+
+    results = json.loads((project_root() / "target" / "run_results.json").read_text(
+        encoding="utf-8"))
+    kinds: dict[str, int] = {}
+    for item in results["results"]:
+        kind = str(item["unique_id"]).split(".", 1)[0]
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return kinds
+
+
+def test_a_stage_by_hand_makes_the_next_cycle_build(
+    pg_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows staged outside the scheduler: its next cycle finds nothing new to stage, and
+    builds all the same, since the marts are behind them."""
+    monkeypatch.setenv("SPARKIFY_SCHEMA", "sparkify")
+    monkeypatch.setenv("SPARKIFY_STATE_DIR", str(tmp_path / "state"))
+    raw = copy_handwritten(tmp_path)
+    state = StatePaths(tmp_path / "state")
+    config = CycleConfig("postgres", str(raw), "sparkify_raw", "sparkify")
+    assert run_cycle(config, state) is True
+    plays = raw_rows(pg_database, "fct_songplays", "sparkify")
+
+    day = dt.date(2018, 11, 3)
+    (raw / log_key(day)).write_bytes(log_with_bad_lines(day, 10, []))
+    assert main(["stage", "--target", "postgres", "--source", str(raw)]) == 0
+    assert run_cycle(config, state) is True, "the rows staged by hand were not built"
+    assert raw_rows(pg_database, "fct_songplays", "sparkify") == plays + 10
+    assert run_cycle(config, state) is False

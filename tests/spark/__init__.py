@@ -1,0 +1,1 @@
+"""Tests of the Spark session and the Thrift Server."""

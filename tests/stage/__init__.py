@@ -1,0 +1,1 @@
+"""Tests of staging into each target."""

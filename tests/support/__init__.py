@@ -1,0 +1,1 @@
+"""Helpers the tests share: data builders, expected marts, the project's paths."""

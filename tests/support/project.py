@@ -1,0 +1,45 @@
+"""Where the project and the test fixtures are, and small helpers over a test database."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+FIXTURES = PROJECT_DIR / "tests" / "fixtures"
+
+
+def postgres_connect(database: str) -> Any:
+    import psycopg2
+
+    return psycopg2.connect(
+        host=os.environ.get("SPARKIFY_PG_HOST", "127.0.0.1"),
+        port=os.environ.get("SPARKIFY_PG_PORT", "5432"),
+        user=os.environ.get("SPARKIFY_PG_USER", "postgres"), dbname=database,
+    )
+
+
+def postgres_rows(database: str, sql: str) -> list[dict[str, Any]]:
+    import psycopg2.extras
+
+    connection = postgres_connect(database)
+    try:
+        with connection.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cursor:
+            cursor.execute(sql)
+            return [dict(row) for row in cursor.fetchall()]
+    finally:
+        connection.close()
+
+
+def copy_handwritten(tmp_path: Path) -> Path:
+    """A writable copy of the hand-written raw fixture, as `<tmp_path>/raw`."""
+    import shutil
+
+    shutil.copytree(FIXTURES / "raw_handwritten", tmp_path / "raw")
+    return tmp_path / "raw"
+
+
+def raw_rows(database: str, table: str, schema: str = "sparkify_raw") -> int:
+    """Rows in one raw table of a test database."""
+    return int(postgres_rows(database, f"select count(*) as n from {schema}.{table}")[0]["n"])
