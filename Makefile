@@ -46,10 +46,11 @@ FAST_TESTS := not spark and not postgres and not aws and not browser and not dbt
 test-fast: setup ## the tests that need no JVM, database, moto, browser or dbt run (under a minute)
 	$(BIN)/pytest -m "$(FAST_TESTS)" $(PYTEST_ARGS)
 
-lint: setup ## ruff on the Python code
+lint: setup ## ruff on the Python code, and its import layers (.importlinter)
 	$(BIN)/ruff check ingest tests checks bench
+	$(BIN)/lint-imports --no-cache
 
-typecheck: setup ## mypy --strict on the ingest and checks packages
+typecheck: setup ## mypy --strict on the ingest, bench and checks packages
 	$(BIN)/mypy
 
 docs: setup ## generate the dbt docs and serve them on 127.0.0.1 (port: DOCS_PORT)

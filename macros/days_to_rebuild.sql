@@ -123,7 +123,7 @@ rematched_song_days as (
     asked of the warehouse once while the model compiles and written into its SQL as
     literal dates, so that Spark reads only those days' partitions of the tables it scans
     (a join with a CTE of days reads them all). `false` when there is nothing to rebuild;
-    `true` when not executing (parsing; sqlfluff's lint).
+    `true` (every day) on a first or full build, and when not executing (parsing; sqlfluff).
 -#}
 {% macro in_days_to_rebuild(
     column,
@@ -135,7 +135,7 @@ rematched_song_days as (
     keyed_plays=none,
     keyed_plays_day_column=none
 ) %}
-    {%- if not execute -%}
+    {%- if not execute or not is_incremental() -%}
         {{ return('true') }}
     {%- endif -%}
     {%- set query -%}

@@ -4,16 +4,13 @@
 -- newly staged events, and the days of vars backfill_from/backfill_to. Spark overwrites
 -- those partitions; Postgres and Redshift delete and insert the same days.
 {{ sparkify.partition_incremental('event_date', test_day_column='event_date') }}
-{#- the days this run rebuilds: all of them (true) on a first or full build -#}
-{%- set rebuilt_days = 'true' %}
-{%- if is_incremental() %}
-    {%- set rebuilt_days = sparkify.in_days_to_rebuild(
-        'events.event_date',
-        changes=ref('stg_sparkify__events'),
-        target=this,
-        day_column='event_date',
-    ) %}
-{%- endif %}
+{#- the days this run rebuilds: every day (true) on a first or full build -#}
+{%- set rebuilt_days = sparkify.in_days_to_rebuild(
+    'events.event_date',
+    changes=ref('stg_sparkify__events'),
+    target=this,
+    day_column='event_date',
+) %}
 
 with
 

@@ -8,18 +8,15 @@
 -- newly staged events, and the days of the plays that new or changed songs can now match
 -- or no longer match (by title_key and artist_key, kept here for that); never all days.
 {{ sparkify.partition_incremental('event_date', test_day_column='event_date') }}
-{#- the days this run rebuilds: all of them (true) on a first or full build -#}
-{%- set rebuilt_days = 'true' %}
-{%- if is_incremental() %}
-    {%- set rebuilt_days = sparkify.in_days_to_rebuild(
-        'events.event_date',
-        changes=ref('int_events__deduplicated'),
-        target=this,
-        day_column='event_date',
-        songs=ref('stg_sparkify__songs'),
-        keyed_plays=this,
-    ) %}
-{%- endif %}
+{#- the days this run rebuilds: every day (true) on a first or full build -#}
+{%- set rebuilt_days = sparkify.in_days_to_rebuild(
+    'events.event_date',
+    changes=ref('int_events__deduplicated'),
+    target=this,
+    day_column='event_date',
+    songs=ref('stg_sparkify__songs'),
+    keyed_plays=this,
+) %}
 
 with
 

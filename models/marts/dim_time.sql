@@ -9,15 +9,12 @@
     )
 }}
 {{ sparkify.partition_incremental('start_date', test_day_column='start_date') }}
-{#- the days this run rebuilds: all of them (true) on a first or full build -#}
-{%- set rebuilt_days = 'true' %}
-{%- if is_incremental() %}
-    {%- set rebuilt_days = sparkify.in_days_to_rebuild(
-        'songplays.start_date',
-        changes=ref('fct_songplays'),
-        target=this,
-    ) %}
-{%- endif %}
+{#- the days this run rebuilds: every day (true) on a first or full build -#}
+{%- set rebuilt_days = sparkify.in_days_to_rebuild(
+    'songplays.start_date',
+    changes=ref('fct_songplays'),
+    target=this,
+) %}
 
 with
 

@@ -19,19 +19,16 @@
     )
 }}
 {{ sparkify.partition_incremental('start_date', test_day_column='start_date') }}
-{#- the days this run rebuilds: all of them (true) on a first or full build -#}
-{%- set rebuilt_days = 'true' %}
-{%- if is_incremental() %}
-    {%- set rebuilt_days = sparkify.in_days_to_rebuild(
-        'matched_plays.event_date',
-        changes=ref('int_songplays__matched_to_songs'),
-        target=this,
-        changes_day_column='event_date',
-        songs=ref('stg_sparkify__songs'),
-        keyed_plays=ref('int_songplays__matched_to_songs'),
-        keyed_plays_day_column='event_date',
-    ) %}
-{%- endif %}
+{#- the days this run rebuilds: every day (true) on a first or full build -#}
+{%- set rebuilt_days = sparkify.in_days_to_rebuild(
+    'matched_plays.event_date',
+    changes=ref('int_songplays__matched_to_songs'),
+    target=this,
+    changes_day_column='event_date',
+    songs=ref('stg_sparkify__songs'),
+    keyed_plays=ref('int_songplays__matched_to_songs'),
+    keyed_plays_day_column='event_date',
+) %}
 
 with
 
