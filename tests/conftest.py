@@ -83,14 +83,10 @@ def pg_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A fresh database on the local PostgreSQL server, dropped afterwards."""
     import uuid
 
-    import psycopg2
+    from ingest.stage.warehouse import ConnectionSettings, admin_connect
 
     name = f"sparkify_test_{uuid.uuid4().hex[:10]}"
-    host = os.environ.get("SPARKIFY_PG_HOST", "127.0.0.1")
-    port = os.environ.get("SPARKIFY_PG_PORT", "5432")
-    user = os.environ.get("SPARKIFY_PG_USER", "postgres")
-    admin = psycopg2.connect(host=host, port=port, user=user, dbname="postgres")
-    admin.autocommit = True
+    admin = admin_connect(ConnectionSettings.from_env("postgres"))
     with admin.cursor() as cursor:
         cursor.execute(f'create database "{name}"')
     monkeypatch.setenv("SPARKIFY_PG_DATABASE", name)

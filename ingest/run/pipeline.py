@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.paths import StatePaths, project_root
@@ -14,7 +13,8 @@ from ingest.raw.contract import validate_schema_name
 from ingest.raw.upload import upload
 from ingest.run.builds import BuildMarker, needs_build, spark_target
 from ingest.run.dbt import DbtOutcome, run_dbt, summarize_build
-from ingest.sample.generate import GenerateConfig, generate
+from ingest.sample.cache import generate_once
+from ingest.sample.generate import GenerateConfig
 from ingest.sample.local_s3 import local_s3
 from ingest.spark.session import spark_session
 from ingest.stage.spark import quote_identifier, stage_spark
@@ -41,16 +41,8 @@ class PipelineSummary:
 
 
 def ensure_sample(state: StatePaths, config: GenerateConfig) -> Path:
-    """Generate the sample data set once per configuration."""
-    marker = state.sample / "_GENERATED_WITH.json"
-    wanted = json.dumps(asdict(config), default=str, sort_keys=True)
-    if marker.is_file() and marker.read_text(encoding="utf-8") == wanted:
-        log.info("sample data set already in %s", state.sample)
-        return state.sample
-    stats = generate(state.sample, config, progress=log.info)
-    marker.write_text(wanted, encoding="utf-8")
-    log.info("generated %d song files and %d events in %s", stats.song_files, stats.events,
-             state.sample)
+    """Generate the sample data set once per configuration (ingest.sample.cache)."""
+    generate_once(state.sample, config, progress=log.info)
     return state.sample
 
 

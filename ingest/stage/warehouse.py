@@ -91,6 +91,16 @@ def connect(settings: ConnectionSettings) -> Any:
         raise IngestError(describe_connect_error(exc, settings)) from exc
 
 
+def admin_connect(settings: ConnectionSettings) -> Any:
+    """An autocommit connection to the `postgres` maintenance database of the server that
+    `settings` point at: for creating and dropping databases."""
+    if settings.dialect != "postgres":
+        raise IngestError(f"no admin connection on {settings.where}: PostgreSQL only")
+    connection = connect(replace(settings, database="postgres"))
+    connection.autocommit = True
+    return connection
+
+
 def connect_or_create(settings: ConnectionSettings) -> Any:
     """`connect`, but a PostgreSQL database that does not exist yet is created first when
     the user may create databases (a superuser, or a role with CREATEDB), and the log says
@@ -112,9 +122,8 @@ def _database_missing(exc: BaseException | None) -> bool:
 def _create_database(settings: ConnectionSettings) -> None:
     from psycopg2 import errors, sql
 
-    admin = connect(replace(settings, database="postgres"))
+    admin = admin_connect(settings)
     try:
-        admin.autocommit = True
         with admin.cursor() as cursor:
             cursor.execute("select rolsuper or rolcreatedb from pg_roles "
                            "where rolname = current_user")

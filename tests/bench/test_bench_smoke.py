@@ -13,15 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from bench.harness import (
-    BASELINE_TABLES,
+from bench.results import BASELINE_TABLES, BenchResult
+from bench.run import run_bench
+from bench.sizes import SIZES
+from bench.steps import (
     IDLE_STEPS,
     INCREMENTAL_CYCLE,
     NOTHING_NEW_MESSAGE,
     SCOPED_TESTS_MESSAGE,
-    SIZES,
     STEPS,
-    run_bench,
 )
 
 pytestmark = pytest.mark.spark
@@ -40,7 +40,8 @@ def test_bench_smoke_writes_json_markdown_and_chart(tmp_path: Path) -> None:
 
     (json_path,) = results.glob("*-smoke.json")
     saved = json.loads(json_path.read_text(encoding="utf-8"))
-    assert saved["summary"] == json.loads(json.dumps(result["summary"]))
+    assert saved == json.loads(json.dumps(result.to_json(), default=str))
+    assert BenchResult.from_json(saved) == result
     assert saved["size"] == "smoke" and saved["target"] == "spark"
     smoke = SIZES["smoke"]
     assert saved["data"]["log_files"] == smoke.days

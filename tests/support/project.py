@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -11,13 +10,12 @@ FIXTURES = PROJECT_DIR / "tests" / "fixtures"
 
 
 def postgres_connect(database: str) -> Any:
-    import psycopg2
+    """A connection (autocommit off) to `database` on the server of the SPARKIFY_PG_* settings."""
+    from dataclasses import replace
 
-    return psycopg2.connect(
-        host=os.environ.get("SPARKIFY_PG_HOST", "127.0.0.1"),
-        port=os.environ.get("SPARKIFY_PG_PORT", "5432"),
-        user=os.environ.get("SPARKIFY_PG_USER", "postgres"), dbname=database,
-    )
+    from ingest.stage.warehouse import ConnectionSettings, connect
+
+    return connect(replace(ConnectionSettings.from_env("postgres"), database=database))
 
 
 def postgres_rows(database: str, sql: str) -> list[dict[str, Any]]:

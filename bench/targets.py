@@ -1,0 +1,127 @@
+"""Where a run builds: a fresh environment per target, and a throw-away database or schemas.
+
+spark: the run's own state folder (Spark conf, warehouse, Derby metastore); postgres: a
+throw-away database on the server; spark_thrift: throw-away schemas on a running Thrift
+Server, whose memory counts in every pipeline step when it is a local process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.memory import listening_pids
+from bench.steps import TARGETS
+from ingest.errors import IngestError
+from ingest.spark.thrift_server import ThriftSql, default_host, default_port, port_answers
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TargetRun:
+    """The environment of one run on one target, and what to add to its memory figure."""
+
+    target: str
+    env: dict[str, str]
+    schema: str
+    raw_schema: str
+    server_pids: tuple[int, ...] = ()
+    notes: list[str] = field(default_factory=list)
+
+
+def step_env(state: Path) -> dict[str, str]:
+    """This process's environment, with its own state folder and Spark conf, in UTC; the
+    Spark conf written there (`python -m ingest spark-conf`, not timed)."""
+    env = dict(os.environ)
+    env.update({"SPARKIFY_STATE_DIR": str(state), "SPARK_CONF_DIR": str(state / "spark-conf"),
+                "TZ": "UTC", "PYTHONUNBUFFERED": "1"})
+    subprocess.run([sys.executable, "-m", "ingest", "spark-conf", "--dir", env["SPARK_CONF_DIR"]],
+                   env=env, check=True, capture_output=True)
+    return env
+
+
+@contextlib.contextmanager
+def target_run(target: str, state: Path) -> Iterator[TargetRun]:
+    """A fresh place to build into on `target`, removed afterwards (local state stays)."""
+    env = step_env(state)
+    tag = uuid.uuid4().hex[:8]
+    if target in {"spark", "postgres"}:
+        run = TargetRun(target, env, "bench", "bench_raw")
+    elif target == "spark_thrift":
+        host, port = default_host(), default_port()
+        run = TargetRun(target, env, f"bench_{tag}", f"bench_{tag}_raw",
+                        server_pids=listening_pids(host, port))
+        run.notes.append(
+            f"Thrift Server at {host}:{port}; " + (
+                "its whole RSS (warm) is counted in every pipeline step" if run.server_pids
+                else "not a local process, so its memory is not counted"))
+    else:
+        raise IngestError(f"unknown target {target!r}: use one of {', '.join(TARGETS)}")
+    env.update({"SPARKIFY_TARGET": target, "SPARKIFY_SCHEMA": run.schema,
+                "SPARKIFY_RAW_SCHEMA": run.raw_schema})
+    database = f"sparkify_bench_{tag}"
+    if target == "postgres":
+        env["SPARKIFY_PG_DATABASE"] = database
+        run.notes.append("the pipeline builds on PostgreSQL, whose server processes are not "
+                         "counted in the peak RSS; the baseline runs on the embedded Spark")
+        _postgres_admin(f'create database "{database}"')
+    try:
+        yield run
+    finally:
+        if target == "postgres":
+            _postgres_admin(f'drop database if exists "{database}" with (force)')
+        elif target == "spark_thrift":
+            _drop_thrift_schemas(run)
+
+
+def check_target(target: str) -> None:
+    """Fail early, saying what to start, when the target's server does not answer."""
+    if target == "spark_thrift":
+        host, port = default_host(), default_port()
+        if not port_answers(host, port, timeout=2.0):
+            raise IngestError(
+                f"no Spark Thrift Server answers on {host}:{port}: start one "
+                "(`make spark-server`, or `python -m ingest spark-server start`), or point "
+                "SPARKIFY_THRIFT_HOST / SPARKIFY_THRIFT_PORT at a running one")
+    elif target == "postgres":
+        try:
+            _postgres_admin("select 1")
+        except Exception as exc:
+            raise IngestError(f"cannot reach PostgreSQL for --target postgres ({exc}); set "
+                              "SPARKIFY_PG_HOST/PORT/USER and DBT_ENV_SECRET_PG_PASSWORD"
+                              ) from exc
+
+
+def _drop_thrift_schemas(run: TargetRun) -> None:
+    """Drop the run's schemas on the Thrift Server; a failure is logged, the result stands."""
+    schemas = [run.raw_schema, *(f"{run.schema}{suffix}" for suffix in
+                                 ("", "_staging", "_intermediate", "_reference"))]
+    try:
+        with ThriftSql() as server:
+            for schema in schemas:
+                server.sql(f"drop database if exists `{schema}` cascade")
+    except IngestError as exc:
+        log.warning("could not drop the bench schemas %s: %s", schemas, exc)
+        return
+    log.info("dropped the bench schemas %s on the Thrift Server", ", ".join(schemas))
+
+
+def _postgres_admin(sql: str) -> None:
+    """One statement on the server's `postgres` database, autocommit."""
+    from ingest.stage.warehouse import ConnectionSettings, admin_connect
+
+    connection = admin_connect(ConnectionSettings.from_env("postgres"))
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+    finally:
+        connection.close()
+
