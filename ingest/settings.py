@@ -262,6 +262,11 @@ def env_names(field: FieldInfo) -> tuple[str, ...]:
     return (str(alias),)
 
 
+def env_name(group: type[SettingsGroup], setting: str) -> str:
+    """The variable of one setting, for messages: env_name(PostgresSettings, "user")."""
+    return env_names(group.model_fields[setting])[0]
+
+
 def _shown(value: object) -> str:
     if value is None or value == ():
         return ""
