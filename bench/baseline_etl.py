@@ -36,11 +36,12 @@ def spark_session() -> Any:
 
     builder = SparkSession.builder.appName("sparkify-baseline-etl")
     if not _project_conf_present():
-        from ingest.spark.conf import DRIVER_MEMORY, SHUFFLE_PARTITIONS
+        from ingest.settings import SparkSettings
 
+        spark = SparkSettings.read()
         builder = (builder.master("local[*]")
-                   .config("spark.driver.memory", DRIVER_MEMORY)
-                   .config("spark.sql.shuffle.partitions", SHUFFLE_PARTITIONS)
+                   .config("spark.driver.memory", spark.driver_memory)
+                   .config("spark.sql.shuffle.partitions", str(spark.shuffle_partitions))
                    .config("spark.sql.session.timeZone", "UTC")
                    .config("spark.ui.enabled", "false"))
     return builder.getOrCreate()

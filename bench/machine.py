@@ -17,14 +17,15 @@ PACKAGES = ("pyspark", "dbt-core", "dbt-spark", "dbt-postgres", "psycopg2-binary
 
 def machine() -> Machine:
     """CPU, memory, OS and the versions that shape the figures; the load at the start."""
-    from ingest.spark import conf as spark_conf
+    from ingest.settings import SparkSettings
 
+    spark = SparkSettings.read()
     return Machine(
         cpu=_cpu(), logical_cpus=os.cpu_count(), physical_cores=physical_cores(),
         ram_gib=total_ram_gib(), os=_os_name(), python=platform.python_version(),
         java=_java(), versions=_versions(),
-        spark_driver_memory=spark_conf.DRIVER_MEMORY,
-        spark_shuffle_partitions=spark_conf.SHUFFLE_PARTITIONS,
+        spark_driver_memory=spark.driver_memory,
+        spark_shuffle_partitions=str(spark.shuffle_partitions),
         load_average_at_start=load_average(), git_commit=_git_commit(),
     )
 

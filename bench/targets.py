@@ -20,7 +20,9 @@ from pathlib import Path
 from bench.memory import listening_pids
 from bench.steps import TARGETS
 from ingest.errors import IngestError
-from ingest.spark.thrift_server import ThriftSql, default_host, default_port, port_answers
+from ingest.settings import ThriftSettings
+from ingest.spark.processes import port_answers
+from ingest.spark.thrift_sql import ThriftSql
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +58,8 @@ def target_run(target: str, state: Path) -> Iterator[TargetRun]:
     if target in {"spark", "postgres"}:
         run = TargetRun(target, env, "bench", "bench_raw")
     elif target == "spark_thrift":
-        host, port = default_host(), default_port()
+        thrift = ThriftSettings.read()
+        host, port = thrift.host, thrift.port
         run = TargetRun(target, env, f"bench_{tag}", f"bench_{tag}_raw",
                         server_pids=listening_pids(host, port))
         run.notes.append(
@@ -85,7 +88,8 @@ def target_run(target: str, state: Path) -> Iterator[TargetRun]:
 def check_target(target: str) -> None:
     """Fail early, saying what to start, when the target's server does not answer."""
     if target == "spark_thrift":
-        host, port = default_host(), default_port()
+        thrift = ThriftSettings.read()
+        host, port = thrift.host, thrift.port
         if not port_answers(host, port, timeout=2.0):
             raise IngestError(
                 f"no Spark Thrift Server answers on {host}:{port}: start one "

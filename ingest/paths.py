@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, replace
 from pathlib import Path
+
+from ingest.settings import ProjectSettings
 
 
 def project_root() -> Path:
     """The folder holding dbt_project.yml: SPARKIFY_PROJECT_DIR, the package's parent, or cwd."""
-    env = os.environ.get("SPARKIFY_PROJECT_DIR")
-    if env:
-        return Path(env).resolve()
+    configured = ProjectSettings.read().project_dir
+    if configured:
+        return configured.resolve()
     package_parent = Path(__file__).resolve().parents[1]
     if (package_parent / "dbt_project.yml").is_file():
         return package_parent
@@ -28,8 +29,8 @@ class StatePaths:
 
     @classmethod
     def default(cls) -> StatePaths:
-        env = os.environ.get("SPARKIFY_STATE_DIR")
-        return cls(Path(env).resolve() if env else project_root() / ".state")
+        configured = ProjectSettings.read().state_dir
+        return cls(configured.resolve() if configured else project_root() / ".state")
 
     @property
     def spark(self) -> Path:

@@ -7,7 +7,6 @@ session: AWS_PROFILE, AWS_ACCESS_KEY_ID/…, AWS_REGION, AWS_ENDPOINT_URL, insta
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -16,10 +15,11 @@ from typing import Any
 
 from ingest.errors import IngestError
 from ingest.raw.sources import aws_errors
+from ingest.settings import PROJECT as PROJECT  # re-exported: the tag value
+from ingest.settings import AwsSettings
 
 log = logging.getLogger(__name__)
 
-PROJECT = "sparkify-dbt"
 PROJECT_TAG = "project"
 NAME_TAG = "sparkify:name"
 
@@ -60,31 +60,6 @@ def tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
     return [{"Key": key, "Value": value} for key, value in tags.items()]
 
 
-def env_str(name: str, default: str) -> str:
-    return os.environ.get(name) or default
-
-
-def env_opt(name: str) -> str | None:
-    return os.environ.get(name) or None
-
-
-def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    if not value:
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise IngestError(f"{name} must be a whole number, not {value!r}") from None
-
-
-def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if not value:
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
 @contextmanager
 def aws_call(doing: str) -> Iterator[None]:
     """`aws_errors` with a service-neutral message for an unreachable endpoint."""
@@ -94,7 +69,7 @@ def aws_call(doing: str) -> Iterator[None]:
         try:
             yield
         except (bx.EndpointConnectionError, bx.ConnectTimeoutError) as exc:
-            endpoint = os.environ.get("AWS_ENDPOINT_URL")
+            endpoint = AwsSettings.read().endpoint_url
             where = f" at {endpoint}" if endpoint else ""
             raise IngestError(f"{doing}: cannot reach the AWS endpoint{where} ({exc})") from exc
 

@@ -7,6 +7,7 @@ Only clusters tagged `project=sparkify-dbt` are ever found or terminated; `up` i
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,9 +16,6 @@ from ingest.clusters.common import (
     ClusterInfo,
     aws_call,
     aws_client,
-    env_int,
-    env_opt,
-    env_str,
     error_code,
     is_project,
     project_tags,
@@ -26,6 +24,7 @@ from ingest.clusters.common import (
     wait_until,
 )
 from ingest.errors import IngestError
+from ingest.settings import EmrSettings, default_from
 
 log = logging.getLogger(__name__)
 
@@ -36,28 +35,26 @@ ENDED_STATES = ("TERMINATING", "TERMINATED", "TERMINATED_WITH_ERRORS")
 THRIFT_SERVER = "/usr/lib/spark/sbin/start-thriftserver.sh"
 
 
+def _emr(setting: str) -> Callable[[], Any]:
+    return default_from(EmrSettings, setting)
+
+
 @dataclass(frozen=True)
 class EmrConfig:
     """What `emr_up` creates; every default comes from a SPARKIFY_EMR_* variable."""
 
-    name: str = field(default_factory=lambda: env_str("SPARKIFY_EMR_NAME", PROJECT))
-    release_label: str = field(
-        default_factory=lambda: env_str("SPARKIFY_EMR_RELEASE", "emr-7.5.0"))
-    master_instance_type: str = field(
-        default_factory=lambda: env_str("SPARKIFY_EMR_INSTANCE_TYPE", "m5.xlarge"))
-    core_instance_type: str = field(
-        default_factory=lambda: env_str("SPARKIFY_EMR_INSTANCE_TYPE", "m5.xlarge"))
-    core_count: int = field(default_factory=lambda: env_int("SPARKIFY_EMR_CORE_COUNT", 2))
-    subnet_id: str | None = field(default_factory=lambda: env_opt("SPARKIFY_EMR_SUBNET"))
-    key_pair: str | None = field(default_factory=lambda: env_opt("SPARKIFY_EMR_KEY_PAIR"))
-    log_uri: str | None = field(default_factory=lambda: env_opt("SPARKIFY_EMR_LOG_URI"))
-    service_role: str = field(
-        default_factory=lambda: env_str("SPARKIFY_EMR_SERVICE_ROLE", "EMR_DefaultRole"))
-    job_flow_role: str = field(
-        default_factory=lambda: env_str("SPARKIFY_EMR_JOB_FLOW_ROLE", "EMR_EC2_DefaultRole"))
+    name: str = field(default_factory=_emr("name"))
+    release_label: str = field(default_factory=_emr("release"))
+    master_instance_type: str = field(default_factory=_emr("instance_type"))
+    core_instance_type: str = field(default_factory=_emr("instance_type"))
+    core_count: int = field(default_factory=_emr("core_count"))
+    subnet_id: str | None = field(default_factory=_emr("subnet"))
+    key_pair: str | None = field(default_factory=_emr("key_pair"))
+    log_uri: str | None = field(default_factory=_emr("log_uri"))
+    service_role: str = field(default_factory=_emr("service_role"))
+    job_flow_role: str = field(default_factory=_emr("job_flow_role"))
     start_thrift_server: bool = True
-    timeout: float = field(
-        default_factory=lambda: float(env_int("SPARKIFY_EMR_TIMEOUT", 1800)))
+    timeout: float = field(default_factory=_emr("timeout"))
     poll_interval: float = 15.0
 
     def __post_init__(self) -> None:

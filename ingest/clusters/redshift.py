@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,10 +19,6 @@ from ingest.clusters.common import (
     ClusterInfo,
     aws_call,
     aws_client,
-    env_bool,
-    env_int,
-    env_opt,
-    env_str,
     error_code,
     is_project,
     project_tags,
@@ -33,42 +28,45 @@ from ingest.clusters.common import (
 )
 from ingest.errors import IngestError
 from ingest.raw.sources import S3Location
+from ingest.settings import (
+    RedshiftClusterSettings,
+    RedshiftSettings,
+    SettingsGroup,
+    default_from,
+    env_name,
+)
 
 log = logging.getLogger(__name__)
 
-PASSWORD_ENV = "DBT_ENV_SECRET_REDSHIFT_PASSWORD"
+PASSWORD_ENV = env_name(RedshiftSettings, "password")
 POLICY_NAME = "sparkify-dbt-read-raw"
-DEFAULT_ROLE = "sparkify-dbt-redshift-s3-read"
+DEFAULT_ROLE: str = RedshiftClusterSettings.model_fields["role_name"].default
 FAILED_STATES = (
     "gone", "deleting", "final-snapshot", "hardware-failure", "paused", "incompatible-hsm",
     "incompatible-network", "incompatible-parameters", "incompatible-restore",
 )
 
 
+def _setting(name: str,
+             group: type[SettingsGroup] = RedshiftClusterSettings) -> Callable[[], Any]:
+    return default_from(group, name)
+
+
 @dataclass(frozen=True)
 class RedshiftConfig:
     """What `redshift_up` creates; defaults from SPARKIFY_* variables (no secret in here)."""
 
-    cluster_id: str = field(
-        default_factory=lambda: env_str("SPARKIFY_REDSHIFT_CLUSTER_ID", PROJECT))
-    node_type: str = field(
-        default_factory=lambda: env_str("SPARKIFY_REDSHIFT_NODE_TYPE", "ra3.xlplus"))
-    node_count: int = field(
-        default_factory=lambda: env_int("SPARKIFY_REDSHIFT_NODE_COUNT", 1))
-    database: str = field(
-        default_factory=lambda: env_str("SPARKIFY_REDSHIFT_DATABASE", "sparkify"))
-    user: str = field(default_factory=lambda: env_str("SPARKIFY_REDSHIFT_USER", "sparkify"))
-    raw_uri: str | None = field(default_factory=lambda: env_opt("SPARKIFY_RAW_URI"))
-    role_name: str = field(
-        default_factory=lambda: env_str("SPARKIFY_REDSHIFT_ROLE", DEFAULT_ROLE))
-    publicly_accessible: bool = field(
-        default_factory=lambda: env_bool("SPARKIFY_REDSHIFT_PUBLIC", False))
-    subnet_group: str | None = field(
-        default_factory=lambda: env_opt("SPARKIFY_REDSHIFT_SUBNET_GROUP"))
-    security_group_ids: tuple[str, ...] = field(default_factory=lambda: tuple(
-        g for g in (env_opt("SPARKIFY_REDSHIFT_SECURITY_GROUPS") or "").split(",") if g))
-    timeout: float = field(
-        default_factory=lambda: float(env_int("SPARKIFY_REDSHIFT_TIMEOUT", 1800)))
+    cluster_id: str = field(default_factory=_setting("cluster_id"))
+    node_type: str = field(default_factory=_setting("node_type"))
+    node_count: int = field(default_factory=_setting("node_count"))
+    database: str = field(default_factory=_setting("database", RedshiftSettings))
+    user: str = field(default_factory=_setting("user", RedshiftSettings))
+    raw_uri: str | None = field(default_factory=_setting("raw_uri"))
+    role_name: str = field(default_factory=_setting("role_name"))
+    publicly_accessible: bool = field(default_factory=_setting("public"))
+    subnet_group: str | None = field(default_factory=_setting("subnet_group"))
+    security_group_ids: tuple[str, ...] = field(default_factory=_setting("security_groups"))
+    timeout: float = field(default_factory=_setting("timeout"))
     poll_interval: float = 20.0
 
     def __post_init__(self) -> None:
@@ -79,7 +77,8 @@ class RedshiftConfig:
 def redshift_up(config: RedshiftConfig | None = None) -> ClusterInfo:
     """Create (or reuse) the role and the cluster, wait until available, print the settings."""
     config = config or RedshiftConfig()
-    password = os.environ.get(PASSWORD_ENV)
+    secret = RedshiftSettings.read().password
+    password = secret.get_secret_value() if secret else None
     if not password:
         raise IngestError(f"{PASSWORD_ENV} is not set: export the master password for the new "
                           "Redshift cluster in that variable (it is never read from a file)")

@@ -8,17 +8,11 @@ Thrift Server started from this venv share one warehouse and metastore from any 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from xml.sax.saxutils import escape
 
 from ingest.paths import StatePaths
-
-DRIVER_MEMORY = os.environ.get("SPARKIFY_SPARK_DRIVER_MEMORY", "4g")
-SHUFFLE_PARTITIONS = os.environ.get("SPARKIFY_SPARK_SHUFFLE_PARTITIONS", "4")
-# The driver's RPC and block manager ports: loopback only, as local mode needs nothing else.
-# A cluster master (SPARKIFY_SPARK_MASTER) needs an address its executors can reach.
-BIND_ADDRESS = os.environ.get("SPARKIFY_SPARK_BIND_ADDRESS", "127.0.0.1")
+from ingest.settings import SparkSettings
 
 LOG4J2 = """\
 # Written by `python -m ingest spark-conf`: Spark says only warnings and errors.
@@ -40,9 +34,9 @@ logger.datanucleus.level = error
 
 def conf_dir() -> Path:
     """The folder the next Spark JVM will read its configuration from."""
-    env = os.environ.get("SPARK_CONF_DIR")
-    if env:
-        return Path(env)
+    configured = SparkSettings.read().conf_dir
+    if configured:
+        return configured
     from pyspark.find_spark_home import _find_spark_home
 
     return Path(_find_spark_home()) / "conf"
@@ -50,18 +44,21 @@ def conf_dir() -> Path:
 
 def spark_defaults(state: StatePaths) -> dict[str, str]:
     """Static and session settings shared by every Spark entry point of the project."""
+    settings = SparkSettings.read()
     java_options = f"-Dderby.system.home={state.spark} -Duser.timezone=UTC"
+    # The driver's RPC and block manager ports: loopback by default, as local mode needs
+    # nothing else. A cluster master needs an address its executors can reach.
     return {
-        "spark.master": os.environ.get("SPARKIFY_SPARK_MASTER", "local[*]"),
+        "spark.master": settings.master,
         "spark.app.name": "sparkify",
-        "spark.driver.memory": DRIVER_MEMORY,
-        "spark.driver.bindAddress": BIND_ADDRESS,
-        "spark.driver.host": BIND_ADDRESS,
+        "spark.driver.memory": settings.driver_memory,
+        "spark.driver.bindAddress": settings.bind_address,
+        "spark.driver.host": settings.bind_address,
         "spark.driver.extraJavaOptions": java_options,
         "spark.sql.catalogImplementation": "hive",
         "spark.sql.warehouse.dir": state.warehouse.as_uri(),
         "spark.sql.session.timeZone": "UTC",
-        "spark.sql.shuffle.partitions": SHUFFLE_PARTITIONS,
+        "spark.sql.shuffle.partitions": str(settings.shuffle_partitions),
         "spark.sql.adaptive.enabled": "true",
         "spark.sql.adaptive.coalescePartitions.enabled": "true",
         "spark.sql.sources.partitionOverwriteMode": "dynamic",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
 import shutil
 import subprocess
@@ -14,19 +13,25 @@ from typing import Any
 
 from ingest.errors import IngestError
 from ingest.paths import StatePaths
+from ingest.settings import SparkSettings
 from ingest.spark.conf import conf_dir, write_spark_conf
 
 log = logging.getLogger(__name__)
 OUR_HEADER = "# Written by `python -m ingest spark-conf`"
 JAVA_HINT = ("Spark needs Java 17 or newer: install it (Debian/Ubuntu: "
-             "`apt-get install openjdk-17-jre-headless`) or set JAVA_HOME.")
+             "`apt-get install openjdk-17-jre-headless`) or set JAVA_HOME to a Java 17+ folder.")
 
 
 def java_binary() -> Path:
-    """The java that pyspark will start; IngestError when there is none or it is too old."""
-    home = os.environ.get("JAVA_HOME")
-    candidate = Path(home) / "bin" / "java" if home else None
-    found = str(candidate) if candidate and candidate.is_file() else shutil.which("java")
+    """The java that pyspark will start; IngestError when there is none or it is too old.
+
+    Spark's launcher runs `$JAVA_HOME/bin/java` when JAVA_HOME is set (whatever PATH holds),
+    else `java` on PATH: the same choice here.
+    """
+    home = SparkSettings.read().java_home
+    if home is not None and not (home / "bin" / "java").is_file():
+        raise IngestError(f"JAVA_HOME={home} has no bin/java. {JAVA_HINT}")
+    found = str(home / "bin" / "java") if home is not None else shutil.which("java")
     if not found:
         raise IngestError(f"Java was not found on PATH or in JAVA_HOME. {JAVA_HINT}")
     try:
@@ -61,12 +66,20 @@ def spark_session(state: StatePaths | None = None) -> Any:
         return SparkSession.builder.enableHiveSupport().getOrCreate()
     except Exception as exc:  # py4j and the JVM fail in many shapes
         text = str(exc)
+        if _gateway_exited(exc):
+            raise IngestError(f"Spark's JVM exited at once: no usable Java. {JAVA_HINT}") from exc
         if "XJ040" in text or "Failed to start database" in text:
             raise IngestError(
                 f"the Spark metastore in {(state or StatePaths.default()).metastore} is in use "
                 "by another Spark process (a dbt run or a Thrift Server): stop it and retry"
             ) from exc
         raise IngestError(f"Spark failed to start: {text.splitlines()[0][:300]}") from exc
+
+
+def _gateway_exited(exc: Exception) -> bool:
+    """pyspark's JAVA_GATEWAY_EXITED: the java it launched ended before it could connect."""
+    condition = getattr(exc, "getCondition", lambda: None)()
+    return condition == "JAVA_GATEWAY_EXITED" or "JAVA_GATEWAY_EXITED" in str(exc)
 
 
 def spark_session_soon(state: StatePaths | None = None) -> Callable[[], Any]:

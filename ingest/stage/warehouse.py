@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
@@ -18,6 +17,7 @@ from typing import Any, Literal
 from ingest.errors import IngestError
 from ingest.ledger.store import LedgerStore
 from ingest.raw.contract import INGESTED_AT, RAW_TABLES, SOURCE_KEY, Columns, validate_identifier
+from ingest.settings import PostgresSettings, RedshiftSettings, SettingsGroup, env_name
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +29,13 @@ _TYPES: dict[Dialect, dict[str, str]] = {
     "redshift": {"int": "integer", "bigint": "bigint", "double": "double precision",
                  "string": "varchar(max)"},
 }
-_ENV_PREFIX: dict[Dialect, str] = {"postgres": "SPARKIFY_PG", "redshift": "SPARKIFY_REDSHIFT"}
-_DEFAULTS: dict[Dialect, tuple[str, int, str]] = {
-    "postgres": ("127.0.0.1", 5432, "postgres"),
-    "redshift": ("", 5439, "sparkify"),
-}
+_SETTINGS: dict[Dialect, type[SettingsGroup]] = {
+    "postgres": PostgresSettings, "redshift": RedshiftSettings}
+
+
+def _variable(dialect: Dialect, setting: str) -> str:
+    """The environment variable of one connection setting, for messages."""
+    return env_name(_SETTINGS[dialect], setting)
 
 
 @dataclass(frozen=True)
@@ -49,21 +51,13 @@ class ConnectionSettings:
 
     @classmethod
     def from_env(cls, dialect: Dialect) -> ConnectionSettings:
-        prefix = _ENV_PREFIX[dialect]
-        host, port, user = _DEFAULTS[dialect]
-        secret = "DBT_ENV_SECRET_PG_PASSWORD" if dialect == "postgres" else (
-            "DBT_ENV_SECRET_REDSHIFT_PASSWORD")
-        settings = cls(
-            dialect=dialect,
-            host=os.environ.get(f"{prefix}_HOST", host),
-            port=int(os.environ.get(f"{prefix}_PORT", str(port))),
-            user=os.environ.get(f"{prefix}_USER", user),
-            database=os.environ.get(f"{prefix}_DATABASE", "sparkify"),
-            password=os.environ.get(secret) or None,
-        )
-        if not settings.host:
-            raise IngestError(f"set {prefix}_HOST to the {dialect} endpoint")
-        return settings
+        """The settings of SPARKIFY_PG_* or SPARKIFY_REDSHIFT_* (ingest.settings)."""
+        read = PostgresSettings.read() if dialect == "postgres" else RedshiftSettings.read()
+        if not read.host:
+            raise IngestError(f"set {_variable(dialect, 'host')} to the {dialect} endpoint")
+        password = read.password.get_secret_value() if read.password else None
+        return cls(dialect=dialect, host=read.host, port=read.port, user=read.user,
+                   database=read.database, password=password)
 
     @property
     def where(self) -> str:
@@ -151,20 +145,20 @@ def _create_database(settings: ConnectionSettings) -> None:
 def describe_connect_error(exc: BaseException, settings: ConnectionSettings) -> str:
     """One line that says what is wrong: server, password, user or database."""
     text = str(exc).strip()
-    prefix = _ENV_PREFIX[settings.dialect]
+    def variable(setting: str) -> str:
+        return _variable(settings.dialect, setting)
+
     if "password authentication failed" in text or "no password supplied" in text:
-        secret = "DBT_ENV_SECRET_PG_PASSWORD" if settings.dialect == "postgres" else (
-            "DBT_ENV_SECRET_REDSHIFT_PASSWORD")
         return (f"{settings.where} refused the password of user {settings.user!r}: "
-                f"check {secret}")
+                f"check {variable('password')}")
     if _database_missing(exc):
         return (f"database {settings.database!r} does not exist on {settings.where}: create it "
-                f"(createdb {settings.database}) or set {prefix}_DATABASE")
+                f"(createdb {settings.database}) or set {variable('database')}")
     if "does not exist" in text and "role" in text:
-        return f"user {settings.user!r} does not exist on {settings.where}: set {prefix}_USER"
+        return f"user {settings.user!r} does not exist on {settings.where}: set {variable('user')}"
     first = text.splitlines()[0] if text else type(exc).__name__
     return (f"cannot reach {settings.where} ({first}): is the server running? "
-            f"set {prefix}_HOST and {prefix}_PORT")
+            f"set {variable('host')} and {variable('port')}")
 
 
 @contextmanager

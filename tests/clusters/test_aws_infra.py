@@ -13,18 +13,17 @@ from typing import Any
 import boto3
 import pytest
 
-from ingest.clusters.aws import (
-    EmrConfig,
+from ingest.clusters.commands import add_commands
+from ingest.clusters.emr import EmrConfig, emr_down, emr_status, emr_up
+from ingest.clusters.redshift import (
+    DEFAULT_ROLE,
+    POLICY_NAME,
     RedshiftConfig,
-    add_infra_commands,
-    emr_down,
-    emr_status,
-    emr_up,
+    raw_read_policy,
     redshift_down,
     redshift_status,
     redshift_up,
 )
-from ingest.clusters.redshift import DEFAULT_ROLE, POLICY_NAME, raw_read_policy
 from ingest.errors import IngestError
 from ingest.raw.sources import S3Location
 
@@ -389,7 +388,7 @@ def test_raw_read_policy_without_a_prefix_covers_the_bucket_only() -> None:
 
 def parser() -> argparse.ArgumentParser:
     built = argparse.ArgumentParser(prog="sparkify-ingest")
-    add_infra_commands(built.add_subparsers(dest="command", required=True))
+    add_commands(built.add_subparsers(dest="command", required=True))
     return built
 
 

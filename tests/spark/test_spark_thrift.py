@@ -24,8 +24,12 @@ import pytest
 from ingest.errors import IngestError
 from ingest.paths import StatePaths
 from ingest.run.dbt import run_dbt, summarize_build
+from ingest.settings import ThriftSettings
+from ingest.spark import commands as spark_commands
 from ingest.spark import thrift_server as spark_server
-from ingest.spark.thrift_server import ThriftSql, is_alive, port_answers, server_files
+from ingest.spark.processes import is_alive, port_answers
+from ingest.spark.thrift_files import MAIN_CLASS, server_files
+from ingest.spark.thrift_sql import ThriftSql
 from ingest.stage.spark import stage_spark
 from tests.support.cross_engine import MARTS, Export, assert_same_marts, export_marts
 from tests.support.expected_marts import build_expected_marts
@@ -87,7 +91,7 @@ def _session_marts(spark: Any, session_state: Path, target: Path,
 def test_dbt_build_through_the_thrift_server(state: StatePaths, tmp_path: Path, spark: Any,
                                              session_state: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    port = spark_server.default_port()
+    port = ThriftSettings.read().port
     began = time.monotonic()
     info = spark_server.start(state=state, timeout=START_TIMEOUT)
     try:
@@ -136,7 +140,7 @@ def test_dbt_build_through_the_thrift_server(state: StatePaths, tmp_path: Path, 
     assert spark_server.stop(state) is False, "nothing left to stop"
 
 
-@pytest.mark.parametrize("extra", [(), (spark_server.MAIN_CLASS,)],
+@pytest.mark.parametrize("extra", [(), (MAIN_CLASS,)],
                          ids=["sleep", "other-thrift-server"])
 def test_stop_leaves_a_foreign_process_alone(
     state: StatePaths, extra: tuple[str, ...], caplog: pytest.LogCaptureFixture
@@ -163,7 +167,7 @@ def test_stop_kills_a_server_that_ignores_sigterm(
     files.folder.mkdir(parents=True)
     code = ("import signal, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
             "print('ready', flush=True); time.sleep(60)")
-    stubborn = subprocess.Popen([sys.executable, "-c", code, spark_server.MAIN_CLASS,
+    stubborn = subprocess.Popen([sys.executable, "-c", code, MAIN_CLASS,
                                  files.marker], stdout=subprocess.PIPE)
     try:
         assert stubborn.stdout is not None and stubborn.stdout.readline() == b"ready\n"
@@ -204,7 +208,7 @@ def test_command_line(state: StatePaths, monkeypatch: pytest.MonkeyPatch,
                       capsys: pytest.CaptureFixture[str]) -> None:
     def parse(*argv: str) -> argparse.Namespace:
         parser = argparse.ArgumentParser(prog="python -m ingest")
-        spark_server.add_spark_server_command(parser.add_subparsers(dest="command"))
+        spark_commands.add_commands(parser.add_subparsers(dest="command"))
         return parser.parse_args(argv)
 
     monkeypatch.setenv("SPARKIFY_THRIFT_PORT", "12001")

@@ -1,0 +1,80 @@
+"""`run` and `pipeline` sub-commands: scheduled stage + build cycles, the whole pipeline."""
+
+from __future__ import annotations
+
+import argparse
+
+from ingest.raw.contract import schema_name_argument
+from ingest.sample.commands import add_size_options
+from ingest.settings import RunSettings, SampleSettings, StageSettings
+from ingest.stage.commands import (
+    StagedRows,
+    add_raw_schema_option,
+    add_stage_options,
+    require_source,
+    stage_options,
+)
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register `run` and `pipeline`."""
+    staging, settings = StageSettings.read(), RunSettings.read()
+    run = commands.add_parser("run", help="stage + dbt build every interval, one at a time")
+    run.add_argument("--every", default=settings.every, help="interval, e.g. 10m")
+    run.add_argument("--once", action="store_true", help="one cycle (for cron)")
+    run.add_argument("--cycles", type=int, default=None, help="stop after N cycles")
+    run.add_argument("--target", default=staging.target, choices=["spark", "postgres"])
+    run.add_argument("--source", default=staging.source)
+    add_raw_schema_option(run, staging)
+    _add_schema_option(run, settings)
+    add_stage_options(run, staging)
+    run.set_defaults(handler=cmd_run)
+
+    pipe = commands.add_parser("pipeline", help="the whole pipeline on the embedded Spark")
+    pipe.add_argument("--source", default=staging.source,
+                      help="raw data to use (default: a generated sample via a local S3)")
+    add_raw_schema_option(pipe, staging)
+    _add_schema_option(pipe, settings)
+    pipe.add_argument("--no-docs", action="store_true", help="skip dbt docs generate")
+    pipe.add_argument("--rebuild", action="store_true",
+                      help="build the marts even when nothing is new since the last build")
+    add_size_options(pipe, SampleSettings.read())
+    pipe.set_defaults(handler=cmd_pipeline)
+
+
+def _add_schema_option(parser: argparse.ArgumentParser, settings: RunSettings) -> None:
+    parser.add_argument("--schema", default=settings.schema_name,
+                        type=schema_name_argument("--schema / SPARKIFY_SCHEMA"))
+
+
+def mark_builds_behind(staged: StagedRows) -> None:
+    """`stage` changed rows outside a cycle: the marts built from that raw schema are behind,
+    so the next cycle builds even though it finds nothing new to stage."""
+    from ingest.run.builds import postgres_target, spark_target, staged_by_hand
+
+    warehouse = staged.warehouse
+    target = spark_target(staged.state) if warehouse is None else postgres_target(
+        warehouse.host, warehouse.port, warehouse.database)
+    staged_by_hand(staged.state, target, staged.raw_schema)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from ingest.run.scheduler import CycleConfig, parse_interval, run_every
+
+    config = CycleConfig(args.target, require_source(args), args.raw_schema, args.schema,
+                         stage_options(args))
+    every = parse_interval(args.every)
+    cycles = 1 if args.once else args.cycles
+    return run_every(config, every, cycles=cycles)
+
+
+def cmd_pipeline(args: argparse.Namespace) -> int:
+    from ingest.run.pipeline import format_summary, run_pipeline
+    from ingest.sample.generate import GenerateConfig
+
+    sample = GenerateConfig(songs=args.songs, days=args.days,
+                            events_per_day=args.events_per_day, seed=args.seed)
+    summary = run_pipeline(args.source or None, raw_schema=args.raw_schema, schema=args.schema,
+                           docs=not args.no_docs, sample=sample, rebuild=args.rebuild)
+    print(format_summary(summary, args.schema))
+    return 0

@@ -1,0 +1,309 @@
+"""Every environment variable the `ingest` package reads, typed, with its default and meaning.
+
+Nothing is read at import time: `<Group>.read()` reads the environment when it is called, so
+a variable set later (by a test, or by the pipeline for dbt) is seen. Empty values count as
+unset. A value of the wrong type is an IngestError naming the variable. The table of
+docs/settings.md and of `python -m ingest --help` is generated from here (`settings_table`);
+`python -m ingest.settings` prints it as Markdown.
+
+Values the ingest hands on to dbt are written to os.environ by run/pipeline.py,
+run/scheduler.py and sample/local_s3.py; those are writes, not settings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from ingest.errors import IngestError
+
+PROJECT = "sparkify-dbt"  # the EMR cluster name and Redshift cluster id by default
+
+
+def env(name: str | tuple[str, ...], default: Any, doc: str, **rules: Any) -> Any:
+    """One setting: its variable (or variables, the first set wins), default and meaning."""
+    alias = AliasChoices(*name) if isinstance(name, tuple) else name
+    return Field(default, validation_alias=alias, description=doc, **rules)
+
+
+def _comma_list(value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+CommaList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_comma_list)]
+
+
+class SettingsGroup(BaseSettings):
+    """The settings of one area; `read()` takes them from the environment now."""
+
+    model_config = SettingsConfigDict(case_sensitive=True, env_ignore_empty=True,
+                                      frozen=True, extra="ignore")
+
+    @classmethod
+    def read(cls) -> Self:
+        try:
+            return cls()
+        except ValidationError as exc:
+            raise IngestError(_invalid(cls, exc)) from None
+
+
+def _invalid(group: type[SettingsGroup], exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors():
+        field = group.model_fields.get(str(error["loc"][0]))
+        name = " or ".join(env_names(field)) if field else str(error["loc"][0])
+        problems.append(f"{name}={error['input']!r}: {error['msg'].lower()}")
+    return "bad environment variable: " + "; ".join(problems)
+
+
+class ProjectSettings(SettingsGroup):
+    """Where the project and its generated state are."""
+
+    project_dir: Path | None = env(
+        "SPARKIFY_PROJECT_DIR", None,
+        "the folder holding dbt_project.yml (default: the package's parent, else the cwd)")
+    state_dir: Path | None = env(
+        "SPARKIFY_STATE_DIR", None, "folder for generated state (default `<project>/.state`)")
+
+
+class SparkSettings(SettingsGroup):
+    """The embedded Spark and the Spark configuration the project writes."""
+
+    java_home: Path | None = env(
+        "JAVA_HOME", None, "the Java 17+ that starts Spark (default: `java` on PATH)")
+    conf_dir: Path | None = env(
+        "SPARK_CONF_DIR", None, "folder of the Spark configuration (default: pyspark's conf/)")
+    master: str = env("SPARKIFY_SPARK_MASTER", "local[*]", "Spark master URL")
+    driver_memory: str = env("SPARKIFY_SPARK_DRIVER_MEMORY", "4g", "Spark driver memory")
+    shuffle_partitions: int = env(
+        "SPARKIFY_SPARK_SHUFFLE_PARTITIONS", 4, "spark.sql.shuffle.partitions", ge=1)
+    bind_address: str = env(
+        "SPARKIFY_SPARK_BIND_ADDRESS", "127.0.0.1",
+        "address the Spark driver listens on and advertises (a cluster master needs one "
+        "its executors reach)")
+
+
+class ThriftSettings(SettingsGroup):
+    """The Spark Thrift Server: the local one, or EMR's through a tunnel."""
+
+    host: str = env("SPARKIFY_THRIFT_HOST", "127.0.0.1", "Thrift Server host to connect to")
+    port: int = env("SPARKIFY_THRIFT_PORT", 10000, "Thrift Server port (and `spark-server "
+                    "start`'s)", ge=1, le=65535)
+    user: str | None = env("SPARKIFY_THRIFT_USER", None,
+                           "user name of the Thrift session (default: the Unix user)")
+
+
+class PostgresSettings(SettingsGroup):
+    """The PostgreSQL warehouse (the same variables as the dbt profile)."""
+
+    host: str = env("SPARKIFY_PG_HOST", "127.0.0.1", "PostgreSQL host")
+    port: int = env("SPARKIFY_PG_PORT", 5432, "PostgreSQL port", ge=1, le=65535)
+    user: str = env("SPARKIFY_PG_USER", "postgres", "PostgreSQL user")
+    database: str = env("SPARKIFY_PG_DATABASE", "sparkify", "PostgreSQL database")
+    password: SecretStr | None = env("DBT_ENV_SECRET_PG_PASSWORD", None,
+                                     "PostgreSQL password (never printed)")
+
+
+class RedshiftSettings(SettingsGroup):
+    """The Redshift warehouse (the dbt profile's variables; `redshift up` uses them too)."""
+
+    host: str | None = env("SPARKIFY_REDSHIFT_HOST", None, "Redshift endpoint (no default)")
+    port: int = env("SPARKIFY_REDSHIFT_PORT", 5439, "Redshift port", ge=1, le=65535)
+    user: str = env("SPARKIFY_REDSHIFT_USER", "sparkify",
+                    "Redshift user, and the master user `redshift up` creates")
+    database: str = env("SPARKIFY_REDSHIFT_DATABASE", "sparkify", "Redshift database")
+    password: SecretStr | None = env(
+        "DBT_ENV_SECRET_REDSHIFT_PASSWORD", None,
+        "Redshift password, and the master password of `redshift up` (never printed)")
+
+
+class AwsSettings(SettingsGroup):
+    """AWS: credentials and region come from boto3's own chain; named here where we say it."""
+
+    endpoint_url: str | None = env("AWS_ENDPOINT_URL", None,
+                                   "AWS endpoint named in connection errors (boto3 reads it)")
+
+
+class SampleSettings(SettingsGroup):
+    """`generate` and `pipeline`: the generated sample data."""
+
+    out: Path | None = env("SPARKIFY_OUT", None, "generate: output folder (--out)")
+    start_date: dt.date = env("SPARKIFY_START_DATE", dt.date(2018, 11, 1),
+                              "generate: first day of the events (--start-date)")
+    known_song_share: float = env("SPARKIFY_KNOWN_SONG_SHARE", 0.4,
+                                  "generate: share of plays that name a song of the set",
+                                  ge=0.0, le=1.0)
+    songs: int = env("SPARKIFY_SONGS", 71, "sample size: songs (--songs)", ge=0)
+    days: int = env("SPARKIFY_DAYS", 30, "sample size: days (--days)", ge=0)
+    events_per_day: int = env("SPARKIFY_EVENTS_PER_DAY", 270,
+                              "sample size: events per day (--events-per-day)", ge=0)
+    seed: int = env("SPARKIFY_SEED", 42, "sample: random seed (--seed)")
+
+
+class UploadSettings(SettingsGroup):
+    """`upload`: local raw files to S3."""
+
+    workers: int = env("SPARKIFY_UPLOAD_WORKERS", 16, "upload: parallel uploads (--workers)",
+                       ge=1)
+
+
+class StageSettings(SettingsGroup):
+    """`stage`, `status`, `run`, `pipeline`: what is staged, where and how."""
+
+    target: str = env("SPARKIFY_TARGET", "spark", "dbt target, and the ingest's --target")
+    source: str | None = env("SPARKIFY_SOURCE", None,
+                             "raw data: a local folder or s3://bucket/prefix (--source)")
+    raw_schema: str = env("SPARKIFY_RAW_SCHEMA", "sparkify_raw",
+                          "schema of the raw tables (--raw-schema; dbt reads it too)")
+    location: Literal["local", "direct"] = env(
+        "SPARKIFY_LOCATION", "local", "stage: local landing folder or direct s3:// tables")
+    iam_role: str | None = env("SPARKIFY_IAM_ROLE", None,
+                               "stage redshift: ARN of the role the cluster reads S3 with")
+    region: str | None = env(("SPARKIFY_REGION", "AWS_REGION"), None,
+                             "stage redshift: region of the raw bucket (--region)")
+    load_files_uri: str | None = env(
+        "SPARKIFY_LOAD_FILES_URI", None,
+        "stage redshift: s3:// prefix for manifests (default `<source>/_sparkify_loads`)")
+    batch_objects: int = env("SPARKIFY_BATCH_OBJECTS", 500, "objects per batch", ge=1)
+    max_attempts: int = env("SPARKIFY_MAX_ATTEMPTS", 3,
+                            "runs an unreadable object stays pending before it is failed", ge=1)
+    prune: bool = env("SPARKIFY_PRUNE", False,
+                      "drop the rows of objects that vanished from the source (--prune)")
+    wait: bool = env("SPARKIFY_WAIT", True,
+                     "wait for another stage of the same source and target (--wait)")
+    archive: str | None = env("SPARKIFY_ARCHIVE", None,
+                              "copy processed raw objects to this folder or s3:// prefix")
+
+
+class RunSettings(SettingsGroup):
+    """`run` and `pipeline`: the dbt builds."""
+
+    schema_name: str = env("SPARKIFY_SCHEMA", "sparkify",
+                           "marts schema (--schema; dbt reads it too)")
+    every: str = env("SPARKIFY_EVERY", "10m", "run: interval between cycles (--every)")
+
+
+class EmrSettings(SettingsGroup):
+    """`emr up`: the EMR cluster for the spark_thrift target."""
+
+    name: str = env("SPARKIFY_EMR_NAME", PROJECT, "EMR cluster name", min_length=1)
+    release: str = env("SPARKIFY_EMR_RELEASE", "emr-7.5.0", "EMR release label")
+    instance_type: str = env("SPARKIFY_EMR_INSTANCE_TYPE", "m5.xlarge",
+                             "EMR master and core instance type")
+    core_count: int = env("SPARKIFY_EMR_CORE_COUNT", 2, "EMR core instances", ge=0)
+    subnet: str | None = env("SPARKIFY_EMR_SUBNET", None, "EC2 subnet id of the EMR cluster")
+    key_pair: str | None = env("SPARKIFY_EMR_KEY_PAIR", None, "EC2 key pair of the EMR nodes")
+    log_uri: str | None = env("SPARKIFY_EMR_LOG_URI", None, "s3:// prefix for EMR logs")
+    service_role: str = env("SPARKIFY_EMR_SERVICE_ROLE", "EMR_DefaultRole", "EMR service role")
+    job_flow_role: str = env("SPARKIFY_EMR_JOB_FLOW_ROLE", "EMR_EC2_DefaultRole",
+                             "EC2 instance profile of the EMR nodes")
+    timeout: float = env("SPARKIFY_EMR_TIMEOUT", 1800.0,
+                         "seconds `emr up` waits for the cluster", gt=0)
+
+
+class RedshiftClusterSettings(SettingsGroup):
+    """`redshift up`: the Redshift cluster and the IAM role it reads S3 with."""
+
+    cluster_id: str = env("SPARKIFY_REDSHIFT_CLUSTER_ID", PROJECT,
+                          "Redshift cluster identifier")
+    node_type: str = env("SPARKIFY_REDSHIFT_NODE_TYPE", "ra3.xlplus", "Redshift node type")
+    node_count: int = env("SPARKIFY_REDSHIFT_NODE_COUNT", 1, "Redshift nodes", ge=1)
+    raw_uri: str | None = env("SPARKIFY_RAW_URI", None,
+                              "s3://bucket/prefix the cluster's role may read")
+    role_name: str = env("SPARKIFY_REDSHIFT_ROLE", "sparkify-dbt-redshift-s3-read",
+                         "IAM role the cluster uses to read the raw bucket")
+    public: bool = env("SPARKIFY_REDSHIFT_PUBLIC", False, "PubliclyAccessible cluster")
+    subnet_group: str | None = env("SPARKIFY_REDSHIFT_SUBNET_GROUP", None,
+                                   "Redshift cluster subnet group")
+    security_groups: CommaList = env("SPARKIFY_REDSHIFT_SECURITY_GROUPS", (),
+                                     "VPC security group ids, comma-separated")
+    timeout: float = env("SPARKIFY_REDSHIFT_TIMEOUT", 1800.0,
+                         "seconds `redshift up` waits for the cluster", gt=0)
+
+
+GROUPS: tuple[type[SettingsGroup], ...] = (
+    ProjectSettings, SparkSettings, ThriftSettings, PostgresSettings, RedshiftSettings,
+    AwsSettings, SampleSettings, UploadSettings, StageSettings, RunSettings, EmrSettings,
+    RedshiftClusterSettings,
+)
+
+
+def default_from(group: type[SettingsGroup], name: str) -> Callable[[], Any]:
+    """A dataclass `default_factory`: the setting `name` of `group`, read when called."""
+    return lambda: getattr(group.read(), name)
+
+
+# --- the table ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    """One environment variable as the docs and --help show it."""
+
+    names: tuple[str, ...]
+    default: str
+    meaning: str
+
+
+def env_names(field: FieldInfo) -> tuple[str, ...]:
+    """The variable(s) a setting reads, first one first."""
+    alias = field.validation_alias
+    if isinstance(alias, AliasChoices):
+        return tuple(str(choice) for choice in alias.choices)
+    return (str(alias),)
+
+
+def env_name(group: type[SettingsGroup], setting: str) -> str:
+    """The variable of one setting, for messages: env_name(PostgresSettings, "user")."""
+    return env_names(group.model_fields[setting])[0]
+
+
+def _shown(value: object) -> str:
+    if value is None or value == ():
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def settings_rows() -> Iterator[Row]:
+    for group in GROUPS:
+        for field in group.model_fields.values():
+            yield Row(env_names(field), _shown(field.default), str(field.description))
+
+
+def settings_table() -> str:
+    """The Markdown table of every variable (docs/settings.md holds a copy; a test compares)."""
+    lines = ["| variable | default | meaning |", "|---|---|---|"]
+    for row in settings_rows():
+        names = ", else ".join(f"`{name}`" for name in row.names)
+        default = f"`{row.default}`" if row.default else "-"
+        lines.append(f"| {names} | {default} | {row.meaning} |")
+    return "\n".join(lines) + "\n"
+
+
+def settings_text() -> str:
+    """The same table as plain text, for `python -m ingest --help`."""
+    rows = [(" / ".join(row.names), row.default or "-", row.meaning)
+            for row in settings_rows()]
+    width = max(len(name) for name, _, _ in rows)
+    deflt = max(len(default) for _, default, _ in rows)
+    return "\n".join(f"  {name:<{width}}  {default:<{deflt}}  {meaning}"
+                     for name, default, meaning in rows)
+
+
+if __name__ == "__main__":
+    print(settings_table(), end="")

@@ -1,0 +1,72 @@
+"""`spark-conf` and `spark-server` sub-commands: Spark's configuration, the local Thrift Server."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from ingest.errors import IngestError
+from ingest.paths import StatePaths
+from ingest.settings import ThriftSettings
+from ingest.spark.conf import write_spark_conf
+from ingest.spark.thrift_files import server_files
+from ingest.spark.thrift_server import START_TIMEOUT, port_number, start, status, stop
+
+log = logging.getLogger("ingest")
+ACTIONS = ("start", "stop", "status")
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register `spark-conf` and `spark-server start|stop|status [--port N]`."""
+    conf = commands.add_parser("spark-conf", help="write the project's Spark configuration")
+    conf.add_argument("--dir", default=None, help="folder (default: SPARK_CONF_DIR or pyspark's)")
+    conf.set_defaults(handler=cmd_spark_conf)
+
+    parser = commands.add_parser(
+        "spark-server",
+        help="a local Spark Thrift Server (as on EMR) for the spark_thrift dbt target",
+        description="Start, stop or show the local Spark Thrift Server. It binds 127.0.0.1, "
+                    "keeps its own warehouse and metastore in <state>/spark-thrift, and runs "
+                    "until `stop`. status exits 3 when nothing runs.",
+    )
+    parser.add_argument("action", choices=ACTIONS)
+    parser.add_argument(
+        "--port", type=_port_argument, default=ThriftSettings.read().port,
+        help="start: the port to listen on (default SPARKIFY_THRIFT_PORT or 10000)")
+    parser.add_argument(
+        "--timeout", type=float, default=START_TIMEOUT,
+        help=f"start: seconds to wait for the server to answer (default {START_TIMEOUT:.0f})")
+    parser.set_defaults(handler=cmd_spark_server)
+
+
+def _port_argument(value: str) -> int:
+    try:
+        return port_number(value)
+    except IngestError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def cmd_spark_conf(args: argparse.Namespace) -> int:
+    folder = write_spark_conf(StatePaths.default(), Path(args.dir) if args.dir else None)
+    log.info("Spark configuration written to %s (state in %s)", folder, StatePaths.default().root)
+    return 0
+
+
+def cmd_spark_server(args: argparse.Namespace) -> int:
+    state = StatePaths.default()
+    if args.action == "start":
+        started = start(args.port, state, timeout=args.timeout)
+        print(started.describe())
+        print("dbt: SPARKIFY_TARGET=spark_thrift (or --target spark_thrift) with "
+              f"SPARKIFY_THRIFT_PORT={started.port}")
+        return 0
+    if args.action == "stop":
+        stop(state)
+        return 0
+    running = status(state)
+    if running is None:
+        print(f"Spark Thrift Server not running (state: {server_files(state).folder})")
+        return 3
+    print(running.describe())
+    return 0
