@@ -14,8 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from ingest.aws import aws_errors
 from ingest.errors import IngestError
-from ingest.raw.sources import aws_errors
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,10 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest.aws import aws_errors, s3_client
 from ingest.errors import IngestError
 from ingest.ledger.store import HAS_ROWS, LedgerEntry
-from ingest.raw.sources import LocalSource, RawSource, S3Location, S3Source, aws_errors, s3_client
+from ingest.raw.sources import LocalSource, RawSource, S3Location, S3Source
 
 log = logging.getLogger(__name__)
 

@@ -6,12 +6,12 @@ import logging
 import os
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
+from ingest.aws import aws_errors, check_bucket, describe_aws_error, s3_client
 from ingest.errors import IngestError
 from ingest.safe_text import printable
 
@@ -74,9 +74,6 @@ def key_problem(key: str, folder: str) -> str | None:
     if _UNSAFE_KEY.search(key):
         return f"key {printable(key)!r} holds a backslash or a control character"
     return None
-
-
-
 
 @dataclass(frozen=True)
 class S3Location:
@@ -238,63 +235,6 @@ class S3Source:
                 return ReadResult(None, "access denied to this object")
             raise IngestError(f"reading {self.location.uri}/{obj.key}: "
                               f"{describe_aws_error(exc)}") from exc
-
-
-def s3_client() -> Any:
-    """A boto3 S3 client; honours AWS_ENDPOINT_URL(_S3), AWS_PROFILE, AWS_REGION."""
-    import boto3
-    from botocore.config import Config
-
-    config = Config(
-        retries={"max_attempts": 3, "mode": "standard"},
-        connect_timeout=5,
-        read_timeout=60,
-        max_pool_connections=32,
-    )
-    return boto3.session.Session().client("s3", config=config)
-
-
-def check_bucket(client: Any, bucket: str) -> None:
-    with aws_errors(f"opening bucket {bucket!r}"):
-        client.head_bucket(Bucket=bucket)
-
-
-@contextmanager
-def aws_errors(doing: str) -> Iterator[None]:
-    """Turn botocore failures into one-line IngestErrors that say what to check."""
-    try:
-        yield
-    except Exception as exc:
-        message = describe_aws_error(exc)
-        if message is None:
-            raise
-        raise IngestError(f"{doing}: {message}") from exc
-
-
-def describe_aws_error(exc: BaseException) -> str | None:
-    """One line for a botocore failure (None for anything else)."""
-    from botocore import exceptions as bx
-
-    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-    where = f" at {endpoint}" if endpoint else ""
-    if isinstance(exc, bx.NoCredentialsError | bx.PartialCredentialsError):
-        return "no AWS credentials found (set AWS_PROFILE or AWS_ACCESS_KEY_ID/SECRET)"
-    if isinstance(exc, bx.EndpointConnectionError | bx.ConnectTimeoutError):
-        return f"cannot reach the S3 endpoint{where} ({exc})"
-    if isinstance(exc, bx.ClientError):
-        error = exc.response.get("Error", {})
-        code = str(error.get("Code", ""))
-        operation = str(getattr(exc, "operation_name", ""))
-        if code == "NoSuchBucket" or (code == "404" and operation == "HeadBucket"):
-            return "the bucket does not exist (check the name and AWS_REGION)"
-        if code in {"404", "NoSuchKey"}:
-            return "the object does not exist (it was deleted or the key is wrong)"
-        if code in {"403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"}:
-            return f"access denied{where}: check the AWS credentials and their permissions"
-        return f"{code or 'error'}: {error.get('Message', exc)}"
-    if isinstance(exc, bx.BotoCoreError):
-        return str(exc)
-    return None
 
 
 def open_source(uri: str) -> LocalSource | S3Source:

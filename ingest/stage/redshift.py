@@ -18,11 +18,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ingest.aws import aws_errors
 from ingest.errors import IngestError
 from ingest.ledger.store import LEDGER, QUARANTINE, LedgerStore, Processed
 from ingest.paths import StatePaths
 from ingest.raw.contract import INGESTED_AT, RAW_TABLES, SOURCE_KEY, Columns, validate_identifier
-from ingest.raw.sources import S3Location, S3Source, aws_errors
+from ingest.raw.sources import S3Location, S3Source
 from ingest.stage.core import (
     Ledger,
     Rendered,

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from ingest.aws import s3_client
 from ingest.errors import IngestError
-from ingest.raw.sources import LocalSource, S3Source, open_source, require_raw_layout, s3_client
+from ingest.raw.sources import LocalSource, S3Source, open_source, require_raw_layout
 from ingest.raw.upload import upload
 from tests.support.project import FIXTURES, PROJECT_DIR
 

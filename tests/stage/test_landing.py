@@ -13,8 +13,9 @@ import pyarrow.parquet as pq
 import pytest
 
 import ingest.stage.core as core_module
+from ingest.aws import s3_client
 from ingest.errors import IngestError
-from ingest.raw.sources import open_source, s3_client
+from ingest.raw.sources import open_source
 from ingest.raw.upload import upload
 from ingest.stage.core import StageOptions, StageReport, stage
 from ingest.stage.landing import LandingSink, ledger_entries

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from ingest.aws import s3_client
 from ingest.errors import IngestError
 from ingest.paths import StatePaths
-from ingest.raw.sources import S3Source, s3_client
+from ingest.raw.sources import S3Source
 from ingest.raw.upload import upload
 from ingest.stage.landing import ledger_entries
 from ingest.stage.postgres import stage_postgres
