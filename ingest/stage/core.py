@@ -35,6 +35,7 @@ from typing import Any, Protocol
 
 from ingest.errors import IngestError
 from ingest.ledger.archive import ArchiveRequest, archive_from_ledger
+from ingest.ledger.db import now_utc
 from ingest.ledger.store import (
     DEFAULT_MAX_ATTEMPTS,
     FAILED,
@@ -268,7 +269,7 @@ def _process(source: RawSource, sink: Sink, plans: dict[str, TablePlan], ledger:
             for batch in batches(plan.process, options.batch_objects, options.batch_bytes):
                 reads = list(readers.map(partial(_read, source), batch))
                 verify = partial(verify_and_render, table, source_uri=source.uri,
-                                 now=_now(), max_attempts=options.max_attempts,
+                                 now=now_utc(), max_attempts=options.max_attempts,
                                  render=sink.render)
                 done: list[Rendered] = list(verifiers.map(
                     verify, batch, reads, [ledger.get((table, obj.key)) for obj in batch],
@@ -307,7 +308,7 @@ def json_lines(table: str, item: Processed) -> list[str]:
     """The contract's fields of each good record as a JSON line, with its provenance."""
     assert item.verified is not None
     columns = [name for name, _kind in RAW_TABLES[table]]
-    stamp = (item.entry.loaded_at or _now()).isoformat(sep=" ")
+    stamp = (item.entry.loaded_at or now_utc()).isoformat(sep=" ")
     return [json.dumps({**{name: record.get(name) for name in columns},
                         SOURCE_KEY: item.entry.key, INGESTED_AT: stamp},
                        ensure_ascii=False, allow_nan=False)
@@ -343,10 +344,6 @@ class _Inline(Executor):
     def map(self, fn: Any, *iterables: Any, timeout: float | None = None,
             chunksize: int = 1) -> Iterator[Any]:
         return map(fn, *iterables)
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def _report(where: str, load: TableLoad, plan: TablePlan) -> None:

@@ -28,7 +28,6 @@ again from scratch, with a warning.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import os
 import shutil
@@ -45,6 +44,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ingest.errors import IngestError
+from ingest.ledger.db import now_utc, transaction
 from ingest.ledger.store import HAS_ROWS, LEDGER, QUARANTINE, LedgerEntry, LedgerStore, Processed
 from ingest.raw.contract import SOURCE_KEY
 from ingest.stage.core import Ledger, Rendered
@@ -57,7 +57,6 @@ from ingest.stage.landing_format import (
     render_parts,
     song_bucket,
 )
-from ingest.stage.warehouse import transaction
 
 log = logging.getLogger(__name__)
 LEDGER_FILE = "ledger.sqlite"
@@ -184,12 +183,12 @@ class LandingSink:
                 files = self._land_logs(batch, removed, self._landed(table))
             with transaction(self.connection) as cursor:
                 self.store.forget(cursor, table, removed)
-                self.store.write(cursor, [item for item, _parts in batch], _now())
+                self.store.write(cursor, [item for item, _parts in batch], now_utc())
                 _record(cursor, files)
 
     def mark_archived(self, table: str, keys: Sequence[str]) -> None:
         with transaction(self.connection) as cursor:
-            self.store.mark_archived(cursor, table, keys, _now())
+            self.store.mark_archived(cursor, table, keys, now_utc())
 
     def row_counts(self) -> dict[str, int]:
         with transaction(self.connection) as cursor:
@@ -427,10 +426,6 @@ def _size(path: Path) -> int | None:
         return path.stat().st_size
     except FileNotFoundError:
         return None
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def ledger_entries(landing: Path) -> tuple[list[LedgerEntry], list[tuple[Any, ...]]]:

@@ -25,6 +25,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ingest.ledger.db import now_utc
 from ingest.ledger.store import Processed
 from ingest.raw.contract import INGESTED_AT, RAW_TABLES, SOURCE_KEY
 
@@ -147,7 +148,7 @@ def _columns(table: str, records: list[dict[str, Any]], key: str,
              loaded_at: dt.datetime | None) -> list[list[Any]]:
     """The values of each column of `arrow_schema(table)`, in its order."""
     columns = [[record.get(name) for record in records] for name, _kind in RAW_TABLES[table]]
-    stamp = loaded_at or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    stamp = loaded_at or now_utc()
     return [*columns, [key] * len(records), [stamp] * len(records)]
 
 

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ingest.errors import IngestError
+from ingest.ledger.db import now_utc, transaction
 from ingest.ledger.store import LedgerStore, Processed
 from ingest.paths import StatePaths
 from ingest.raw.contract import INGESTED_AT, RAW_TABLES, SOURCE_KEY, Columns, validate_identifier
@@ -34,10 +35,8 @@ from ingest.stage.warehouse import (
     ConnectionSettings,
     column_name,
     connect_or_create,
-    now_utc,
     qualified,
     setup_statements,
-    transaction,
 )
 
 log = logging.getLogger(__name__)

@@ -20,6 +20,7 @@ from typing import Any
 
 from ingest.aws import aws_errors
 from ingest.errors import IngestError
+from ingest.ledger.db import now_utc, transaction
 from ingest.ledger.store import LEDGER, QUARANTINE, LedgerStore, Processed
 from ingest.paths import StatePaths
 from ingest.raw.contract import INGESTED_AT, RAW_TABLES, SOURCE_KEY, Columns, validate_identifier
@@ -37,10 +38,8 @@ from ingest.stage.warehouse import (
     ConnectionSettings,
     column_name,
     connect,
-    now_utc,
     qualified,
     setup_statements,
-    transaction,
 )
 
 log = logging.getLogger(__name__)

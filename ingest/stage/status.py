@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from contextlib import closing
 from typing import Any
 
+from ingest.ledger.db import transaction
 from ingest.ledger.store import STATUSES, LedgerEntry, LedgerStore
 from ingest.paths import StatePaths
 from ingest.safe_text import printable
-from ingest.stage.warehouse import ConnectionSettings, connect, transaction
+from ingest.stage.warehouse import ConnectionSettings, connect
 
 
 def format_ledger(title: str, entries: Sequence[LedgerEntry],

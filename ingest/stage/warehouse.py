@@ -7,11 +7,8 @@ transactions, so it can never say "loaded" about rows that are not there.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -158,23 +155,6 @@ def describe_connect_error(exc: BaseException, settings: ConnectionSettings) -> 
             f"set {prefix}_HOST and {prefix}_PORT")
 
 
-@contextmanager
-def transaction(connection: Any) -> Iterator[Any]:
-    """A cursor whose statements commit together, or roll back together on any error."""
-    cursor = connection.cursor()
-    try:
-        yield cursor
-        connection.commit()
-    except BaseException:
-        # a rollback on a lost connection fails too: keep the error that says what happened
-        with suppress(Exception):
-            connection.rollback()
-        raise
-    finally:
-        with suppress(Exception):
-            cursor.close()
-
-
 def qualified(schema: str, table: str) -> str:
     return f'"{validate_identifier(schema)}"."{validate_identifier(table)}"'
 
@@ -206,8 +186,3 @@ def setup_statements(schema: str, dialect: Dialect) -> list[str]:
           f"on {qualified(schema, table)} ({SOURCE_KEY})"
           for table in RAW_TABLES if dialect == "postgres"),
     ]
-
-
-
-def now_utc() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
