@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from ingest.raw.contract import validate_identifier
-from ingest.raw.sources import RawObject
+from ingest.raw.sources import RawObject, SourceLocation
 from ingest.raw.verify import Rejected, Unreadable, Verified, verify_object
 
 Backend = Literal["postgres", "redshift", "sqlite"]
@@ -84,7 +84,7 @@ class TablePlan:
         return not self.process and not self.removed
 
 
-def plan_table(table: str, objects: Sequence[RawObject], source_uri: str,
+def plan_table(table: str, objects: Sequence[RawObject], source: SourceLocation,
                ledger: dict[tuple[str, str], LedgerEntry], *,
                prune: bool = False) -> TablePlan:
     """New, changed and pending objects are processed; changed ones are stale."""
@@ -96,7 +96,7 @@ def plan_table(table: str, objects: Sequence[RawObject], source_uri: str,
         entry = ledger.get((table, obj.key))
         if entry is None:
             process.append(obj)
-        elif entry.fingerprint != obj.fingerprint or entry.source_uri != source_uri:
+        elif entry.fingerprint != obj.fingerprint or entry.source_uri != source.uri:
             process.append(obj)
             stale.append(obj.key)
         elif entry.status == PENDING:
@@ -113,11 +113,6 @@ def plan_table(table: str, objects: Sequence[RawObject], source_uri: str,
                      prune)
 
 
-def staged_tables(ledger: dict[tuple[str, str], LedgerEntry], source_uri: str) -> set[str]:
-    """Raw tables that already hold objects of this source."""
-    return {table for (table, _key), entry in ledger.items() if entry.source_uri == source_uri}
-
-
 @dataclass(frozen=True)
 class Processed:
     """One object after verification: its new ledger entry and, if readable, its content."""
@@ -126,7 +121,7 @@ class Processed:
     verified: Verified | None
 
 
-def process_object(table: str, obj: RawObject, body: bytes | None, source_uri: str,
+def process_object(table: str, obj: RawObject, body: bytes | None, source: SourceLocation,
                    previous: LedgerEntry | None, now: dt.datetime,
                    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
                    read_error: str | None = None) -> Processed:
@@ -139,7 +134,7 @@ def process_object(table: str, obj: RawObject, body: bytes | None, source_uri: s
     same_object = previous is not None and previous.fingerprint == obj.fingerprint
     first_seen = previous.first_seen_at if previous is not None else now
     attempts = (previous.attempts if same_object and previous else 0) + 1
-    entry = LedgerEntry(table, obj.key, source_uri, obj.fingerprint, obj.size, PENDING,
+    entry = LedgerEntry(table, obj.key, source.uri, obj.fingerprint, obj.size, PENDING,
                         first_seen)
     try:
         if obj.problem:

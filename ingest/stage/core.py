@@ -52,7 +52,14 @@ from ingest.ledger.store import (
 from ingest.locks import exclusive, lock_path
 from ingest.progress import Progress
 from ingest.raw.contract import INGESTED_AT, RAW_TABLES, SOURCE_KEY
-from ingest.raw.sources import RawObject, RawSource, ReadResult, list_raw, no_files_message
+from ingest.raw.sources import (
+    RawObject,
+    RawSource,
+    ReadResult,
+    SourceLocation,
+    list_raw,
+    no_files_message,
+)
 from ingest.raw.verify import file_date
 
 log = logging.getLogger(__name__)
@@ -199,10 +206,10 @@ def stage(source: RawSource, sink: Sink, options: StageOptions, *, locks: Path,
         sink.prepare()
         ledger = sink.repair(sink.read_ledger())
         listing = list_raw(source)
-        check_listing(source.uri, listing, ledger)
+        check_listing(source.location, listing, ledger)
         log.info("source %s: %d song files, %d log files", source.uri,
                  len(listing["song_data"]), len(listing["log_data"]))
-        plans = {table: plan_table(table, objects, source.uri, ledger, prune=options.prune)
+        plans = {table: plan_table(table, objects, source.location, ledger, prune=options.prune)
                  for table, objects in listing.items()}
         if when_valid is not None and any(not plan.is_empty for plan in plans.values()):
             when_valid()
@@ -231,7 +238,8 @@ def rows_changed(plans: dict[str, TablePlan], processed: dict[str, list[Processe
     return False
 
 
-def check_listing(uri: str, listing: dict[str, list[RawObject]], ledger: Ledger) -> None:
+def check_listing(source: SourceLocation, listing: dict[str, list[RawObject]],
+                  ledger: Ledger) -> None:
     """Refuse a raw folder that lists nothing, unless all it ever held was archived.
 
     A missing or empty folder (renamed, unmounted, a wrong prefix) must never read as
@@ -242,18 +250,18 @@ def check_listing(uri: str, listing: dict[str, list[RawObject]], ledger: Ledger)
         if objects:
             continue
         held = [entry for (table, _key), entry in ledger.items()
-                if table == folder and entry.source_uri == uri]
+                if table == folder and entry.source_uri == source.uri]
         live = [entry for entry in held if entry.archived_at is None]
         if not held:
             never_staged.append(folder)
         elif live:
             raise IngestError(
-                f"{uri}/{folder}/ is missing or empty, but {len(live)} of its objects are "
+                f"{source.uri}/{folder}/ is missing or empty, but {len(live)} of its objects are "
                 "staged: nothing was changed. Check --source (a renamed or unmounted "
                 "folder, a wrong prefix); objects really deleted keep their rows unless "
                 "they vanish one by one and the stage runs with --prune")
     if never_staged:
-        raise IngestError(no_files_message(uri, never_staged))
+        raise IngestError(no_files_message(source.uri, never_staged))
 
 
 def _process(source: RawSource, sink: Sink, plans: dict[str, TablePlan], ledger: Ledger,
@@ -268,7 +276,7 @@ def _process(source: RawSource, sink: Sink, plans: dict[str, TablePlan], ledger:
             removed = list(plan.removed)
             for batch in batches(plan.process, options.batch_objects, options.batch_bytes):
                 reads = list(readers.map(partial(_read, source), batch))
-                verify = partial(verify_and_render, table, source_uri=source.uri,
+                verify = partial(verify_and_render, table, source=source.location,
                                  now=now_utc(), max_attempts=options.max_attempts,
                                  render=sink.render)
                 done: list[Rendered] = list(verifiers.map(
@@ -290,14 +298,14 @@ def _read(source: RawSource, obj: RawObject) -> ReadResult:
 
 
 def verify_and_render(table: str, obj: RawObject, read: ReadResult,
-                      previous: LedgerEntry | None, *, source_uri: str, now: dt.datetime,
+                      previous: LedgerEntry | None, *, source: SourceLocation, now: dt.datetime,
                       max_attempts: int, render: Render) -> Rendered:
     """Verify one object and render its good records for the sink (in a worker process).
 
     What comes back keeps the ledger entry and the bad lines, not the records: holding
     every record of a large run in memory is what made staging grow with its input.
     """
-    item = process_object(table, obj, read.body, source_uri, previous, now, max_attempts,
+    item = process_object(table, obj, read.body, source, previous, now, max_attempts,
                           read_error=read.reason)
     if item.verified is None:
         return item, None

@@ -20,7 +20,7 @@ from ingest.ledger.db import now_utc, transaction
 from ingest.ledger.store import LedgerStore, Processed
 from ingest.paths import StatePaths
 from ingest.raw.contract import INGESTED_AT, RAW_TABLES, SOURCE_KEY, Columns, validate_identifier
-from ingest.raw.sources import open_source
+from ingest.raw.sources import SourceLocation, open_source, parse_source
 from ingest.safe_text import printable
 from ingest.stage.core import (
     Ledger,
@@ -47,30 +47,30 @@ _COPY_LINE = re.compile(r"COPY \S+, line (\d+)")
 CopyRows = tuple[str, list[int]]
 
 
-def stage_postgres(source_uri: str, *, schema: str = "sparkify_raw",
+def stage_postgres(source: str | SourceLocation, *, schema: str = "sparkify_raw",
                    settings: ConnectionSettings | None = None, state: StatePaths | None = None,
                    options: StageOptions | None = None, **fields: Any) -> list[TableLoad]:
     """Bring `<schema>.song_data` and `<schema>.log_data` in line with the source.
 
     `options`, or StageOptions' fields (batch_objects, max_attempts, archive, prune, wait…).
     """
-    return stage_postgres_report(source_uri, schema=schema, settings=settings, state=state,
+    return stage_postgres_report(source, schema=schema, settings=settings, state=state,
                                  options=options_from(options, fields)).loads()
 
 
-def stage_postgres_report(source_uri: str, *, schema: str,
+def stage_postgres_report(source: str | SourceLocation, *, schema: str,
                           settings: ConnectionSettings | None = None,
                           state: StatePaths | None = None,
                           options: StageOptions | None = None) -> StageReport:
     """stage_postgres, with the whole report (ingest.stage.core.StageReport)."""
     validate_identifier(schema)
     stage_options = options or StageOptions()
-    source = open_source(source_uri)
+    opened = open_source(parse_source(source))
     settings = settings or ConnectionSettings.from_env("postgres")
     state = state or StatePaths.default()
     sink = PostgresSink(settings, schema)
     try:
-        report = stage(source, sink, stage_options, locks=state.locks,
+        report = stage(opened, sink, stage_options, locks=state.locks,
                        lock_identity=("postgres", settings.host, str(settings.port),
                                       settings.database, schema))
     finally:

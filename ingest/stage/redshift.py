@@ -24,7 +24,7 @@ from ingest.ledger.db import now_utc, transaction
 from ingest.ledger.store import LEDGER, QUARANTINE, LedgerStore, Processed
 from ingest.paths import StatePaths
 from ingest.raw.contract import INGESTED_AT, RAW_TABLES, SOURCE_KEY, Columns, validate_identifier
-from ingest.raw.sources import S3Location, S3Source
+from ingest.raw.sources import S3Location, S3Source, SourceLocation, parse_source
 from ingest.stage.core import (
     Ledger,
     Rendered,
@@ -115,8 +115,9 @@ def copy_statement(schema: str, table: str, manifest_uri: str, jsonpaths_uri: st
     return f"copy {qualified(schema, table)} ({names})\n" + "\n".join(options)
 
 
-def default_load_files(source_uri: str) -> str:
-    return source_uri.rstrip("/") + "/_sparkify_loads"
+def default_load_files(source: S3Location) -> S3Location:
+    """Where manifests and verified files go unless --load-files says: below the source."""
+    return S3Location(source.bucket, source.key("_sparkify_loads"))
 
 
 class RedshiftSink:
@@ -199,7 +200,7 @@ class RedshiftSink:
         return {table: rows.get(table, 0) for table in RAW_TABLES}
 
 
-def stage_redshift(source_uri: str, *, schema: str, iam_role: str, region: str,
+def stage_redshift(source: str | SourceLocation, *, schema: str, iam_role: str, region: str,
                    load_files_uri: str | None = None,
                    settings: ConnectionSettings | None = None, connection: Any | None = None,
                    s3: Any | None = None, dry_run: bool = False,
@@ -211,21 +212,22 @@ def stage_redshift(source_uri: str, *, schema: str, iam_role: str, region: str,
     warehouse holding it), but nothing is written: the files and statements are printed.
     """
     validate_identifier(schema)
-    if not source_uri.startswith("s3://"):
+    location = parse_source(source)
+    if not isinstance(location, S3Location):
         raise IngestError("--target redshift needs an s3:// source: the cluster reads S3 itself")
-    copy_settings = CopySettings(iam_role, region,
-                                 S3Location.parse(load_files_uri or default_load_files(source_uri)))
+    load_files = S3Location.parse(load_files_uri) if load_files_uri else None
+    copy_settings = CopySettings(iam_role, region, load_files or default_load_files(location))
     stage_options = options_from(options, fields)
-    source = S3Source(source_uri, client=s3)
+    opened = S3Source(location, client=s3)
     owned = connection is None
     settings = settings or (None if connection else ConnectionSettings.from_env("redshift"))
     where = settings.where if settings else "redshift"
     connection = connection or connect(settings)  # type: ignore[arg-type]
     try:
-        sink = RedshiftSink(connection, schema, copy_settings, source.client, dry_run=dry_run,
+        sink = RedshiftSink(connection, schema, copy_settings, opened.client, dry_run=dry_run,
                             where=where)
         state = state or StatePaths.default()
-        report = stage(source, sink, stage_options, locks=state.locks,
+        report = stage(opened, sink, stage_options, locks=state.locks,
                        lock_identity=("redshift", where, schema))
         sink.load.report = report
         if dry_run:

@@ -184,10 +184,11 @@ def test_postgres_stages_the_corpus_as_expected_and_a_rerun_changes_nothing(
 # --- Spark -----------------------------------------------------------------------------------
 
 def _spark_staged(spark: Any, state: Any, source_uri: str, schema: str) -> Staged:
+    from ingest.raw.sources import parse_source
     from ingest.stage.landing import ledger_entries
     from ingest.stage.spark import landing_folder
 
-    entries, quarantined = ledger_entries(landing_folder(state, source_uri))
+    entries, quarantined = ledger_entries(landing_folder(state, parse_source(source_uri)))
     ledger = {(entry.table, entry.key): Outcome(entry.status, entry.rows_loaded,
                                                 entry.rows_quarantined, entry.blank_lines,
                                                 entry.reason) for entry in entries}
@@ -215,13 +216,13 @@ def test_spark_stages_the_corpus_as_expected_and_a_rerun_changes_nothing(
     spark: Any, session_state: Path, tmp_path: Path
 ) -> None:
     from ingest.paths import StatePaths
-    from ingest.raw.sources import open_source
+    from ingest.raw.sources import parse_source
     from ingest.stage.spark import stage_spark
 
     root = tmp_path / "raw"
     cases = write_corpus(root)
     state = StatePaths(tmp_path / "state")
-    source_uri = open_source(str(root)).uri
+    source_uri = parse_source(str(root)).uri
 
     stage_spark(str(root), schema="corpus_raw", state=state, spark=spark)
     first = _spark_staged(spark, state, source_uri, "corpus_raw")

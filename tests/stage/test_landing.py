@@ -15,7 +15,7 @@ import pytest
 import ingest.stage.core as core_module
 from ingest.aws import s3_client
 from ingest.errors import IngestError
-from ingest.raw.sources import open_source
+from ingest.raw.sources import open_source, parse_source
 from ingest.raw.upload import upload
 from ingest.stage.core import StageOptions, StageReport, stage
 from ingest.stage.landing import LandingSink, ledger_entries
@@ -29,7 +29,7 @@ RAW = FIXTURES / "raw_handwritten"
 def _land(source_uri: str, landing: Path, **options: object) -> StageReport:
     sink = LandingSink(landing)
     try:
-        return stage(open_source(source_uri), sink, StageOptions(**options),  # type: ignore[arg-type]
+        return stage(open_source(parse_source(source_uri)), sink, StageOptions(**options),  # type: ignore[arg-type]
                      locks=landing.parent / "locks", lock_identity=("test", str(landing)))
     finally:
         sink.close()
