@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from ingest.raw.contract import validate_identifier
 from ingest.raw.sources import RawObject, SourceLocation
@@ -29,10 +29,16 @@ DEFAULT_MAX_ATTEMPTS = 3
 COLUMNS = ("table_name", "object_key", "source_uri", "fingerprint", "size_bytes", "status",
            "first_seen_at", "loaded_at", "rows_loaded", "rows_quarantined", "blank_lines",
            "attempts", "reason", "archived_at")
-LOADED, QUARANTINED, PENDING, FAILED, REJECTED = (
-    "loaded", "quarantined", "pending", "failed", "rejected")
-STATUSES = (LOADED, QUARANTINED, PENDING, FAILED, REJECTED)
-HAS_ROWS = frozenset({LOADED, QUARANTINED})
+# What the ledger says of an object (the module docstring says what each means).
+LedgerStatus = Literal["loaded", "quarantined", "pending", "failed", "rejected"]
+LOADED: Final = "loaded"
+QUARANTINED: Final = "quarantined"
+PENDING: Final = "pending"
+FAILED: Final = "failed"
+REJECTED: Final = "rejected"
+STATUSES: tuple[LedgerStatus, ...] = (LOADED, QUARANTINED, PENDING, FAILED, REJECTED)
+# The statuses of objects whose rows are in the raw tables.
+HAS_ROWS: frozenset[LedgerStatus] = frozenset({LOADED, QUARANTINED})
 
 
 @dataclass(frozen=True)
@@ -42,7 +48,7 @@ class LedgerEntry:
     source_uri: str
     fingerprint: str
     size_bytes: int
-    status: str
+    status: LedgerStatus
     first_seen_at: dt.datetime
     loaded_at: dt.datetime | None = None
     rows_loaded: int | None = None
@@ -146,7 +152,7 @@ def process_object(table: str, obj: RawObject, body: bytes | None, source: Sourc
         return Processed(replace(entry, status=REJECTED, attempts=attempts, reason=str(exc),
                                  rows_loaded=0, rows_quarantined=0), None)
     except Unreadable as exc:
-        status = FAILED if attempts >= max_attempts else PENDING
+        status: LedgerStatus = FAILED if attempts >= max_attempts else PENDING
         return Processed(replace(entry, status=status, attempts=attempts, reason=str(exc)),
                          None)
     status = QUARANTINED if verified.bad else LOADED

@@ -44,6 +44,7 @@ from ingest.ledger.store import (
     QUARANTINED,
     REJECTED,
     LedgerEntry,
+    LedgerStatus,
     Processed,
     TablePlan,
     plan_table,
@@ -153,7 +154,7 @@ class StageReport:
         """Objects were processed or removed (a pending retry counts)."""
         return any(not plan.is_empty for plan in self.plans.values())
 
-    def count(self, table: str, status: str) -> int:
+    def count(self, table: str, status: LedgerStatus) -> int:
         return sum(item.entry.status == status for item in self.processed.get(table, []))
 
     def changed_days(self) -> frozenset[dt.date] | None:

@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from ingest.ledger.db import now_utc
 from ingest.ledger.store import Processed
-from ingest.raw.contract import INGESTED_AT, RAW_TABLES, SOURCE_KEY
+from ingest.raw.contract import PROVENANCE, RAW_TABLES
 
 PARTITION_COLUMN = "event_date"
 # The partition Spark reads as a null event_date: a `ts` whose date no calendar holds.
@@ -46,9 +46,8 @@ _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9.-]+")
 
 def arrow_schema(table: str) -> pa.Schema:
     """The columns of one raw table's landed files (the partition column is the folder)."""
-    fields = [pa.field(name, _ARROW_TYPES[kind]) for name, kind in RAW_TABLES[table]]
-    fields += [pa.field(SOURCE_KEY, pa.string()), pa.field(INGESTED_AT, _ARROW_TYPES["timestamp"])]
-    return pa.schema(fields)
+    return pa.schema([pa.field(name, _ARROW_TYPES[kind])
+                      for name, kind in RAW_TABLES[table] + PROVENANCE])
 
 
 RowTuples = list[tuple[Any, ...]]

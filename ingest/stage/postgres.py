@@ -19,7 +19,7 @@ from ingest.errors import IngestError
 from ingest.ledger.db import now_utc, transaction
 from ingest.ledger.store import LedgerStore, Processed
 from ingest.paths import StatePaths
-from ingest.raw.contract import INGESTED_AT, RAW_TABLES, SOURCE_KEY, Columns, validate_identifier
+from ingest.raw.contract import RAW_TABLES, SOURCE_KEY, validate_identifier
 from ingest.raw.sources import SourceLocation, open_source, parse_source
 from ingest.safe_text import printable
 from ingest.stage.core import (
@@ -33,8 +33,8 @@ from ingest.stage.core import (
 )
 from ingest.stage.warehouse import (
     ConnectionSettings,
-    column_name,
     connect_or_create,
+    load_columns,
     qualified,
     setup_statements,
 )
@@ -129,7 +129,7 @@ class PostgresSink:
             self.store.forget(cursor, table, removed)
             data = "".join(rows[0] for _item, rows in batch if rows)
             if data:
-                _copy(cursor, self.schema, table, RAW_TABLES[table], data.encode("utf-8"))
+                _copy(cursor, self.schema, table, data.encode("utf-8"))
             if batch:
                 self.store.write(cursor, [item for item, _rows in batch], now_utc())
 
@@ -215,9 +215,8 @@ def _delete_rows(cursor: Any, schema: str, table: str, keys: Sequence[str]) -> N
                        (list(keys),))
 
 
-def _copy(cursor: Any, schema: str, table: str, columns: Columns, data: bytes) -> None:
-    names = ", ".join([*(column_name(name) for name, _kind in columns), SOURCE_KEY,
-                       INGESTED_AT])
+def _copy(cursor: Any, schema: str, table: str, data: bytes) -> None:
+    names = ", ".join(load_columns(table))
     cursor.copy_expert(f"copy {qualified(schema, table)} ({names}) from stdin",
                        io.BytesIO(data))
 

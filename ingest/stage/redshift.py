@@ -23,7 +23,7 @@ from ingest.errors import IngestError
 from ingest.ledger.db import now_utc, transaction
 from ingest.ledger.store import LEDGER, QUARANTINE, LedgerStore, Processed
 from ingest.paths import StatePaths
-from ingest.raw.contract import INGESTED_AT, RAW_TABLES, SOURCE_KEY, Columns, validate_identifier
+from ingest.raw.contract import PROVENANCE, RAW_TABLES, SOURCE_KEY, Columns, validate_identifier
 from ingest.raw.sources import S3Location, S3Source, SourceLocation, parse_source
 from ingest.stage.core import (
     Ledger,
@@ -36,8 +36,8 @@ from ingest.stage.core import (
 )
 from ingest.stage.warehouse import (
     ConnectionSettings,
-    column_name,
     connect,
+    load_columns,
     qualified,
     setup_statements,
 )
@@ -45,7 +45,6 @@ from ingest.stage.warehouse import (
 log = logging.getLogger(__name__)
 IAM_ROLE_ARN = re.compile(r"^arn:aws(-[a-z]+)*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$")
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
-PROVENANCE = (SOURCE_KEY, INGESTED_AT)
 
 
 @dataclass(frozen=True)
@@ -85,7 +84,7 @@ def sql_string(value: str) -> str:
 
 def jsonpaths(columns: Columns) -> str:
     """The JSONPaths file: one path per column, in the COPY column list's order."""
-    paths = [f"$['{name}']" for name, _kind in columns] + [f"$['{name}']" for name in PROVENANCE]
+    paths = [f"$['{name}']" for name, _kind in columns + PROVENANCE]
     return json.dumps({"jsonpaths": paths}, indent=2)
 
 
@@ -99,7 +98,7 @@ def manifest(files: Sequence[tuple[str, int]]) -> str:
 def copy_statement(schema: str, table: str, manifest_uri: str, jsonpaths_uri: str,
                    settings: CopySettings) -> str:
     columns = RAW_TABLES[table]
-    names = ", ".join([*(column_name(name) for name, _kind in columns), *PROVENANCE])
+    names = ", ".join(load_columns(table))
     options = [
         f"from {sql_string(manifest_uri)}",
         f"iam_role {sql_string(settings.iam_role)}",

@@ -9,28 +9,19 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from ingest.errors import IngestError
 from ingest.paths import StatePaths
-from ingest.raw.contract import (
-    INGESTED_AT,
-    LOG_COLUMNS,
-    SONG_COLUMNS,
-    SOURCE_KEY,
-    Columns,
-    validate_identifier,
-)
+from ingest.raw.contract import LOG_COLUMNS, PROVENANCE, SONG_COLUMNS, validate_identifier
 from ingest.raw.sources import S3Location, SourceLocation, open_source, parse_source
 from ingest.stage.core import StageOptions, StageReport, stage
 from ingest.stage.landing import LandingSink, landed_days
 from ingest.stage.landing_format import PARTITION_COLUMN, partition_value
+from ingest.stage.sql_runner import SqlRunner
 
 log = logging.getLogger(__name__)
 Location = Literal["local", "direct"]
-
-PROVENANCE: Columns = ((SOURCE_KEY, "string"), (INGESTED_AT, "timestamp"))
-
 
 @dataclass(frozen=True)
 class TableSpec:
@@ -166,14 +157,14 @@ def direct_locations(source: SourceLocation) -> tuple[str, str]:
 
 
 def stage_spark(source: str | SourceLocation, *, schema: str, location: Location = "local",
-                state: StatePaths | None = None, spark: Any = None,
+                state: StatePaths | None = None, spark: SqlRunner | None = None,
                 dry_run: bool = False, options: StageOptions | None = None) -> StageResult:
     """Create `<schema>.song_data` and `<schema>.log_data` over verified (or direct) data."""
     state = state or StatePaths.default()
     quote_identifier(schema)
     raw_location = parse_source(source)
     landing: StageReport | None = None
-    starting: list[Callable[[], Any]] = []  # the session being started, once asked for
+    starting: list[Callable[[], SqlRunner]] = []  # the session being started, once asked for
 
     def start_spark() -> None:
         if spark is None and not starting:
@@ -225,7 +216,7 @@ def _registration_marker(state: StatePaths, statements: list[str]) -> Path:
     return state.spark / "registered" / f"{digest}.sql"
 
 
-def _register(spark: Any, schema: str, statements: list[str], landing: StageReport,
+def _register(spark: SqlRunner, schema: str, statements: list[str], landing: StageReport,
               verified: Path) -> None:
     """Create the tables when missing or made by other statements; bring the log table's
     partitions in line with the landing's days; refresh what Spark may have cached."""
@@ -275,13 +266,13 @@ def _with_digest(create: str) -> str:
             f"{quote_string(_ddl_digest(create))})")
 
 
-def _created_by(spark: Any, schema: str, name: str) -> str:
+def _created_by(spark: SqlRunner, schema: str, name: str) -> str:
     qualified = f"{quote_identifier(schema)}.{quote_identifier(name)}"
     rows = spark.sql(f"show tblproperties {qualified} ({quote_string(_DDL_PROPERTY)})").collect()
     return str(rows[0][1]) if rows else ""
 
 
-def _sync_partitions(spark: Any, schema: str, verified: Path, *,
+def _sync_partitions(spark: SqlRunner, schema: str, verified: Path, *,
                      fresh: bool) -> tuple[list[str], list[str]]:
     """Add the landed days the log table lacks, drop the ones no longer landed."""
     qualified = f"{quote_identifier(schema)}.{quote_identifier('log_data')}"

@@ -8,7 +8,7 @@ from contextlib import closing
 from typing import Any
 
 from ingest.ledger.db import transaction
-from ingest.ledger.store import STATUSES, LedgerEntry, LedgerStore
+from ingest.ledger.store import LOADED, STATUSES, LedgerEntry, LedgerStore
 from ingest.paths import StatePaths
 from ingest.safe_text import printable
 from ingest.stage.warehouse import ConnectionSettings, connect
@@ -38,7 +38,7 @@ def format_ledger(title: str, entries: Sequence[LedgerEntry],
             f"{sum(entry.rows_quarantined or 0 for entry in mine):,} quarantined, "
             f"{sum(entry.blank_lines or 0 for entry in mine):,} blank lines"
         )
-    problems = sorted((entry for entry in entries if entry.status != "loaded"),
+    problems = sorted((entry for entry in entries if entry.status != LOADED),
                       key=lambda entry: (entry.status, entry.table, entry.key))
     if problems:
         lines.append("  not fully loaded:")

@@ -14,7 +14,14 @@ from typing import Any, Literal
 
 from ingest.errors import IngestError
 from ingest.ledger.store import LedgerStore
-from ingest.raw.contract import INGESTED_AT, RAW_TABLES, SOURCE_KEY, Columns, validate_identifier
+from ingest.raw.contract import (
+    INGESTED_AT,
+    PROVENANCE,
+    RAW_TABLES,
+    SOURCE_KEY,
+    Columns,
+    validate_identifier,
+)
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +169,13 @@ def qualified(schema: str, table: str) -> str:
 def column_name(raw_field: str) -> str:
     """The warehouse column of a raw field: lower case, as unquoted SQL names fold."""
     return validate_identifier(raw_field.lower())
+
+
+def load_columns(table: str) -> list[str]:
+    """The columns a load fills, in the order its rows hold them: the raw fields, then the
+    provenance (COPY's column list, for Postgres and Redshift alike)."""
+    return [*(column_name(name) for name, _kind in RAW_TABLES[table]),
+            *(name for name, _kind in PROVENANCE)]
 
 
 def raw_table_ddl(schema: str, table: str, dialect: Dialect) -> str:

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
+from ingest.ledger.store import HAS_ROWS, LOADED, PENDING, QUARANTINED, REJECTED
 from ingest.raw.verify import REQUIRED, verify_object
-from tests.support.bad_inputs import LOADED, PENDING, QUARANTINED, Case, write_corpus
+from tests.support.bad_inputs import Case, write_corpus
 from tests.support.project import postgres_rows
 
-HAS_ROWS = {LOADED, QUARANTINED}
 TABLES = ("song_data", "log_data")
 # one identity per row: a row twice under the same key is a duplicate
 IDENTITY = {"song_data": ("song_id", "artist_id"), "log_data": ("sessionId", "itemInSession")}
@@ -109,7 +109,7 @@ def _assert_as_expected(root: Path, cases: Iterable[Case], staged: Staged) -> No
 def test_the_corpus_has_every_kind_of_case(tmp_path: Path) -> None:
     cases = write_corpus(tmp_path / "raw")
     assert len(cases) >= 50
-    assert {case.status for case in cases} == {LOADED, QUARANTINED, PENDING, "rejected"}
+    assert {case.status for case in cases} == {LOADED, QUARANTINED, PENDING, REJECTED}
     assert {case.table for case in cases} == set(TABLES)
 
 
