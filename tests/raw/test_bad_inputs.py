@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from ingest.ledger.store import HAS_ROWS, LOADED, PENDING, QUARANTINED, REJECTED
-from ingest.raw.verify import REQUIRED, verify_object
+from ingest.raw.rules import REQUIRED
+from ingest.raw.verify import verify_object
 from tests.support.bad_inputs import Case, write_corpus
 from tests.support.project import postgres_rows
 
