@@ -16,7 +16,8 @@ from ingest.paths import StatePaths
 from ingest.raw.contract import LOG_COLUMNS, PROVENANCE, SONG_COLUMNS, validate_identifier
 from ingest.raw.sources import S3Location, SourceLocation, open_source, parse_source
 from ingest.stage.core import StageOptions, StageReport, stage
-from ingest.stage.landing import LandingSink, landed_days
+from ingest.stage.landing import LandingSink
+from ingest.stage.landing_files import landed_days
 from ingest.stage.landing_format import PARTITION_COLUMN, partition_value
 from ingest.stage.sql_runner import SqlRunner
 

@@ -55,7 +55,7 @@ def format_ledger(title: str, entries: Sequence[LedgerEntry],
 
 
 def spark_status(state: StatePaths, limit: int) -> str:
-    from ingest.stage.landing import ledger_entries
+    from ingest.stage.landing_ledger import ledger_entries
 
     folders = sorted(path.parent for path in state.landing.glob("*/ledger.sqlite"))
     if not folders:

@@ -186,7 +186,7 @@ def test_postgres_stages_the_corpus_as_expected_and_a_rerun_changes_nothing(
 
 def _spark_staged(spark: Any, state: Any, source_uri: str, schema: str) -> Staged:
     from ingest.raw.sources import parse_source
-    from ingest.stage.landing import ledger_entries
+    from ingest.stage.landing_ledger import ledger_entries
     from ingest.stage.spark import landing_folder
 
     entries, quarantined = ledger_entries(landing_folder(state, parse_source(source_uri)))

@@ -18,7 +18,7 @@ from ingest.errors import IngestError
 from ingest.paths import StatePaths
 from ingest.raw.sources import S3Source, parse_source
 from ingest.raw.upload import upload
-from ingest.stage.landing import ledger_entries
+from ingest.stage.landing_ledger import ledger_entries
 from ingest.stage.postgres import stage_postgres
 from ingest.stage.spark import landing_folder, prepare_local
 from tests.support.project import (
