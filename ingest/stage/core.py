@@ -27,11 +27,11 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from ingest.errors import IngestError
 from ingest.ledger.archive import ArchiveRequest, archive_from_ledger
@@ -65,22 +65,24 @@ from ingest.raw.verify import file_date
 
 log = logging.getLogger(__name__)
 Ledger = dict[tuple[str, str], LedgerEntry]
-# What a sink writes for one verified object (JSON lines, COPY rows…), made in the worker
-# that verified it; None for an object with no rows (pending, failed, rejected).
-Rendered = tuple[Processed, Any]
-Render = Callable[[str, Processed], Any]
+# What a sink writes for one verified object (its Payload: parquet parts, COPY rows, JSON
+# lines), made in the worker that verified it; None for an object with no rows (pending,
+# failed, rejected).
+Payload = TypeVar("Payload")
+Rendered = tuple[Processed, Payload | None]
+Render = Callable[[str, Processed], Payload]
 # Verifying is CPU-bound Python: with at least this many objects to process, it runs in one
 # worker process per core (spawned, so the parent's threads and JVM are not forked).
 PARALLEL_MIN_OBJECTS = 8
 
 
-class Sink(Protocol):
+class Sink(Protocol[Payload]):
     """Where verified rows go. `render` must be a module-level function (workers pickle it)."""
 
     name: str
 
     @staticmethod
-    def render(table: str, item: Processed) -> Any: ...
+    def render(table: str, item: Processed) -> Payload: ...
 
     def prepare(self) -> None:
         """Create what the sink needs (tables, ledger); called under the stage lock."""
@@ -89,7 +91,8 @@ class Sink(Protocol):
 
     def repair(self, ledger: Ledger) -> Ledger: ...
 
-    def commit(self, table: str, batch: Sequence[Rendered], removed: Sequence[str]) -> None: ...
+    def commit(self, table: str, batch: Sequence[Rendered[Payload]],
+               removed: Sequence[str]) -> None: ...
 
     def mark_archived(self, table: str, keys: Sequence[str]) -> None: ...
 
@@ -191,7 +194,7 @@ class StageReport:
             self.rows.get(table, 0), self.count(table, REJECTED), len(plan.vanished))
 
 
-def stage(source: RawSource, sink: Sink, options: StageOptions, *, locks: Path,
+def stage(source: RawSource, sink: Sink[Payload], options: StageOptions, *, locks: Path,
           lock_identity: Sequence[str], when_valid: Callable[[], None] | None = None
           ) -> StageReport:
     """Bring the sink's raw tables in line with `source`, under the stage lock.
@@ -265,8 +268,8 @@ def check_listing(source: SourceLocation, listing: dict[str, list[RawObject]],
         raise IngestError(no_files_message(source.uri, never_staged))
 
 
-def _process(source: RawSource, sink: Sink, plans: dict[str, TablePlan], ledger: Ledger,
-             options: StageOptions) -> dict[str, list[Processed]]:
+def _process(source: RawSource, sink: Sink[Payload], plans: dict[str, TablePlan],
+             ledger: Ledger, options: StageOptions) -> dict[str, list[Processed]]:
     processed: dict[str, list[Processed]] = {}
     total = sum(len(plan.process) for plan in plans.values())
     with (ThreadPoolExecutor(max_workers=options.readers) as readers,
@@ -280,7 +283,7 @@ def _process(source: RawSource, sink: Sink, plans: dict[str, TablePlan], ledger:
                 verify = partial(verify_and_render, table, source=source.location,
                                  now=now_utc(), max_attempts=options.max_attempts,
                                  render=sink.render)
-                done: list[Rendered] = list(verifiers.map(
+                done: list[Rendered[Payload]] = list(verifiers.map(
                     verify, batch, reads, [ledger.get((table, obj.key)) for obj in batch],
                     chunksize=max(1, len(batch) // 8)))
                 sink.commit(table, done, removed)
@@ -300,7 +303,7 @@ def _read(source: RawSource, obj: RawObject) -> ReadResult:
 
 def verify_and_render(table: str, obj: RawObject, read: ReadResult,
                       previous: LedgerEntry | None, *, source: SourceLocation, now: dt.datetime,
-                      max_attempts: int, render: Render) -> Rendered:
+                      max_attempts: int, render: Render[Payload]) -> Rendered[Payload]:
     """Verify one object and render its good records for the sink (in a worker process).
 
     What comes back keeps the ledger entry and the bad lines, not the records: holding
@@ -338,7 +341,7 @@ def batches(objects: Sequence[RawObject], max_objects: int,
         yield batch
 
 
-def _verifiers(objects: int) -> Any:
+def _verifiers(objects: int) -> AbstractContextManager[Executor]:
     """An executor for verification: worker processes when it pays, else this process."""
     cores = os.cpu_count() or 1
     if objects < PARALLEL_MIN_OBJECTS or cores < 2:

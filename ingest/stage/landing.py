@@ -132,7 +132,8 @@ class LandingSink:
         forgotten = set(lacking)
         return {pair: entry for pair, entry in ledger.items() if pair not in forgotten}
 
-    def commit(self, table: str, batch: Sequence[Rendered], removed: Sequence[str]) -> None:
+    def commit(self, table: str, batch: Sequence[Rendered[list[Part]]],
+               removed: Sequence[str]) -> None:
         """Make the batch's files durable, then record them and the batch in the ledger."""
         with state_errors(self.landing):
             if table == "song_data":  # a bucket's rows per song are not needed here
@@ -155,7 +156,7 @@ class LandingSink:
             rows = {str(name): int(total) for name, total in cursor.fetchall()}
         return {"song_data": rows.get("song_data", 0), "log_data": rows.get("log_data", 0)}
 
-    def _land_logs(self, batch: Sequence[Rendered], removed: Sequence[str],
+    def _land_logs(self, batch: Sequence[Rendered[list[Part]]], removed: Sequence[str],
                    landed: Landed) -> list[LandedFile]:
         """One file per (object, day); an object's files of other days go (a pending
         object has no rows, not old ones)."""
@@ -178,7 +179,7 @@ class LandingSink:
         write_durably(path, as_table("log_data", [part]))
         return LandedFile(relative, "log_data", file_size(path), {key: part.num_rows})
 
-    def _land_songs(self, batch: Sequence[Rendered], removed: Sequence[str],
+    def _land_songs(self, batch: Sequence[Rendered[list[Part]]], removed: Sequence[str],
                     landed: set[str]) -> list[LandedFile]:
         """Rewrite each bucket the batch touches: replaced songs' rows out, new rows in."""
         replaced = {item.entry.key for item, _parts in batch} | set(removed)

@@ -120,7 +120,8 @@ class PostgresSink:
     def repair(self, ledger: Ledger) -> Ledger:
         return ledger  # rows and ledger commit in one transaction: nothing to settle
 
-    def commit(self, table: str, batch: Sequence[Rendered], removed: Sequence[str]) -> None:
+    def commit(self, table: str, batch: Sequence[Rendered[CopyRows]],
+               removed: Sequence[str]) -> None:
         keys = [item.entry.key for item, _rows in batch]
         doing = (f"loading {len(batch)} objects into {self.schema}.{table} (from {keys[0]})"
                  if keys else f"removing {len(removed)} objects from {self.schema}.{table}")
@@ -145,7 +146,7 @@ class PostgresSink:
                 counts[table] = int(cursor.fetchone()[0])
         return counts
 
-    def _errors(self, doing: str, batch: Sequence[Rendered] = ()) -> Any:
+    def _errors(self, doing: str, batch: Sequence[Rendered[CopyRows]] = ()) -> Any:
         return _PostgresErrors(self.settings, doing, batch)
 
 
@@ -153,7 +154,7 @@ class _PostgresErrors:
     """Turn a driver error into a line that names the object and line, or the connection."""
 
     def __init__(self, settings: ConnectionSettings, doing: str,
-                 batch: Sequence[Rendered]) -> None:
+                 batch: Sequence[Rendered[CopyRows]]) -> None:
         self.settings = settings
         self.doing = doing
         self.batch = batch
@@ -176,7 +177,7 @@ class _PostgresErrors:
                           "batch was committed") from exc
 
 
-def _copy_origin(exc: Any, batch: Sequence[Rendered]) -> str:
+def _copy_origin(exc: Any, batch: Sequence[Rendered[CopyRows]]) -> str:
     """`at <object> line <n>` for an error COPY reports on a line of its input stream."""
     context = getattr(getattr(exc, "diag", None), "context", None) or ""
     match = _COPY_LINE.search(context)

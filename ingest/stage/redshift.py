@@ -153,7 +153,8 @@ class RedshiftSink:
     def repair(self, ledger: Ledger) -> Ledger:
         return ledger  # rows and ledger commit in one transaction: nothing to settle
 
-    def commit(self, table: str, batch: Sequence[Rendered], removed: Sequence[str]) -> None:
+    def commit(self, table: str, batch: Sequence[Rendered[list[str]]],
+               removed: Sequence[str]) -> None:
         base = self.settings.load_files
         self.batches += 1
         files: dict[str, str] = {}
