@@ -131,6 +131,8 @@ class AwsSettings(SettingsGroup):
 
     endpoint_url: str | None = env("AWS_ENDPOINT_URL", None,
                                    "AWS endpoint named in connection errors (boto3 reads it)")
+    s3_endpoint_url: str | None = env("AWS_ENDPOINT_URL_S3", None,
+                                      "S3 endpoint, before AWS_ENDPOINT_URL (boto3 reads it)")
 
 
 class SampleSettings(SettingsGroup):

@@ -13,8 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from ingest.aws import aws_errors
 from ingest.errors import IngestError
-from ingest.raw.sources import aws_errors
 from ingest.settings import PROJECT as PROJECT  # re-exported: the tag value
 from ingest.settings import AwsSettings
 

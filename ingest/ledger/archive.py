@@ -14,9 +14,10 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest.aws import aws_errors, s3_client
 from ingest.errors import IngestError
 from ingest.ledger.store import HAS_ROWS, LedgerEntry
-from ingest.raw.sources import LocalSource, RawSource, S3Location, S3Source, aws_errors, s3_client
+from ingest.raw.sources import LocalSource, RawSource, S3Location, S3Source, SourceLocation
 
 log = logging.getLogger(__name__)
 
@@ -34,18 +35,18 @@ def archive_from_ledger(ledger: Mapping[tuple[str, str], LedgerEntry], source: R
 
     With `delete`, objects archived earlier but still `present` in the source go too.
     """
-    entries = to_archive(list(ledger.values()), source.uri, present if request.delete else ())
+    entries = to_archive(list(ledger.values()), source.location, present if request.delete else ())
     for start in range(0, len(entries), 100):
         done = archive_objects(source, entries[start:start + 100], request)
         for table, keys in done.items():
             mark_archived(table, keys)
 
 
-def to_archive(entries: Sequence[LedgerEntry], source_uri: str,
+def to_archive(entries: Sequence[LedgerEntry], source: SourceLocation,
                also_archived: Collection[str] = ()) -> list[LedgerEntry]:
     """Loaded objects of this source not archived yet, and archived ones in `also_archived`."""
     return sorted((entry for entry in entries if entry.status in HAS_ROWS
-                   and entry.source_uri == source_uri
+                   and entry.source_uri == source.uri
                    and (entry.archived_at is None or entry.key in also_archived)),
                   key=lambda entry: (entry.table, entry.key))
 

@@ -16,10 +16,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from ingest.raw.contract import validate_identifier
-from ingest.raw.sources import RawObject
+from ingest.raw.sources import RawObject, SourceLocation
 from ingest.raw.verify import Rejected, Unreadable, Verified, verify_object
 
 Backend = Literal["postgres", "redshift", "sqlite"]
@@ -29,10 +29,16 @@ DEFAULT_MAX_ATTEMPTS = 3
 COLUMNS = ("table_name", "object_key", "source_uri", "fingerprint", "size_bytes", "status",
            "first_seen_at", "loaded_at", "rows_loaded", "rows_quarantined", "blank_lines",
            "attempts", "reason", "archived_at")
-LOADED, QUARANTINED, PENDING, FAILED, REJECTED = (
-    "loaded", "quarantined", "pending", "failed", "rejected")
-STATUSES = (LOADED, QUARANTINED, PENDING, FAILED, REJECTED)
-HAS_ROWS = frozenset({LOADED, QUARANTINED})
+# What the ledger says of an object (the module docstring says what each means).
+LedgerStatus = Literal["loaded", "quarantined", "pending", "failed", "rejected"]
+LOADED: Final = "loaded"
+QUARANTINED: Final = "quarantined"
+PENDING: Final = "pending"
+FAILED: Final = "failed"
+REJECTED: Final = "rejected"
+STATUSES: tuple[LedgerStatus, ...] = (LOADED, QUARANTINED, PENDING, FAILED, REJECTED)
+# The statuses of objects whose rows are in the raw tables.
+HAS_ROWS: frozenset[LedgerStatus] = frozenset({LOADED, QUARANTINED})
 
 
 @dataclass(frozen=True)
@@ -42,7 +48,7 @@ class LedgerEntry:
     source_uri: str
     fingerprint: str
     size_bytes: int
-    status: str
+    status: LedgerStatus
     first_seen_at: dt.datetime
     loaded_at: dt.datetime | None = None
     rows_loaded: int | None = None
@@ -84,7 +90,7 @@ class TablePlan:
         return not self.process and not self.removed
 
 
-def plan_table(table: str, objects: Sequence[RawObject], source_uri: str,
+def plan_table(table: str, objects: Sequence[RawObject], source: SourceLocation,
                ledger: dict[tuple[str, str], LedgerEntry], *,
                prune: bool = False) -> TablePlan:
     """New, changed and pending objects are processed; changed ones are stale."""
@@ -96,7 +102,7 @@ def plan_table(table: str, objects: Sequence[RawObject], source_uri: str,
         entry = ledger.get((table, obj.key))
         if entry is None:
             process.append(obj)
-        elif entry.fingerprint != obj.fingerprint or entry.source_uri != source_uri:
+        elif entry.fingerprint != obj.fingerprint or entry.source_uri != source.uri:
             process.append(obj)
             stale.append(obj.key)
         elif entry.status == PENDING:
@@ -113,11 +119,6 @@ def plan_table(table: str, objects: Sequence[RawObject], source_uri: str,
                      prune)
 
 
-def staged_tables(ledger: dict[tuple[str, str], LedgerEntry], source_uri: str) -> set[str]:
-    """Raw tables that already hold objects of this source."""
-    return {table for (table, _key), entry in ledger.items() if entry.source_uri == source_uri}
-
-
 @dataclass(frozen=True)
 class Processed:
     """One object after verification: its new ledger entry and, if readable, its content."""
@@ -126,7 +127,7 @@ class Processed:
     verified: Verified | None
 
 
-def process_object(table: str, obj: RawObject, body: bytes | None, source_uri: str,
+def process_object(table: str, obj: RawObject, body: bytes | None, source: SourceLocation,
                    previous: LedgerEntry | None, now: dt.datetime,
                    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
                    read_error: str | None = None) -> Processed:
@@ -139,7 +140,7 @@ def process_object(table: str, obj: RawObject, body: bytes | None, source_uri: s
     same_object = previous is not None and previous.fingerprint == obj.fingerprint
     first_seen = previous.first_seen_at if previous is not None else now
     attempts = (previous.attempts if same_object and previous else 0) + 1
-    entry = LedgerEntry(table, obj.key, source_uri, obj.fingerprint, obj.size, PENDING,
+    entry = LedgerEntry(table, obj.key, source.uri, obj.fingerprint, obj.size, PENDING,
                         first_seen)
     try:
         if obj.problem:
@@ -151,7 +152,7 @@ def process_object(table: str, obj: RawObject, body: bytes | None, source_uri: s
         return Processed(replace(entry, status=REJECTED, attempts=attempts, reason=str(exc),
                                  rows_loaded=0, rows_quarantined=0), None)
     except Unreadable as exc:
-        status = FAILED if attempts >= max_attempts else PENDING
+        status: LedgerStatus = FAILED if attempts >= max_attempts else PENDING
         return Processed(replace(entry, status=status, attempts=attempts, reason=str(exc)),
                          None)
     status = QUARANTINED if verified.bad else LOADED

@@ -47,8 +47,10 @@ LOG_COLUMNS: Columns = (
 )
 RAW_TABLES: dict[str, Columns] = {"song_data": SONG_COLUMNS, "log_data": LOG_COLUMNS}
 # Provenance every staged row carries: the object it came from, and when it was staged.
+# The dbt sources (models/staging/sparkify/_sparkify__sources.yml) name the same columns.
 SOURCE_KEY = "_source_key"
 INGESTED_AT = "_ingested_at"
+PROVENANCE: Columns = ((SOURCE_KEY, "string"), (INGESTED_AT, "timestamp"))
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,126}$")
 

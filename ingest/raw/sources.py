@@ -6,12 +6,12 @@ import logging
 import os
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
+from ingest.aws import aws_errors, check_bucket, describe_aws_error, s3_client
 from ingest.errors import IngestError
 from ingest.safe_text import printable
 
@@ -44,7 +44,13 @@ class ReadResult:
 
 
 class RawSource(Protocol):
-    uri: str
+    """A raw data location opened for listing and reading."""
+
+    @property
+    def location(self) -> SourceLocation: ...
+
+    @property
+    def uri(self) -> str: ...
 
     def list_objects(self, folder: str) -> Iterator[RawObject]: ...
 
@@ -75,11 +81,10 @@ def key_problem(key: str, folder: str) -> str | None:
         return f"key {printable(key)!r} holds a backslash or a control character"
     return None
 
-
-
-
 @dataclass(frozen=True)
 class S3Location:
+    """An S3 prefix, parsed from `s3://bucket/prefix` (no trailing slash)."""
+
     bucket: str
     prefix: str
 
@@ -98,14 +103,53 @@ class S3Location:
         return f"s3://{self.bucket}/{self.prefix}".rstrip("/")
 
 
+@dataclass(frozen=True)
+class LocalLocation:
+    """A folder on this machine, as an absolute path (symlinks resolved)."""
+
+    root: Path
+
+    @classmethod
+    def parse(cls, path: str | Path) -> LocalLocation:
+        return cls(Path(path).resolve())
+
+    @property
+    def uri(self) -> str:
+        return str(self.root)
+
+
+# Where raw data lives: parsed once where a stage starts, then passed down as it is. The
+# ledger records its `uri` (the same string for the same location, however it was written).
+SourceLocation = LocalLocation | S3Location
+
+
+def parse_source(source: str | SourceLocation) -> SourceLocation:
+    """A location from `s3://bucket/prefix` or a local folder path (a location is kept)."""
+    if not isinstance(source, str):
+        return source
+    if source.startswith("s3://"):
+        return S3Location.parse(source)
+    if "://" in source:
+        raise IngestError(f"unsupported source {source!r}: use a local folder or "
+                          "s3://bucket/prefix")
+    return LocalLocation.parse(source)
+
+
 class LocalSource:
     """A folder on this machine with song_data/ and log_data/ below it."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root.resolve()
-        self.uri = str(self.root)
+    def __init__(self, root: Path | LocalLocation) -> None:
+        self.location = root if isinstance(root, LocalLocation) else LocalLocation.parse(root)
         if not self.root.is_dir():
             raise IngestError(f"source folder not found: {self.root}")
+
+    @property
+    def root(self) -> Path:
+        return self.location.root
+
+    @property
+    def uri(self) -> str:
+        return self.location.uri
 
     def list_objects(self, folder: str) -> Iterator[RawObject]:
         """Every `*.json` file below `folder` (symlinks to files inside the source followed)."""
@@ -192,11 +236,15 @@ def fingerprint(stat: os.stat_result) -> str:
 class S3Source:
     """An S3 prefix; credentials, region and endpoint come from the standard AWS chain."""
 
-    def __init__(self, uri: str, client: Any | None = None) -> None:
-        self.location = S3Location.parse(uri)
-        self.uri = self.location.uri
+    def __init__(self, location: S3Location | str, client: Any | None = None) -> None:
+        self.location = (location if isinstance(location, S3Location)
+                         else S3Location.parse(location))
         self.client = client or s3_client()
         check_bucket(self.client, self.location.bucket)
+
+    @property
+    def uri(self) -> str:
+        return self.location.uri
 
     def list_objects(self, folder: str) -> Iterator[RawObject]:
         prefix = self.location.key(folder) + "/"
@@ -240,70 +288,11 @@ class S3Source:
                               f"{describe_aws_error(exc)}") from exc
 
 
-def s3_client() -> Any:
-    """A boto3 S3 client; honours AWS_ENDPOINT_URL(_S3), AWS_PROFILE, AWS_REGION."""
-    import boto3
-    from botocore.config import Config
-
-    config = Config(
-        retries={"max_attempts": 3, "mode": "standard"},
-        connect_timeout=5,
-        read_timeout=60,
-        max_pool_connections=32,
-    )
-    return boto3.session.Session().client("s3", config=config)
-
-
-def check_bucket(client: Any, bucket: str) -> None:
-    with aws_errors(f"opening bucket {bucket!r}"):
-        client.head_bucket(Bucket=bucket)
-
-
-@contextmanager
-def aws_errors(doing: str) -> Iterator[None]:
-    """Turn botocore failures into one-line IngestErrors that say what to check."""
-    try:
-        yield
-    except Exception as exc:
-        message = describe_aws_error(exc)
-        if message is None:
-            raise
-        raise IngestError(f"{doing}: {message}") from exc
-
-
-def describe_aws_error(exc: BaseException) -> str | None:
-    """One line for a botocore failure (None for anything else)."""
-    from botocore import exceptions as bx
-
-    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-    where = f" at {endpoint}" if endpoint else ""
-    if isinstance(exc, bx.NoCredentialsError | bx.PartialCredentialsError):
-        return "no AWS credentials found (set AWS_PROFILE or AWS_ACCESS_KEY_ID/SECRET)"
-    if isinstance(exc, bx.EndpointConnectionError | bx.ConnectTimeoutError):
-        return f"cannot reach the S3 endpoint{where} ({exc})"
-    if isinstance(exc, bx.ClientError):
-        error = exc.response.get("Error", {})
-        code = str(error.get("Code", ""))
-        operation = str(getattr(exc, "operation_name", ""))
-        if code == "NoSuchBucket" or (code == "404" and operation == "HeadBucket"):
-            return "the bucket does not exist (check the name and AWS_REGION)"
-        if code in {"404", "NoSuchKey"}:
-            return "the object does not exist (it was deleted or the key is wrong)"
-        if code in {"403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"}:
-            return f"access denied{where}: check the AWS credentials and their permissions"
-        return f"{code or 'error'}: {error.get('Message', exc)}"
-    if isinstance(exc, bx.BotoCoreError):
-        return str(exc)
-    return None
-
-
-def open_source(uri: str) -> LocalSource | S3Source:
-    """A source from `s3://bucket/prefix` or a local folder path."""
-    if uri.startswith("s3://"):
-        return S3Source(uri)
-    if "://" in uri:
-        raise IngestError(f"unsupported source {uri!r}: use a local folder or s3://bucket/prefix")
-    return LocalSource(Path(uri))
+def open_source(location: SourceLocation) -> LocalSource | S3Source:
+    """The source at `location`, opened: the folder exists, or the bucket answers."""
+    if isinstance(location, S3Location):
+        return S3Source(location)
+    return LocalSource(location)
 
 
 def list_raw(source: RawSource) -> dict[str, list[RawObject]]:

@@ -10,16 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ingest.aws import aws_errors, check_bucket, s3_client
 from ingest.errors import IngestError
 from ingest.progress import Progress
 from ingest.raw.sources import (
     RAW_FOLDERS,
     LocalSource,
     S3Location,
-    aws_errors,
-    check_bucket,
     require_raw_layout,
-    s3_client,
 )
 
 log = logging.getLogger(__name__)

@@ -8,8 +8,8 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from ingest.aws import s3_client
 from ingest.errors import IngestError
-from ingest.raw.sources import s3_client
 
 log = logging.getLogger(__name__)
 REGION = "us-west-2"

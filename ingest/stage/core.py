@@ -27,14 +27,15 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from ingest.errors import IngestError
 from ingest.ledger.archive import ArchiveRequest, archive_from_ledger
+from ingest.ledger.db import now_utc
 from ingest.ledger.store import (
     DEFAULT_MAX_ATTEMPTS,
     FAILED,
@@ -43,6 +44,7 @@ from ingest.ledger.store import (
     QUARANTINED,
     REJECTED,
     LedgerEntry,
+    LedgerStatus,
     Processed,
     TablePlan,
     plan_table,
@@ -51,27 +53,36 @@ from ingest.ledger.store import (
 from ingest.locks import exclusive, lock_path
 from ingest.progress import Progress
 from ingest.raw.contract import INGESTED_AT, RAW_TABLES, SOURCE_KEY
-from ingest.raw.sources import RawObject, RawSource, ReadResult, list_raw, no_files_message
+from ingest.raw.sources import (
+    RawObject,
+    RawSource,
+    ReadResult,
+    SourceLocation,
+    list_raw,
+    no_files_message,
+)
 from ingest.raw.verify import file_date
 
 log = logging.getLogger(__name__)
 Ledger = dict[tuple[str, str], LedgerEntry]
-# What a sink writes for one verified object (JSON lines, COPY rows…), made in the worker
-# that verified it; None for an object with no rows (pending, failed, rejected).
-Rendered = tuple[Processed, Any]
-Render = Callable[[str, Processed], Any]
+# What a sink writes for one verified object (its Payload: parquet parts, COPY rows, JSON
+# lines), made in the worker that verified it; None for an object with no rows (pending,
+# failed, rejected).
+Payload = TypeVar("Payload")
+Rendered = tuple[Processed, Payload | None]
+Render = Callable[[str, Processed], Payload]
 # Verifying is CPU-bound Python: with at least this many objects to process, it runs in one
 # worker process per core (spawned, so the parent's threads and JVM are not forked).
 PARALLEL_MIN_OBJECTS = 8
 
 
-class Sink(Protocol):
+class Sink(Protocol[Payload]):
     """Where verified rows go. `render` must be a module-level function (workers pickle it)."""
 
     name: str
 
     @staticmethod
-    def render(table: str, item: Processed) -> Any: ...
+    def render(table: str, item: Processed) -> Payload: ...
 
     def prepare(self) -> None:
         """Create what the sink needs (tables, ledger); called under the stage lock."""
@@ -80,7 +91,8 @@ class Sink(Protocol):
 
     def repair(self, ledger: Ledger) -> Ledger: ...
 
-    def commit(self, table: str, batch: Sequence[Rendered], removed: Sequence[str]) -> None: ...
+    def commit(self, table: str, batch: Sequence[Rendered[Payload]],
+               removed: Sequence[str]) -> None: ...
 
     def mark_archived(self, table: str, keys: Sequence[str]) -> None: ...
 
@@ -145,7 +157,7 @@ class StageReport:
         """Objects were processed or removed (a pending retry counts)."""
         return any(not plan.is_empty for plan in self.plans.values())
 
-    def count(self, table: str, status: str) -> int:
+    def count(self, table: str, status: LedgerStatus) -> int:
         return sum(item.entry.status == status for item in self.processed.get(table, []))
 
     def changed_days(self) -> frozenset[dt.date] | None:
@@ -182,7 +194,7 @@ class StageReport:
             self.rows.get(table, 0), self.count(table, REJECTED), len(plan.vanished))
 
 
-def stage(source: RawSource, sink: Sink, options: StageOptions, *, locks: Path,
+def stage(source: RawSource, sink: Sink[Payload], options: StageOptions, *, locks: Path,
           lock_identity: Sequence[str], when_valid: Callable[[], None] | None = None
           ) -> StageReport:
     """Bring the sink's raw tables in line with `source`, under the stage lock.
@@ -198,10 +210,10 @@ def stage(source: RawSource, sink: Sink, options: StageOptions, *, locks: Path,
         sink.prepare()
         ledger = sink.repair(sink.read_ledger())
         listing = list_raw(source)
-        check_listing(source.uri, listing, ledger)
+        check_listing(source.location, listing, ledger)
         log.info("source %s: %d song files, %d log files", source.uri,
                  len(listing["song_data"]), len(listing["log_data"]))
-        plans = {table: plan_table(table, objects, source.uri, ledger, prune=options.prune)
+        plans = {table: plan_table(table, objects, source.location, ledger, prune=options.prune)
                  for table, objects in listing.items()}
         if when_valid is not None and any(not plan.is_empty for plan in plans.values()):
             when_valid()
@@ -230,7 +242,8 @@ def rows_changed(plans: dict[str, TablePlan], processed: dict[str, list[Processe
     return False
 
 
-def check_listing(uri: str, listing: dict[str, list[RawObject]], ledger: Ledger) -> None:
+def check_listing(source: SourceLocation, listing: dict[str, list[RawObject]],
+                  ledger: Ledger) -> None:
     """Refuse a raw folder that lists nothing, unless all it ever held was archived.
 
     A missing or empty folder (renamed, unmounted, a wrong prefix) must never read as
@@ -241,22 +254,22 @@ def check_listing(uri: str, listing: dict[str, list[RawObject]], ledger: Ledger)
         if objects:
             continue
         held = [entry for (table, _key), entry in ledger.items()
-                if table == folder and entry.source_uri == uri]
+                if table == folder and entry.source_uri == source.uri]
         live = [entry for entry in held if entry.archived_at is None]
         if not held:
             never_staged.append(folder)
         elif live:
             raise IngestError(
-                f"{uri}/{folder}/ is missing or empty, but {len(live)} of its objects are "
+                f"{source.uri}/{folder}/ is missing or empty, but {len(live)} of its objects are "
                 "staged: nothing was changed. Check --source (a renamed or unmounted "
                 "folder, a wrong prefix); objects really deleted keep their rows unless "
                 "they vanish one by one and the stage runs with --prune")
     if never_staged:
-        raise IngestError(no_files_message(uri, never_staged))
+        raise IngestError(no_files_message(source.uri, never_staged))
 
 
-def _process(source: RawSource, sink: Sink, plans: dict[str, TablePlan], ledger: Ledger,
-             options: StageOptions) -> dict[str, list[Processed]]:
+def _process(source: RawSource, sink: Sink[Payload], plans: dict[str, TablePlan],
+             ledger: Ledger, options: StageOptions) -> dict[str, list[Processed]]:
     processed: dict[str, list[Processed]] = {}
     total = sum(len(plan.process) for plan in plans.values())
     with (ThreadPoolExecutor(max_workers=options.readers) as readers,
@@ -267,10 +280,10 @@ def _process(source: RawSource, sink: Sink, plans: dict[str, TablePlan], ledger:
             removed = list(plan.removed)
             for batch in batches(plan.process, options.batch_objects, options.batch_bytes):
                 reads = list(readers.map(partial(_read, source), batch))
-                verify = partial(verify_and_render, table, source_uri=source.uri,
-                                 now=_now(), max_attempts=options.max_attempts,
+                verify = partial(verify_and_render, table, source=source.location,
+                                 now=now_utc(), max_attempts=options.max_attempts,
                                  render=sink.render)
-                done: list[Rendered] = list(verifiers.map(
+                done: list[Rendered[Payload]] = list(verifiers.map(
                     verify, batch, reads, [ledger.get((table, obj.key)) for obj in batch],
                     chunksize=max(1, len(batch) // 8)))
                 sink.commit(table, done, removed)
@@ -289,14 +302,14 @@ def _read(source: RawSource, obj: RawObject) -> ReadResult:
 
 
 def verify_and_render(table: str, obj: RawObject, read: ReadResult,
-                      previous: LedgerEntry | None, *, source_uri: str, now: dt.datetime,
-                      max_attempts: int, render: Render) -> Rendered:
+                      previous: LedgerEntry | None, *, source: SourceLocation, now: dt.datetime,
+                      max_attempts: int, render: Render[Payload]) -> Rendered[Payload]:
     """Verify one object and render its good records for the sink (in a worker process).
 
     What comes back keeps the ledger entry and the bad lines, not the records: holding
     every record of a large run in memory is what made staging grow with its input.
     """
-    item = process_object(table, obj, read.body, source_uri, previous, now, max_attempts,
+    item = process_object(table, obj, read.body, source, previous, now, max_attempts,
                           read_error=read.reason)
     if item.verified is None:
         return item, None
@@ -307,7 +320,7 @@ def json_lines(table: str, item: Processed) -> list[str]:
     """The contract's fields of each good record as a JSON line, with its provenance."""
     assert item.verified is not None
     columns = [name for name, _kind in RAW_TABLES[table]]
-    stamp = (item.entry.loaded_at or _now()).isoformat(sep=" ")
+    stamp = (item.entry.loaded_at or now_utc()).isoformat(sep=" ")
     return [json.dumps({**{name: record.get(name) for name in columns},
                         SOURCE_KEY: item.entry.key, INGESTED_AT: stamp},
                        ensure_ascii=False, allow_nan=False)
@@ -328,7 +341,7 @@ def batches(objects: Sequence[RawObject], max_objects: int,
         yield batch
 
 
-def _verifiers(objects: int) -> Any:
+def _verifiers(objects: int) -> AbstractContextManager[Executor]:
     """An executor for verification: worker processes when it pays, else this process."""
     cores = os.cpu_count() or 1
     if objects < PARALLEL_MIN_OBJECTS or cores < 2:
@@ -343,10 +356,6 @@ class _Inline(Executor):
     def map(self, fn: Any, *iterables: Any, timeout: float | None = None,
             chunksize: int = 1) -> Iterator[Any]:
         return map(fn, *iterables)
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def _report(where: str, load: TableLoad, plan: TablePlan) -> None:

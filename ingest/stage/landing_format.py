@@ -25,8 +25,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ingest.ledger.db import now_utc
 from ingest.ledger.store import Processed
-from ingest.raw.contract import INGESTED_AT, RAW_TABLES, SOURCE_KEY
+from ingest.raw.contract import PROVENANCE, RAW_TABLES
 
 PARTITION_COLUMN = "event_date"
 # The partition Spark reads as a null event_date: a `ts` whose date no calendar holds.
@@ -45,9 +46,8 @@ _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9.-]+")
 
 def arrow_schema(table: str) -> pa.Schema:
     """The columns of one raw table's landed files (the partition column is the folder)."""
-    fields = [pa.field(name, _ARROW_TYPES[kind]) for name, kind in RAW_TABLES[table]]
-    fields += [pa.field(SOURCE_KEY, pa.string()), pa.field(INGESTED_AT, _ARROW_TYPES["timestamp"])]
-    return pa.schema(fields)
+    return pa.schema([pa.field(name, _ARROW_TYPES[kind])
+                      for name, kind in RAW_TABLES[table] + PROVENANCE])
 
 
 RowTuples = list[tuple[Any, ...]]
@@ -147,7 +147,7 @@ def _columns(table: str, records: list[dict[str, Any]], key: str,
              loaded_at: dt.datetime | None) -> list[list[Any]]:
     """The values of each column of `arrow_schema(table)`, in its order."""
     columns = [[record.get(name) for record in records] for name, _kind in RAW_TABLES[table]]
-    stamp = loaded_at or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    stamp = loaded_at or now_utc()
     return [*columns, [key] * len(records), [stamp] * len(records)]
 
 

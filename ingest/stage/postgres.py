@@ -16,10 +16,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from ingest.errors import IngestError
+from ingest.ledger.db import now_utc, transaction
 from ingest.ledger.store import LedgerStore, Processed
 from ingest.paths import StatePaths
-from ingest.raw.contract import INGESTED_AT, RAW_TABLES, SOURCE_KEY, Columns, validate_identifier
-from ingest.raw.sources import open_source
+from ingest.raw.contract import RAW_TABLES, SOURCE_KEY, validate_identifier
+from ingest.raw.sources import SourceLocation, open_source, parse_source
 from ingest.safe_text import printable
 from ingest.stage.core import (
     Ledger,
@@ -32,12 +33,10 @@ from ingest.stage.core import (
 )
 from ingest.stage.warehouse import (
     ConnectionSettings,
-    column_name,
     connect_or_create,
-    now_utc,
+    load_columns,
     qualified,
     setup_statements,
-    transaction,
 )
 
 log = logging.getLogger(__name__)
@@ -48,30 +47,30 @@ _COPY_LINE = re.compile(r"COPY \S+, line (\d+)")
 CopyRows = tuple[str, list[int]]
 
 
-def stage_postgres(source_uri: str, *, schema: str = "sparkify_raw",
+def stage_postgres(source: str | SourceLocation, *, schema: str = "sparkify_raw",
                    settings: ConnectionSettings | None = None, state: StatePaths | None = None,
                    options: StageOptions | None = None, **fields: Any) -> list[TableLoad]:
     """Bring `<schema>.song_data` and `<schema>.log_data` in line with the source.
 
     `options`, or StageOptions' fields (batch_objects, max_attempts, archive, prune, wait…).
     """
-    return stage_postgres_report(source_uri, schema=schema, settings=settings, state=state,
+    return stage_postgres_report(source, schema=schema, settings=settings, state=state,
                                  options=options_from(options, fields)).loads()
 
 
-def stage_postgres_report(source_uri: str, *, schema: str,
+def stage_postgres_report(source: str | SourceLocation, *, schema: str,
                           settings: ConnectionSettings | None = None,
                           state: StatePaths | None = None,
                           options: StageOptions | None = None) -> StageReport:
     """stage_postgres, with the whole report (ingest.stage.core.StageReport)."""
     validate_identifier(schema)
     stage_options = options or StageOptions()
-    source = open_source(source_uri)
+    opened = open_source(parse_source(source))
     settings = settings or ConnectionSettings.from_env("postgres")
     state = state or StatePaths.default()
     sink = PostgresSink(settings, schema)
     try:
-        report = stage(source, sink, stage_options, locks=state.locks,
+        report = stage(opened, sink, stage_options, locks=state.locks,
                        lock_identity=("postgres", settings.host, str(settings.port),
                                       settings.database, schema))
     finally:
@@ -121,7 +120,8 @@ class PostgresSink:
     def repair(self, ledger: Ledger) -> Ledger:
         return ledger  # rows and ledger commit in one transaction: nothing to settle
 
-    def commit(self, table: str, batch: Sequence[Rendered], removed: Sequence[str]) -> None:
+    def commit(self, table: str, batch: Sequence[Rendered[CopyRows]],
+               removed: Sequence[str]) -> None:
         keys = [item.entry.key for item, _rows in batch]
         doing = (f"loading {len(batch)} objects into {self.schema}.{table} (from {keys[0]})"
                  if keys else f"removing {len(removed)} objects from {self.schema}.{table}")
@@ -130,7 +130,7 @@ class PostgresSink:
             self.store.forget(cursor, table, removed)
             data = "".join(rows[0] for _item, rows in batch if rows)
             if data:
-                _copy(cursor, self.schema, table, RAW_TABLES[table], data.encode("utf-8"))
+                _copy(cursor, self.schema, table, data.encode("utf-8"))
             if batch:
                 self.store.write(cursor, [item for item, _rows in batch], now_utc())
 
@@ -146,7 +146,7 @@ class PostgresSink:
                 counts[table] = int(cursor.fetchone()[0])
         return counts
 
-    def _errors(self, doing: str, batch: Sequence[Rendered] = ()) -> Any:
+    def _errors(self, doing: str, batch: Sequence[Rendered[CopyRows]] = ()) -> Any:
         return _PostgresErrors(self.settings, doing, batch)
 
 
@@ -154,7 +154,7 @@ class _PostgresErrors:
     """Turn a driver error into a line that names the object and line, or the connection."""
 
     def __init__(self, settings: ConnectionSettings, doing: str,
-                 batch: Sequence[Rendered]) -> None:
+                 batch: Sequence[Rendered[CopyRows]]) -> None:
         self.settings = settings
         self.doing = doing
         self.batch = batch
@@ -177,7 +177,7 @@ class _PostgresErrors:
                           "batch was committed") from exc
 
 
-def _copy_origin(exc: Any, batch: Sequence[Rendered]) -> str:
+def _copy_origin(exc: Any, batch: Sequence[Rendered[CopyRows]]) -> str:
     """`at <object> line <n>` for an error COPY reports on a line of its input stream."""
     context = getattr(getattr(exc, "diag", None), "context", None) or ""
     match = _COPY_LINE.search(context)
@@ -216,9 +216,8 @@ def _delete_rows(cursor: Any, schema: str, table: str, keys: Sequence[str]) -> N
                        (list(keys),))
 
 
-def _copy(cursor: Any, schema: str, table: str, columns: Columns, data: bytes) -> None:
-    names = ", ".join([*(column_name(name) for name, _kind in columns), SOURCE_KEY,
-                       INGESTED_AT])
+def _copy(cursor: Any, schema: str, table: str, data: bytes) -> None:
+    names = ", ".join(load_columns(table))
     cursor.copy_expert(f"copy {qualified(schema, table)} ({names}) from stdin",
                        io.BytesIO(data))
 

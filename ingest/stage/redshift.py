@@ -18,11 +18,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ingest.aws import aws_errors
 from ingest.errors import IngestError
+from ingest.ledger.db import now_utc, transaction
 from ingest.ledger.store import LEDGER, QUARANTINE, LedgerStore, Processed
 from ingest.paths import StatePaths
-from ingest.raw.contract import INGESTED_AT, RAW_TABLES, SOURCE_KEY, Columns, validate_identifier
-from ingest.raw.sources import S3Location, S3Source, aws_errors
+from ingest.raw.contract import PROVENANCE, RAW_TABLES, SOURCE_KEY, Columns, validate_identifier
+from ingest.raw.sources import S3Location, S3Source, SourceLocation, parse_source
 from ingest.stage.core import (
     Ledger,
     Rendered,
@@ -34,18 +36,15 @@ from ingest.stage.core import (
 )
 from ingest.stage.warehouse import (
     ConnectionSettings,
-    column_name,
     connect,
-    now_utc,
+    load_columns,
     qualified,
     setup_statements,
-    transaction,
 )
 
 log = logging.getLogger(__name__)
 IAM_ROLE_ARN = re.compile(r"^arn:aws(-[a-z]+)*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$")
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
-PROVENANCE = (SOURCE_KEY, INGESTED_AT)
 
 
 @dataclass(frozen=True)
@@ -85,7 +84,7 @@ def sql_string(value: str) -> str:
 
 def jsonpaths(columns: Columns) -> str:
     """The JSONPaths file: one path per column, in the COPY column list's order."""
-    paths = [f"$['{name}']" for name, _kind in columns] + [f"$['{name}']" for name in PROVENANCE]
+    paths = [f"$['{name}']" for name, _kind in columns + PROVENANCE]
     return json.dumps({"jsonpaths": paths}, indent=2)
 
 
@@ -99,7 +98,7 @@ def manifest(files: Sequence[tuple[str, int]]) -> str:
 def copy_statement(schema: str, table: str, manifest_uri: str, jsonpaths_uri: str,
                    settings: CopySettings) -> str:
     columns = RAW_TABLES[table]
-    names = ", ".join([*(column_name(name) for name, _kind in columns), *PROVENANCE])
+    names = ", ".join(load_columns(table))
     options = [
         f"from {sql_string(manifest_uri)}",
         f"iam_role {sql_string(settings.iam_role)}",
@@ -115,8 +114,9 @@ def copy_statement(schema: str, table: str, manifest_uri: str, jsonpaths_uri: st
     return f"copy {qualified(schema, table)} ({names})\n" + "\n".join(options)
 
 
-def default_load_files(source_uri: str) -> str:
-    return source_uri.rstrip("/") + "/_sparkify_loads"
+def default_load_files(source: S3Location) -> S3Location:
+    """Where manifests and verified files go unless --load-files says: below the source."""
+    return S3Location(source.bucket, source.key("_sparkify_loads"))
 
 
 class RedshiftSink:
@@ -153,7 +153,8 @@ class RedshiftSink:
     def repair(self, ledger: Ledger) -> Ledger:
         return ledger  # rows and ledger commit in one transaction: nothing to settle
 
-    def commit(self, table: str, batch: Sequence[Rendered], removed: Sequence[str]) -> None:
+    def commit(self, table: str, batch: Sequence[Rendered[list[str]]],
+               removed: Sequence[str]) -> None:
         base = self.settings.load_files
         self.batches += 1
         files: dict[str, str] = {}
@@ -199,7 +200,7 @@ class RedshiftSink:
         return {table: rows.get(table, 0) for table in RAW_TABLES}
 
 
-def stage_redshift(source_uri: str, *, schema: str, iam_role: str, region: str,
+def stage_redshift(source: str | SourceLocation, *, schema: str, iam_role: str, region: str,
                    load_files_uri: str | None = None,
                    settings: ConnectionSettings | None = None, connection: Any | None = None,
                    s3: Any | None = None, dry_run: bool = False,
@@ -211,21 +212,22 @@ def stage_redshift(source_uri: str, *, schema: str, iam_role: str, region: str,
     warehouse holding it), but nothing is written: the files and statements are printed.
     """
     validate_identifier(schema)
-    if not source_uri.startswith("s3://"):
+    location = parse_source(source)
+    if not isinstance(location, S3Location):
         raise IngestError("--target redshift needs an s3:// source: the cluster reads S3 itself")
-    copy_settings = CopySettings(iam_role, region,
-                                 S3Location.parse(load_files_uri or default_load_files(source_uri)))
+    load_files = S3Location.parse(load_files_uri) if load_files_uri else None
+    copy_settings = CopySettings(iam_role, region, load_files or default_load_files(location))
     stage_options = options_from(options, fields)
-    source = S3Source(source_uri, client=s3)
+    opened = S3Source(location, client=s3)
     owned = connection is None
     settings = settings or (None if connection else ConnectionSettings.from_env("redshift"))
     where = settings.where if settings else "redshift"
     connection = connection or connect(settings)  # type: ignore[arg-type]
     try:
-        sink = RedshiftSink(connection, schema, copy_settings, source.client, dry_run=dry_run,
+        sink = RedshiftSink(connection, schema, copy_settings, opened.client, dry_run=dry_run,
                             where=where)
         state = state or StatePaths.default()
-        report = stage(source, sink, stage_options, locks=state.locks,
+        report = stage(opened, sink, stage_options, locks=state.locks,
                        lock_identity=("redshift", where, schema))
         sink.load.report = report
         if dry_run:

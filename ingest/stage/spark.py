@@ -9,28 +9,20 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from ingest.errors import IngestError
 from ingest.paths import StatePaths
-from ingest.raw.contract import (
-    INGESTED_AT,
-    LOG_COLUMNS,
-    SONG_COLUMNS,
-    SOURCE_KEY,
-    Columns,
-    validate_identifier,
-)
-from ingest.raw.sources import open_source
+from ingest.raw.contract import LOG_COLUMNS, PROVENANCE, SONG_COLUMNS, validate_identifier
+from ingest.raw.sources import S3Location, SourceLocation, open_source, parse_source
 from ingest.stage.core import StageOptions, StageReport, stage
-from ingest.stage.landing import LandingSink, landed_days
+from ingest.stage.landing import LandingSink
+from ingest.stage.landing_files import landed_days
 from ingest.stage.landing_format import PARTITION_COLUMN, partition_value
+from ingest.stage.sql_runner import SqlRunner
 
 log = logging.getLogger(__name__)
 Location = Literal["local", "direct"]
-
-PROVENANCE: Columns = ((SOURCE_KEY, "string"), (INGESTED_AT, "timestamp"))
-
 
 @dataclass(frozen=True)
 class TableSpec:
@@ -131,26 +123,26 @@ def _partition_spec(folder: str) -> str:
     return f"partition ({quote_identifier(PARTITION_COLUMN)} = {quote_string(day.isoformat())})"
 
 
-def landing_folder(state: StatePaths, source_uri: str) -> Path:
+def landing_folder(state: StatePaths, source: SourceLocation) -> Path:
     """One landing folder per source, named readably and uniquely."""
-    readable = re.sub(r"[^A-Za-z0-9]+", "-", source_uri).strip("-")[-60:]
-    digest = hashlib.sha1(source_uri.encode(), usedforsecurity=False).hexdigest()[:10]
+    readable = re.sub(r"[^A-Za-z0-9]+", "-", source.uri).strip("-")[-60:]
+    digest = hashlib.sha1(source.uri.encode(), usedforsecurity=False).hexdigest()[:10]
     return state.landing / f"{readable}-{digest}"
 
 
-def prepare_local(source_uri: str, state: StatePaths, options: StageOptions | None = None,
-                  *, when_valid: Callable[[], None] | None = None
-                  ) -> tuple[str, str, StageReport]:
+def prepare_local(source: str | SourceLocation, state: StatePaths,
+                  options: StageOptions | None = None, *,
+                  when_valid: Callable[[], None] | None = None) -> tuple[str, str, StageReport]:
     """Verify what is new into the landing folder; return the folders the tables read.
 
     `when_valid` is called once the source is known to be usable, before the (long)
     verification: staging starts the Spark JVM there, so that both run at once.
     """
-    source = open_source(source_uri)
-    landing = landing_folder(state, source.uri)
+    location = parse_source(source)
+    landing = landing_folder(state, location)
     sink = LandingSink(landing)
     try:
-        result = stage(source, sink, options or StageOptions(), locks=state.locks,
+        result = stage(open_source(location), sink, options or StageOptions(), locks=state.locks,
                        lock_identity=("spark landing", str(landing)), when_valid=when_valid)
     finally:
         sink.close()
@@ -158,21 +150,22 @@ def prepare_local(source_uri: str, state: StatePaths, options: StageOptions | No
     return str(verified / "song_data"), str(verified / "log_data"), result
 
 
-def direct_locations(source_uri: str) -> tuple[str, str]:
-    if not source_uri.startswith("s3://"):
+def direct_locations(source: SourceLocation) -> tuple[str, str]:
+    """The raw folders the tables read in place (an S3 source only)."""
+    if not isinstance(source, S3Location):
         raise IngestError("--location direct needs an s3:// source (the cluster reads S3 itself)")
-    base = source_uri.rstrip("/")
-    return f"{base}/song_data", f"{base}/log_data"
+    return f"{source.uri}/song_data", f"{source.uri}/log_data"
 
 
-def stage_spark(source_uri: str, *, schema: str, location: Location = "local",
-                state: StatePaths | None = None, spark: Any = None,
+def stage_spark(source: str | SourceLocation, *, schema: str, location: Location = "local",
+                state: StatePaths | None = None, spark: SqlRunner | None = None,
                 dry_run: bool = False, options: StageOptions | None = None) -> StageResult:
     """Create `<schema>.song_data` and `<schema>.log_data` over verified (or direct) data."""
     state = state or StatePaths.default()
     quote_identifier(schema)
+    raw_location = parse_source(source)
     landing: StageReport | None = None
-    starting: list[Callable[[], Any]] = []  # the session being started, once asked for
+    starting: list[Callable[[], SqlRunner]] = []  # the session being started, once asked for
 
     def start_spark() -> None:
         if spark is None and not starting:
@@ -181,12 +174,13 @@ def stage_spark(source_uri: str, *, schema: str, location: Location = "local",
             starting.append(spark_session_soon(state))
 
     if location == "direct":
-        song_location, log_location = direct_locations(source_uri)
+        song_location, log_location = direct_locations(raw_location)
     elif dry_run:
-        verified = landing_folder(state, open_source(source_uri).uri) / "verified"
+        open_source(raw_location)  # a missing folder or bucket fails a dry run too
+        verified = landing_folder(state, raw_location) / "verified"
         song_location, log_location = str(verified / "song_data"), str(verified / "log_data")
     else:
-        song_location, log_location, landing = prepare_local(source_uri, state, options,
+        song_location, log_location, landing = prepare_local(raw_location, state, options,
                                                              when_valid=start_spark)
     statements = schema_ddl(schema, song_location, log_location, location)
     if dry_run:
@@ -207,7 +201,8 @@ def stage_spark(source_uri: str, *, schema: str, location: Location = "local",
     if landing is None:
         for statement in statements:
             spark.sql(statement)
-        log.info("created %s.song_data and %s.log_data over %s", schema, schema, source_uri)
+        log.info("created %s.song_data and %s.log_data over %s", schema, schema,
+                 raw_location.uri)
         return StageResult(schema, song_location, log_location, None, None)
     _register(spark, schema, statements, landing, Path(log_location).parent)
     registered.parent.mkdir(parents=True, exist_ok=True)
@@ -222,7 +217,7 @@ def _registration_marker(state: StatePaths, statements: list[str]) -> Path:
     return state.spark / "registered" / f"{digest}.sql"
 
 
-def _register(spark: Any, schema: str, statements: list[str], landing: StageReport,
+def _register(spark: SqlRunner, schema: str, statements: list[str], landing: StageReport,
               verified: Path) -> None:
     """Create the tables when missing or made by other statements; bring the log table's
     partitions in line with the landing's days; refresh what Spark may have cached."""
@@ -272,13 +267,13 @@ def _with_digest(create: str) -> str:
             f"{quote_string(_ddl_digest(create))})")
 
 
-def _created_by(spark: Any, schema: str, name: str) -> str:
+def _created_by(spark: SqlRunner, schema: str, name: str) -> str:
     qualified = f"{quote_identifier(schema)}.{quote_identifier(name)}"
     rows = spark.sql(f"show tblproperties {qualified} ({quote_string(_DDL_PROPERTY)})").collect()
     return str(rows[0][1]) if rows else ""
 
 
-def _sync_partitions(spark: Any, schema: str, verified: Path, *,
+def _sync_partitions(spark: SqlRunner, schema: str, verified: Path, *,
                      fresh: bool) -> tuple[list[str], list[str]]:
     """Add the landed days the log table lacks, drop the ones no longer landed."""
     qualified = f"{quote_identifier(schema)}.{quote_identifier('log_data')}"

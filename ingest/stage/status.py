@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from contextlib import closing
 from typing import Any
 
-from ingest.ledger.store import STATUSES, LedgerEntry, LedgerStore
+from ingest.ledger.db import transaction
+from ingest.ledger.store import LOADED, STATUSES, LedgerEntry, LedgerStore
 from ingest.paths import StatePaths
 from ingest.safe_text import printable
-from ingest.stage.warehouse import ConnectionSettings, connect, transaction
+from ingest.stage.warehouse import ConnectionSettings, connect
 
 
 def format_ledger(title: str, entries: Sequence[LedgerEntry],
@@ -37,7 +38,7 @@ def format_ledger(title: str, entries: Sequence[LedgerEntry],
             f"{sum(entry.rows_quarantined or 0 for entry in mine):,} quarantined, "
             f"{sum(entry.blank_lines or 0 for entry in mine):,} blank lines"
         )
-    problems = sorted((entry for entry in entries if entry.status != "loaded"),
+    problems = sorted((entry for entry in entries if entry.status != LOADED),
                       key=lambda entry: (entry.status, entry.table, entry.key))
     if problems:
         lines.append("  not fully loaded:")
@@ -54,7 +55,7 @@ def format_ledger(title: str, entries: Sequence[LedgerEntry],
 
 
 def spark_status(state: StatePaths, limit: int) -> str:
-    from ingest.stage.landing import ledger_entries
+    from ingest.stage.landing_ledger import ledger_entries
 
     folders = sorted(path.parent for path in state.landing.glob("*/ledger.sqlite"))
     if not folders:

@@ -7,16 +7,20 @@ transactions, so it can never say "loaded" about rows that are not there.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from ingest.errors import IngestError
 from ingest.ledger.store import LedgerStore
-from ingest.raw.contract import INGESTED_AT, RAW_TABLES, SOURCE_KEY, Columns, validate_identifier
+from ingest.raw.contract import (
+    INGESTED_AT,
+    PROVENANCE,
+    RAW_TABLES,
+    SOURCE_KEY,
+    Columns,
+    validate_identifier,
+)
 from ingest.settings import PostgresSettings, RedshiftSettings, SettingsGroup, env_name
 
 log = logging.getLogger(__name__)
@@ -161,23 +165,6 @@ def describe_connect_error(exc: BaseException, settings: ConnectionSettings) -> 
             f"set {variable('host')} and {variable('port')}")
 
 
-@contextmanager
-def transaction(connection: Any) -> Iterator[Any]:
-    """A cursor whose statements commit together, or roll back together on any error."""
-    cursor = connection.cursor()
-    try:
-        yield cursor
-        connection.commit()
-    except BaseException:
-        # a rollback on a lost connection fails too: keep the error that says what happened
-        with suppress(Exception):
-            connection.rollback()
-        raise
-    finally:
-        with suppress(Exception):
-            cursor.close()
-
-
 def qualified(schema: str, table: str) -> str:
     return f'"{validate_identifier(schema)}"."{validate_identifier(table)}"'
 
@@ -185,6 +172,13 @@ def qualified(schema: str, table: str) -> str:
 def column_name(raw_field: str) -> str:
     """The warehouse column of a raw field: lower case, as unquoted SQL names fold."""
     return validate_identifier(raw_field.lower())
+
+
+def load_columns(table: str) -> list[str]:
+    """The columns a load fills, in the order its rows hold them: the raw fields, then the
+    provenance (COPY's column list, for Postgres and Redshift alike)."""
+    return [*(column_name(name) for name, _kind in RAW_TABLES[table]),
+            *(name for name, _kind in PROVENANCE)]
 
 
 def raw_table_ddl(schema: str, table: str, dialect: Dialect) -> str:
@@ -209,8 +203,3 @@ def setup_statements(schema: str, dialect: Dialect) -> list[str]:
           f"on {qualified(schema, table)} ({SOURCE_KEY})"
           for table in RAW_TABLES if dialect == "postgres"),
     ]
-
-
-
-def now_utc() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)

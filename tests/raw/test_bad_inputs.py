@@ -14,11 +14,12 @@ from typing import Any
 
 import pytest
 
-from ingest.raw.verify import REQUIRED, verify_object
-from tests.support.bad_inputs import LOADED, PENDING, QUARANTINED, Case, write_corpus
+from ingest.ledger.store import HAS_ROWS, LOADED, PENDING, QUARANTINED, REJECTED
+from ingest.raw.rules import REQUIRED
+from ingest.raw.verify import verify_object
+from tests.support.bad_inputs import Case, write_corpus
 from tests.support.project import postgres_rows
 
-HAS_ROWS = {LOADED, QUARANTINED}
 TABLES = ("song_data", "log_data")
 # one identity per row: a row twice under the same key is a duplicate
 IDENTITY = {"song_data": ("song_id", "artist_id"), "log_data": ("sessionId", "itemInSession")}
@@ -109,7 +110,7 @@ def _assert_as_expected(root: Path, cases: Iterable[Case], staged: Staged) -> No
 def test_the_corpus_has_every_kind_of_case(tmp_path: Path) -> None:
     cases = write_corpus(tmp_path / "raw")
     assert len(cases) >= 50
-    assert {case.status for case in cases} == {LOADED, QUARANTINED, PENDING, "rejected"}
+    assert {case.status for case in cases} == {LOADED, QUARANTINED, PENDING, REJECTED}
     assert {case.table for case in cases} == set(TABLES)
 
 
@@ -184,10 +185,11 @@ def test_postgres_stages_the_corpus_as_expected_and_a_rerun_changes_nothing(
 # --- Spark -----------------------------------------------------------------------------------
 
 def _spark_staged(spark: Any, state: Any, source_uri: str, schema: str) -> Staged:
-    from ingest.stage.landing import ledger_entries
+    from ingest.raw.sources import parse_source
+    from ingest.stage.landing_ledger import ledger_entries
     from ingest.stage.spark import landing_folder
 
-    entries, quarantined = ledger_entries(landing_folder(state, source_uri))
+    entries, quarantined = ledger_entries(landing_folder(state, parse_source(source_uri)))
     ledger = {(entry.table, entry.key): Outcome(entry.status, entry.rows_loaded,
                                                 entry.rows_quarantined, entry.blank_lines,
                                                 entry.reason) for entry in entries}
@@ -215,13 +217,13 @@ def test_spark_stages_the_corpus_as_expected_and_a_rerun_changes_nothing(
     spark: Any, session_state: Path, tmp_path: Path
 ) -> None:
     from ingest.paths import StatePaths
-    from ingest.raw.sources import open_source
+    from ingest.raw.sources import parse_source
     from ingest.stage.spark import stage_spark
 
     root = tmp_path / "raw"
     cases = write_corpus(root)
     state = StatePaths(tmp_path / "state")
-    source_uri = open_source(str(root)).uri
+    source_uri = parse_source(str(root)).uri
 
     stage_spark(str(root), schema="corpus_raw", state=state, spark=spark)
     first = _spark_staged(spark, state, source_uri, "corpus_raw")

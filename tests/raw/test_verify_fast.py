@@ -17,7 +17,9 @@ from typing import Any
 
 import pytest
 
+from ingest.raw import lines as line_parsing
 from ingest.raw import verify
+from ingest.raw.lines import fast_parse
 from ingest.sample.generate import GenerateConfig, generate
 from tests.raw.test_verify_rules import BAD_LOG_LINES
 from tests.support.bad_inputs import (
@@ -55,7 +57,7 @@ def _outcome(fast: bool, table: str, key: str, body: bytes, final: bool) -> Any:
             verified = verify.verify_object(table, key, body, final=final)
         else:
             with pytest.MonkeyPatch.context() as patch:
-                patch.setattr(verify, "_fast_parse", _stdlib_only)
+                patch.setattr(line_parsing, "fast_parse", _stdlib_only)
                 verified = verify.verify_object(table, key, body, final=final)
     except verify.Rejected as exc:
         return ("rejected", str(exc))
@@ -94,7 +96,7 @@ def test_good_lines_take_the_fast_path() -> None:
     lines = [good_event(DAY, 0), with_fields(song_record(1)),
              event(DAY, 0, userAgent='"Mozilla (rv:31.0) a:b"', extra='"x:y"')]
     for line in lines:
-        assert verify._fast_parse(line.encode()) == json.loads(line)
+        assert fast_parse(line.encode()) == json.loads(line)
 
 
 def _tricky_lines() -> list[str]:

@@ -11,8 +11,8 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
+from ingest.raw.lines import MAX_LINE_BYTES
 from ingest.raw.verify import (
-    MAX_LINE_BYTES,
     MAX_RAW_TEXT_BYTES,
     Rejected,
     Unreadable,

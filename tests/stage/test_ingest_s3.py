@@ -10,8 +10,15 @@ from pathlib import Path
 
 import pytest
 
+from ingest.aws import s3_client
 from ingest.errors import IngestError
-from ingest.raw.sources import LocalSource, S3Source, open_source, require_raw_layout, s3_client
+from ingest.raw.sources import (
+    LocalSource,
+    S3Source,
+    open_source,
+    parse_source,
+    require_raw_layout,
+)
 from ingest.raw.upload import upload
 from tests.support.project import FIXTURES, PROJECT_DIR
 
@@ -58,7 +65,7 @@ def test_missing_bucket_is_a_clear_error(tmp_path: Path, s3_endpoint: str) -> No
     with pytest.raises(IngestError, match="bucket does not exist"):
         upload(_copy_raw(tmp_path), "s3://no-such-bucket/raw")
     with pytest.raises(IngestError, match="bucket does not exist"):
-        open_source("s3://no-such-bucket/raw")
+        open_source(parse_source("s3://no-such-bucket/raw"))
 
 
 def test_unreachable_endpoint_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -67,7 +74,7 @@ def test_unreachable_endpoint_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
     with pytest.raises(IngestError, match="cannot reach the S3 endpoint"):
-        open_source("s3://raw-bucket/raw")
+        open_source(parse_source("s3://raw-bucket/raw"))
 
 
 def test_source_without_raw_layout_is_rejected(tmp_path: Path, s3_endpoint: str) -> None:

@@ -13,12 +13,14 @@ import pyarrow.parquet as pq
 import pytest
 
 import ingest.stage.core as core_module
+from ingest.aws import s3_client
 from ingest.errors import IngestError
-from ingest.raw.sources import open_source, s3_client
+from ingest.raw.sources import open_source, parse_source
 from ingest.raw.upload import upload
 from ingest.stage.core import StageOptions, StageReport, stage
-from ingest.stage.landing import LandingSink, ledger_entries
+from ingest.stage.landing import LandingSink
 from ingest.stage.landing_format import arrow_schema, log_file_name
+from ingest.stage.landing_ledger import ledger_entries
 from tests.support.project import FIXTURES
 from tests.support.raw_lines import BAD_LINES, EXPECTED_BAD, good_event, log_key, log_with_bad_lines
 
@@ -28,7 +30,7 @@ RAW = FIXTURES / "raw_handwritten"
 def _land(source_uri: str, landing: Path, **options: object) -> StageReport:
     sink = LandingSink(landing)
     try:
-        return stage(open_source(source_uri), sink, StageOptions(**options),  # type: ignore[arg-type]
+        return stage(open_source(parse_source(source_uri)), sink, StageOptions(**options),  # type: ignore[arg-type]
                      locks=landing.parent / "locks", lock_identity=("test", str(landing)))
     finally:
         sink.close()

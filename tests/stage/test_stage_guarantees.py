@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from ingest.aws import s3_client
 from ingest.errors import IngestError
 from ingest.paths import StatePaths
-from ingest.raw.sources import S3Source, s3_client
+from ingest.raw.sources import S3Source, parse_source
 from ingest.raw.upload import upload
-from ingest.stage.landing import ledger_entries
+from ingest.stage.landing_ledger import ledger_entries
 from ingest.stage.postgres import stage_postgres
 from ingest.stage.spark import landing_folder, prepare_local
 from tests.support.project import (
@@ -61,7 +62,7 @@ def test_s3_keys_that_would_escape_are_rejected_and_touch_nothing_outside(
     prepare_local("s3://raw-bucket/raw", state,
                   StageOptions(archive=ArchiveRequest(str(archive), delete=True)))
 
-    entries, _lines = ledger_entries(landing_folder(state, "s3://raw-bucket/raw"))
+    entries, _lines = ledger_entries(landing_folder(state, parse_source("s3://raw-bucket/raw")))
     rejected = {entry.key: entry for entry in entries if entry.status == "rejected"}
     assert sorted(rejected) == sorted(key.removeprefix("raw/") for key in hostile)
     for key, reason in hostile.items():

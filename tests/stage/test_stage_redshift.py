@@ -16,11 +16,12 @@ from typing import Any
 
 import pytest
 
+from ingest.aws import s3_client
 from ingest.errors import IngestError
 from ingest.ledger.store import LedgerStore
 from ingest.paths import StatePaths
 from ingest.raw.contract import LOG_COLUMNS
-from ingest.raw.sources import S3Location, s3_client
+from ingest.raw.sources import S3Location
 from ingest.raw.upload import upload
 from ingest.stage.postgres import stage_postgres
 from ingest.stage.redshift import (

@@ -25,9 +25,9 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from ingest.ledger.store import LOADED, PENDING, QUARANTINED, REJECTED
 from tests.support.raw_lines import good_event, log_key
 
-LOADED, QUARANTINED, PENDING, REJECTED = "loaded", "quarantined", "pending", "rejected"
 FIRST_DAY = dt.date(2018, 11, 1)
 
 

@@ -26,8 +26,9 @@ import pyarrow.parquet as pq
 
 from ingest.ledger.store import HAS_ROWS, LedgerEntry, LedgerStore
 from ingest.paths import StatePaths
-from ingest.stage.landing import ledger_entries
+from ingest.raw.sources import parse_source
 from ingest.stage.landing_format import PARTITION_COLUMN, event_date, log_file_name, song_bucket
+from ingest.stage.landing_ledger import ledger_entries
 from ingest.stage.spark import landing_folder
 from tests.support.project import PROJECT_DIR, postgres_connect
 
@@ -147,7 +148,7 @@ class Target:
 
     @property
     def landing(self) -> Path:
-        return landing_folder(StatePaths(self.state), str(self.source.resolve()))
+        return landing_folder(StatePaths(self.state), parse_source(str(self.source)))
 
     @property
     def locks(self) -> Path:
