@@ -9,7 +9,6 @@ the same blank line count, and the same Rejected or Unreadable with the same mes
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import random
 from pathlib import Path
@@ -21,21 +20,20 @@ from ingest.raw import lines as line_parsing
 from ingest.raw import verify
 from ingest.raw.lines import fast_parse
 from ingest.sample.generate import GenerateConfig, generate
-from tests.raw.test_verify_rules import BAD_LOG_LINES
 from tests.support.bad_inputs import (
+    BAD_LOG_LINES,
+    DAY,
     DEEP_100K,
     DIGITS_401,
     DIGITS_5000,
+    LOG,
+    SONG,
     event,
     song_record,
     with_fields,
     write_corpus,
 )
-from tests.support.raw_lines import good_event, log_key
-
-DAY = dt.date(2018, 11, 3)
-LOG = log_key(DAY)
-SONG = "song_data/A/B/C/TRABCEI128F424C983.json"
+from tests.support.raw_lines import good_event
 
 
 def _typed(value: Any) -> Any:

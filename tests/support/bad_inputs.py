@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.ledger.store import LOADED, PENDING, QUARANTINED, REJECTED
+from ingest.raw.lines import MAX_LINE_BYTES
 from tests.support.raw_lines import good_event, log_key
 
 FIRST_DAY = dt.date(2018, 11, 1)
@@ -394,3 +395,64 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+
+
+# one day, its log object and one song object, for the rule-by-rule tests of tests/raw/
+DAY = dt.date(2018, 11, 3)
+LOG = log_key(DAY)
+SONG = "song_data/A/B/C/TRABCEI128F424C983.json"
+
+# (name, line, the reason it is quarantined with): every class of bad log line
+BAD_LOG_LINES = [
+    ("not JSON", '{"page": "NextSong", "ts": 1,,}', "not valid JSON"),
+    ("a JSON array", "[1, 2]", "a JSON list, expected an object"),
+    ("a JSON null", "null", "expected an object"),
+    ("a required field missing", event(DAY, 5, ts=None), "required field 'ts' is missing"),
+    ("a required field null", event(DAY, 5, page="null"), "required field 'page'"),
+    ("a string for an int", event(DAY, 5, sessionId='"abc"'),
+     "field 'sessionId' is \"abc\", expected an integer"),
+    ("a bool for an int", event(DAY, 5, status="true"), "is true, expected an integer"),
+    ("a float for an int", event(DAY, 5, status="200.0"), "is 200.0, expected an integer"),
+    ("an int beyond 32 bits", event(DAY, 5, itemInSession="99999999999"),
+     "outside the int range -2147483648..2147483647"),
+    ("a bigint beyond 64 bits", event(DAY, 5, ts=str(2**63)),
+     "outside the bigint range -9223372036854775808..9223372036854775807"),
+    ("a 401-digit int", event(DAY, 5, sessionId=DIGITS_401),
+     "is a 401-digit integer, outside the int range"),
+    ("more than 4300 digits", event(DAY, 5, sessionId=DIGITS_5000), "a number too long"),
+    ("NaN for a double", event(DAY, 5, length="NaN"), "'length' is NaN: not a finite number"),
+    ("Infinity for a double", event(DAY, 5, length="Infinity"), "not a finite number"),
+    ("-Infinity for a double", event(DAY, 5, registration="-Infinity"),
+     "not a finite number"),
+    ("1e400 for a double", event(DAY, 5, length="1e400"),
+     "'length' is Infinity: not a finite number"),
+    ("a 401-digit int for a double", event(DAY, 5, registration=DIGITS_401),
+     "too large for a double: not a finite number"),
+    ("a string for a double", event(DAY, 5, length='"99.1"'), "expected a number"),
+    ("a bool for a string", event(DAY, 5, level="true"), "expected a string"),
+    ("an object for a string", event(DAY, 5, song='{"a": 1}'), "expected a string"),
+    ("\\u0000 in a string", event(DAY, 5, artist='"a\\u0000b"'),
+     "field 'artist' holds a NUL character"),
+    ("a lone high surrogate", event(DAY, 5, artist='"a\\ud800b"'),
+     "field 'artist' holds a lone surrogate"),
+    ("an unpaired low surrogate", event(DAY, 5, song='"\\udc00"'), "lone surrogate"),
+    ("a raw NUL byte", event(DAY, 5).replace("Pavement", "Pave\x00ment"),
+     "a raw NUL byte at character"),
+    ("a duplicate field", event(DAY, 5).replace('"ts":', '"ts":1,"ts":', 1),
+     'duplicate field "ts"'),
+    ("a duplicate field with spaces", '{"page" : "Home", "page" : "Home"}',
+     'duplicate field "page"'),
+    ("ts on the day before", event(DAY, 5, ts="1541203199999"),
+     "falls on 2018-11-02, outside the file's date 2018-11-03"),
+    ("ts on the day after", event(DAY, 5, ts="1541289600000"), "outside the file's date"),
+    ("ts beyond the year 9999", event(DAY, 5, ts="253402300800000"),
+     "falls on no calendar date, outside the file's date"),
+    ("the largest ts", event(DAY, 5, ts=str(2**63 - 1)), "falls on no calendar date"),
+    ("an array nested 100,000 deep", DEEP_100K, "nested too deeply"),
+    ("a value nested 100 deep", event(DAY, 5, song="[" * 100 + "]" * 100),
+     "nested too deeply"),
+    ("an extra field nested 100 deep", event(DAY, 5, extra="{\"a\":" * 100 + "1" + "}" * 100),
+     "nested too deeply"),
+    ("a line longer than 1 MiB", event(DAY, 5, song=json.dumps("x" * MAX_LINE_BYTES)),
+     f"longer than the {MAX_LINE_BYTES}-byte limit"),
+]
