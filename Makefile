@@ -48,7 +48,7 @@ test-fast: setup ## the tests that need no JVM, database, moto, browser or dbt r
 
 lint: setup ## ruff on the Python code, and its import layers (.importlinter)
 	$(BIN)/ruff check ingest tests checks bench
-	$(BIN)/lint-imports --no-cache
+	$(BIN)/lint-imports --no-cache --no-logo
 
 typecheck: setup ## mypy --strict on the ingest, bench and checks packages
 	$(BIN)/mypy

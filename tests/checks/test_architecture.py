@@ -29,7 +29,7 @@ def lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
     """`lint-imports` on the tree at `root`: its `.importlinter`, its packages first on the path."""
     return subprocess.run(
         [sys.executable, "-c", "import sys; from importlinter.cli import lint_imports_command; "
-                               "sys.exit(lint_imports_command())", "--no-cache"],
+                               "sys.exit(lint_imports_command())", "--no-cache", "--no-logo"],
         cwd=root, env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"},
         capture_output=True, text=True, timeout=120, check=False,
     )
