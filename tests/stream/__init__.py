@@ -1,0 +1,1 @@
+"""Tests of the streaming path (Kinesis on a moto server)."""
