@@ -147,7 +147,8 @@ def pause_outside_transactions(run: Run, target: Target, timeout: float = 30) ->
     connection = postgres_connect(target.database)
     connection.autocommit = True
     sql = ("select count(*) from pg_stat_activity where datname = %s and "
-           "application_name = 'sparkify-ingest' and state <> 'idle'")
+           "application_name = 'sparkify-ingest' and state <> 'idle' "
+           "and pid <> pg_backend_pid()")  # this connection is the ingest's too
     deadline = time.monotonic() + timeout
     try:
         with connection.cursor() as cursor:
