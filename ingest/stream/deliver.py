@@ -137,7 +137,11 @@ class Delivery:
                 continue
             self._take(reader, page.records)
             reader.iterator = page.next_iterator
-            reader.caught_up = page.millis_behind == 0 and not page.records
+            caught_up = page.millis_behind == 0 and not page.records
+            if caught_up and not reader.caught_up:
+                log.info("shard %s: read to its latest record (%d buffered)", shard.shard_id,
+                         len(reader.buffer))
+            reader.caught_up = caught_up
             if page.next_iterator is None or (shard.closed and reader.caught_up):
                 self._finish(reader)
                 busy = True  # its children are readable now
@@ -151,6 +155,8 @@ class Delivery:
             log.info("shard %s: a delivery stopped while writing the records up to %s; "
                      "writing them again under the same keys", shard.shard_id, state.pending)
         reader = _Reader(shard, None, state.sequence, state.pending)
+        log.info("shard %s: reading after %s", shard.shard_id,
+                 state.sequence or "its oldest record")
         self._readers[shard.shard_id] = reader
         return reader
 
