@@ -16,12 +16,12 @@ import logging
 import random
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from ingest.aws import describe_aws_error
+from ingest.aws import aws_errors, describe_aws_error
 from ingest.errors import IngestError
 from ingest.settings import AwsSettings
 
@@ -101,16 +101,9 @@ def validate_stream_name(name: str) -> str:
     return name
 
 
-@contextmanager
-def kinesis_errors(doing: str) -> Iterator[None]:
+def kinesis_errors(doing: str) -> AbstractContextManager[None]:
     """Turn botocore failures into one-line IngestErrors that name the stream's problem."""
-    try:
-        yield
-    except Exception as exc:
-        message = describe_kinesis_error(exc)
-        if message is None:
-            raise
-        raise IngestError(f"{doing}: {message}") from exc
+    return aws_errors(doing, describe_kinesis_error)
 
 
 def describe_kinesis_error(exc: BaseException) -> str | None:
