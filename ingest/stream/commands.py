@@ -52,6 +52,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
                      help=f"bytes per shard buffer (default {limits.max_bytes})")
     dlv.add_argument("--max-seconds", type=float, default=limits.max_seconds,
                      help=f"seconds a shard buffer waits (default {limits.max_seconds:g})")
+    dlv.add_argument("--wait", action="store_true",
+                     help="wait for another delivery of the same stream and destination to "
+                          "stop (default: exit 75 at once)")
     dlv.set_defaults(handler=cmd_deliver)
 
 
@@ -95,7 +98,8 @@ def cmd_deliver(args: argparse.Namespace) -> int:
     state = StatePaths.default()
     identity = (stream, location.uri)
     lock = lock_path(state.locks, "deliver", *identity)
-    with exclusive(lock, f"a delivery of stream {stream} to {location.uri}", wait=False):
+    with exclusive(lock, f"a delivery of stream {stream} to {location.uri}",
+                   wait=args.wait):
         destination = Destination(location)
         store = Checkpoints(lock_path(state.root / "stream", "deliver", *identity)
                             .with_suffix(".sqlite"), stream, location.uri)

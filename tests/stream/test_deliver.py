@@ -147,3 +147,17 @@ def test_a_reshard_while_producing_loses_nothing(aws: str, tmp_path: Path) -> No
     assert main(["deliver", "--stream", "events", "--to", str(tmp_path / "out"),
                  "--once", "--max-records", "100"]) == 0
     _check_objects(local_objects(tmp_path / "out"), expected)
+
+
+def test_a_second_delivery_of_the_same_stream_and_destination_is_refused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ingest.locks import exclusive, lock_path
+
+    monkeypatch.setenv("SPARKIFY_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("SPARKIFY_STREAM", "events")
+    out = tmp_path / "out"
+    lock = lock_path(tmp_path / "state" / "locks", "deliver", "events", str(out.resolve()))
+    with exclusive(lock, "a delivery in another process", wait=False):
+        assert main(["deliver", "--to", str(out), "--once"]) == 75
+    assert "a delivery of stream events to" in capsys.readouterr().err
