@@ -50,7 +50,8 @@ class Checkpoints:
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, isolation_level=None)
+            # one delivery uses it at a time, maybe on a thread other than its creator
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._db.execute("pragma synchronous = full")
             self._db.executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:

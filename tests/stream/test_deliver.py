@@ -161,3 +161,29 @@ def test_a_second_delivery_of_the_same_stream_and_destination_is_refused(
     with exclusive(lock, "a delivery in another process", wait=False):
         assert main(["deliver", "--to", str(out), "--once"]) == 75
     assert "a delivery of stream events to" in capsys.readouterr().err
+
+
+def test_a_buffer_is_written_once_it_waited_max_seconds(aws: str, tmp_path: Path) -> None:
+    import threading
+    import time
+
+    expected = _produce(tmp_path, shards=1, per_day=10)
+    out = tmp_path / "out"
+    stop = threading.Event()
+    delivery = Delivery(kinesis_client(), "events", Destination(parse_source(str(out))),
+                        Checkpoints(tmp_path / "cp.sqlite", "events", str(out)),
+                        Limits(max_records=10_000, max_seconds=0.5, poll_seconds=0.05), stop)
+    worker = threading.Thread(target=delivery.run, kwargs={"once": False})
+    worker.start()
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and (
+                not (out / "log_data").is_dir()
+                or sum(lines_of(local_objects(out)).values()) < len(expected)):
+            time.sleep(0.05)
+        assert worker.is_alive(), "still running: the time limit wrote the buffer"
+        _check_objects(local_objects(out), expected)
+    finally:
+        stop.set()
+        worker.join(10)
+    assert delivery.report.records == len(expected)
