@@ -6,7 +6,7 @@ session: AWS_PROFILE, AWS_ACCESS_KEY_ID/…, AWS_REGION, AWS_ENDPOINT_URL(_S3)).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -34,12 +34,16 @@ def check_bucket(client: Any, bucket: str) -> None:
 
 
 @contextmanager
-def aws_errors(doing: str) -> Iterator[None]:
-    """Turn botocore failures into one-line IngestErrors that say what to check."""
+def aws_errors(doing: str, describe: Callable[[BaseException], str | None] | None = None
+               ) -> Iterator[None]:
+    """Turn botocore failures into one-line IngestErrors that say what to check.
+
+    `describe` words a failure for one service (default: describe_aws_error's S3 wording).
+    """
     try:
         yield
     except Exception as exc:
-        message = describe_aws_error(exc)
+        message = (describe or describe_aws_error)(exc)
         if message is None:
             raise
         raise IngestError(f"{doing}: {message}") from exc

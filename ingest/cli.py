@@ -19,6 +19,7 @@ from ingest.sample import commands as sample
 from ingest.settings import settings_text
 from ingest.spark import commands as spark
 from ingest.stage import commands as stage
+from ingest.stream import commands as stream
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_area.add_commands(commands)
     spark.add_commands(commands)
     clusters.add_commands(commands)
+    stream.add_commands(commands)
     return parser
 
 

@@ -232,10 +232,46 @@ class RedshiftClusterSettings(SettingsGroup):
                          "seconds `redshift up` waits for the cluster", gt=0)
 
 
+class StreamSettings(SettingsGroup):
+    """`produce` and `deliver`: the Kinesis data stream (ingest/stream/, docs/streaming.md)."""
+
+    name: str | None = env("SPARKIFY_STREAM", None, "Kinesis stream name (--stream)")
+    shards: int = env("SPARKIFY_STREAM_SHARDS", 1,
+                      "produce: shards of a stream it creates (--shards)", ge=1, le=500)
+    kms_key: str | None = env(
+        "SPARKIFY_STREAM_KMS_KEY", None,
+        "produce: KMS key id or alias for server-side encryption of the stream (--encrypt)")
+
+
+class ProduceSettings(SettingsGroup):
+    """`produce`: how fast a source's events are replayed onto the stream."""
+
+    rate: str = env("SPARKIFY_PRODUCE_RATE", "max",
+                    "events per second, or `max` (--rate)", pattern=r"^(max|\d+(\.\d+)?)$")
+    speedup: float | None = env(
+        "SPARKIFY_PRODUCE_SPEEDUP", None,
+        "replay the events' own `ts` timing this many times faster (--speedup; wins over "
+        "the rate)", gt=0)
+
+
+class DeliverSettings(SettingsGroup):
+    """`deliver`: the stream into raw log objects, buffered like Firehose."""
+
+    to: str | None = env("SPARKIFY_DELIVER_TO", None,
+                         "deliver: destination folder or s3://bucket/prefix (--to)")
+    max_records: int = env("SPARKIFY_DELIVER_MAX_RECORDS", 5000,
+                           "deliver: records per shard buffer before it is written",
+                           ge=1, le=1_000_000)
+    max_bytes: int = env("SPARKIFY_DELIVER_MAX_BYTES", 5 * 1024 * 1024,
+                         "deliver: bytes per shard buffer before it is written", ge=1)
+    max_seconds: float = env("SPARKIFY_DELIVER_MAX_SECONDS", 60.0,
+                             "deliver: seconds a shard buffer waits before it is written", gt=0)
+
+
 GROUPS: tuple[type[SettingsGroup], ...] = (
     ProjectSettings, SparkSettings, ThriftSettings, PostgresSettings, RedshiftSettings,
     AwsSettings, SampleSettings, UploadSettings, StageSettings, RunSettings, EmrSettings,
-    RedshiftClusterSettings,
+    RedshiftClusterSettings, StreamSettings, ProduceSettings, DeliverSettings,
 )
 
 
