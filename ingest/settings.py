@@ -86,6 +86,10 @@ class SparkSettings(SettingsGroup):
     driver_memory: str = env("SPARKIFY_SPARK_DRIVER_MEMORY", "4g", "Spark driver memory")
     shuffle_partitions: int = env(
         "SPARKIFY_SPARK_SHUFFLE_PARTITIONS", 4, "spark.sql.shuffle.partitions", ge=1)
+    python: Path | None = env(
+        "PYSPARK_PYTHON", None,
+        "the Python Spark's Python workers run, e.g. the streaming source's (default: the "
+        "interpreter that starts Spark)")
     bind_address: str = env(
         "SPARKIFY_SPARK_BIND_ADDRESS", "127.0.0.1",
         "address the Spark driver listens on and advertises (a cluster master needs one "
@@ -194,6 +198,19 @@ class RunSettings(SettingsGroup):
     every: str = env("SPARKIFY_EVERY", "10m", "run: interval between cycles (--every)")
 
 
+class StreamSettings(SettingsGroup):
+    """`stream`: Spark Structured Streaming from a Kinesis data stream into the landing."""
+
+    stream: str | None = env("SPARKIFY_STREAM", None,
+                             "stream: the Kinesis data stream to read (--stream)")
+    every: str = env("SPARKIFY_STREAM_EVERY", "30s",
+                     "stream: interval between micro-batches (--every)")
+    max_records: int = env("SPARKIFY_STREAM_MAX_RECORDS", 100_000,
+                           "stream: records per micro-batch at most (--max-records)", ge=1)
+    region: str | None = env(("SPARKIFY_STREAM_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"),
+                             None, "stream: region of the Kinesis stream (--region)")
+
+
 class EmrSettings(SettingsGroup):
     """`emr up`: the EMR cluster for the spark_thrift target."""
 
@@ -234,8 +251,8 @@ class RedshiftClusterSettings(SettingsGroup):
 
 GROUPS: tuple[type[SettingsGroup], ...] = (
     ProjectSettings, SparkSettings, ThriftSettings, PostgresSettings, RedshiftSettings,
-    AwsSettings, SampleSettings, UploadSettings, StageSettings, RunSettings, EmrSettings,
-    RedshiftClusterSettings,
+    AwsSettings, SampleSettings, UploadSettings, StageSettings, RunSettings, StreamSettings,
+    EmrSettings, RedshiftClusterSettings,
 )
 
 
