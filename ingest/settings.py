@@ -207,8 +207,9 @@ class StreamSettings(SettingsGroup):
                      "stream: interval between micro-batches (--every)")
     max_records: int = env("SPARKIFY_STREAM_MAX_RECORDS", 100_000,
                            "stream: records per micro-batch at most (--max-records)", ge=1)
-    region: str | None = env(("SPARKIFY_STREAM_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"),
-                             None, "stream: region of the Kinesis stream (--region)")
+    region: str | None = env("SPARKIFY_STREAM_REGION", None,
+                             "stream: region of the Kinesis stream (--region; default: "
+                             "boto3's, e.g. AWS_REGION)")
 
 
 class EmrSettings(SettingsGroup):

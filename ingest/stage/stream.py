@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from ingest.raw.sources import SourceLocation, parse_source
 from ingest.raw.stream_objects import StreamObjects, StreamRecord
 from ingest.stage.spark import landing_folder, register_landing
 from ingest.stage.stream_batch import LandedBatch, land_batch
-from ingest.stream.source import NAME, KinesisOptions, check_stream, register
+from ingest.stream.source import NAME, KinesisOptions, check_stream, default_region, register
 
 log = logging.getLogger(__name__)
 AfterBatch = Callable[[LandedBatch], None]
@@ -63,6 +63,8 @@ def run_stream(config: StreamConfig, *, every: float | None, state: StatePaths |
     """Read the stream until it is stopped (`every` seconds between micro-batches), or,
     with `every` None, what it holds now (`trigger(availableNow=True)`), then return."""
     state = state or StatePaths.default()
+    if config.region is None:
+        config = replace(config, region=default_region())
     check_stream(KinesisOptions.parse(config.options()))
     location = parse_source(config.source)
     landing = landing_folder(state, location)

@@ -80,6 +80,15 @@ class KinesisOptions:
                                               endpoint_url=self.endpoint, config=config)
 
 
+def default_region() -> str | None:
+    """The region boto3 finds here (AWS_REGION, the profile's config): Spark's Python
+    workers see only the environment the JVM started with, so it is passed to them."""
+    import boto3
+
+    region: str | None = boto3.session.Session().region_name
+    return region
+
+
 def check_stream(options: KinesisOptions) -> None:
     """The stream exists and answers; IngestError in one line otherwise (before Spark)."""
     from botocore import exceptions as bx
