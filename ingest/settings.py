@@ -209,7 +209,7 @@ class StreamSettings(SettingsGroup):
                            "stream: records per micro-batch at most (--max-records)", ge=1)
     region: str | None = env("SPARKIFY_STREAM_REGION", None,
                              "stream: region of the Kinesis stream (--region; default: "
-                             "boto3's, e.g. AWS_REGION)")
+                             "SPARKIFY_REGION, AWS_REGION, else boto3's)")
 
 
 class EmrSettings(SettingsGroup):

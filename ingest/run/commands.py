@@ -122,8 +122,9 @@ def cmd_stream(args: argparse.Namespace) -> int:
     every = None if args.once else parse_interval(args.every)
     use_schemas(args.raw_schema, args.schema)
     state = StatePaths.default()
+    region = args.region or StageSettings.read().region  # SPARKIFY_REGION, AWS_REGION
     config = StreamConfig(args.stream, require_source(args), args.raw_schema, args.max_records,
-                          args.region, AwsSettings.read().endpoint_url)
+                          region, AwsSettings.read().endpoint_url)
 
     def after_batch(landed: LandedBatch) -> None:
         build_after("spark", state, spark_target(state), args.raw_schema, args.schema, landed)
