@@ -58,6 +58,11 @@ class StatePaths:
         return self.root / "landing"
 
     @property
+    def streams(self) -> Path:
+        """The checkpoints of streaming queries (ingest.stage.stream), one folder each."""
+        return self.root / "streams"
+
+    @property
     def locks(self) -> Path:
         """Lock files: one per stage target, one for scheduled cycles (ingest.locks)."""
         return self.root / "locks"

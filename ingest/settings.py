@@ -86,6 +86,10 @@ class SparkSettings(SettingsGroup):
     driver_memory: str = env("SPARKIFY_SPARK_DRIVER_MEMORY", "4g", "Spark driver memory")
     shuffle_partitions: int = env(
         "SPARKIFY_SPARK_SHUFFLE_PARTITIONS", 4, "spark.sql.shuffle.partitions", ge=1)
+    python: Path | None = env(
+        "PYSPARK_PYTHON", None,
+        "the Python Spark's Python workers run, e.g. the streaming source's (default: the "
+        "interpreter that starts Spark)")
     bind_address: str = env(
         "SPARKIFY_SPARK_BIND_ADDRESS", "127.0.0.1",
         "address the Spark driver listens on and advertises (a cluster master needs one "
@@ -233,9 +237,16 @@ class RedshiftClusterSettings(SettingsGroup):
 
 
 class StreamSettings(SettingsGroup):
-    """`produce` and `deliver`: the Kinesis data stream (ingest/stream/, docs/streaming.md)."""
+    """`produce`, `deliver` and `stream`: the Kinesis data stream (docs/streaming.md)."""
 
     name: str | None = env("SPARKIFY_STREAM", None, "Kinesis stream name (--stream)")
+    every: str = env("SPARKIFY_STREAM_EVERY", "30s",
+                     "stream: interval between micro-batches (--every)")
+    max_records: int = env("SPARKIFY_STREAM_MAX_RECORDS", 100_000,
+                           "stream: records per micro-batch at most (--max-records)", ge=1)
+    region: str | None = env("SPARKIFY_STREAM_REGION", None,
+                             "stream: region of the Kinesis stream (--region; default: "
+                             "SPARKIFY_REGION, AWS_REGION, else boto3's)")
     shards: int = env("SPARKIFY_STREAM_SHARDS", 1,
                       "produce: shards of a stream it creates (--shards)", ge=1, le=500)
     kms_key: str | None = env(

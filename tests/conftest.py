@@ -63,10 +63,19 @@ def session_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.fixture(scope="session")
 def spark(session_state: Path) -> Any:
+    """The JVM starts with fake AWS credentials unless some are set: Spark's Python workers
+    (the Kinesis source's readers, talking to moto) get the environment it started with."""
     from ingest.paths import StatePaths
     from ingest.spark.session import spark_session
+    from tests.support.kinesis import FAKE_CREDENTIALS
 
-    return spark_session(StatePaths(session_state))
+    added = {key: value for key, value in FAKE_CREDENTIALS.items() if key not in os.environ}
+    os.environ.update(added)
+    try:
+        return spark_session(StatePaths(session_state))
+    finally:
+        for key in added:
+            os.environ.pop(key, None)
 
 
 @pytest.fixture()

@@ -111,10 +111,11 @@ def plan_table(table: str, objects: Sequence[RawObject], source: SourceLocation,
             failed += 1
         else:
             unchanged += 1
-    # an object archived and then deleted from the source keeps its rows
+    # an object archived and then deleted from the source keeps its rows; objects of other
+    # sources (a stream's micro-batches, staged into the same landing) are not this one's
     vanished = sorted(key for (entry_table, key), entry in ledger.items()
                       if entry_table == table and key not in current
-                      and entry.archived_at is None)
+                      and entry.archived_at is None and entry.source_uri == source.uri)
     return TablePlan(table, tuple(process), tuple(stale), unchanged, failed, tuple(vanished),
                      prune)
 

@@ -118,9 +118,21 @@ class LocalLocation:
         return str(self.root)
 
 
+@dataclass(frozen=True)
+class StreamLocation:
+    """A Kinesis data stream: its micro-batches are staged as objects of their own
+    (ingest.raw.stream_objects), never listed."""
+
+    stream: str
+
+    @property
+    def uri(self) -> str:
+        return f"kinesis://{self.stream}"
+
+
 # Where raw data lives: parsed once where a stage starts, then passed down as it is. The
 # ledger records its `uri` (the same string for the same location, however it was written).
-SourceLocation = LocalLocation | S3Location
+SourceLocation = LocalLocation | S3Location | StreamLocation
 
 
 def parse_source(source: str | SourceLocation) -> SourceLocation:
@@ -292,6 +304,8 @@ def open_source(location: SourceLocation) -> LocalSource | S3Source:
     """The source at `location`, opened: the folder exists, or the bucket answers."""
     if isinstance(location, S3Location):
         return S3Source(location)
+    if isinstance(location, StreamLocation):
+        raise IngestError(f"{location.uri} is a stream: `python -m ingest stream` reads it")
     return LocalSource(location)
 
 

@@ -1,12 +1,14 @@
-"""`run` and `pipeline` sub-commands: scheduled stage + build cycles, the whole pipeline."""
+"""`run`, `pipeline` and `stream` sub-commands: scheduled stage + build cycles, the whole
+pipeline, a Kinesis stream staged micro-batch by micro-batch with a build after each."""
 
 from __future__ import annotations
 
 import argparse
 
+from ingest.errors import IngestError
 from ingest.raw.contract import schema_name_argument
 from ingest.sample.commands import add_size_options
-from ingest.settings import RunSettings, SampleSettings, StageSettings
+from ingest.settings import AwsSettings, RunSettings, SampleSettings, StageSettings, StreamSettings
 from ingest.stage.commands import (
     StagedRows,
     add_raw_schema_option,
@@ -17,7 +19,7 @@ from ingest.stage.commands import (
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register `run` and `pipeline`."""
+    """Register `run`, `pipeline` and `stream`."""
     staging, settings = StageSettings.read(), RunSettings.read()
     run = commands.add_parser("run", help="stage + dbt build every interval, one at a time")
     run.add_argument("--every", default=settings.every, help="interval, e.g. 10m")
@@ -40,6 +42,30 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
                       help="build the marts even when nothing is new since the last build")
     add_size_options(pipe, SampleSettings.read())
     pipe.set_defaults(handler=cmd_pipeline)
+    _add_stream_command(commands, staging, settings)
+
+
+def _add_stream_command(commands: argparse._SubParsersAction[argparse.ArgumentParser],
+                        staging: StageSettings, settings: RunSettings) -> None:
+    streams = StreamSettings.read()
+    stream = commands.add_parser(
+        "stream", help="Spark Structured Streaming from Kinesis into the landing, each "
+                       "micro-batch followed by the incremental dbt build")
+    stream.add_argument("--stream", default=streams.name, help="the Kinesis data stream")
+    when = stream.add_mutually_exclusive_group()
+    when.add_argument("--once", action="store_true",
+                      help="read what the stream holds now, then stop (for cron)")
+    when.add_argument("--every", default=streams.every,
+                      help="interval between micro-batches, e.g. 30s (default)")
+    stream.add_argument("--target", default=staging.target, choices=["spark"])
+    stream.add_argument("--source", default=staging.source,
+                        help="the batch source whose landing and raw tables the events join")
+    add_raw_schema_option(stream, staging)
+    _add_schema_option(stream, settings)
+    stream.add_argument("--max-records", type=int, default=streams.max_records,
+                        help="records per micro-batch at most")
+    stream.add_argument("--region", default=streams.region, help="the stream's AWS region")
+    stream.set_defaults(handler=cmd_stream)
 
 
 def _add_schema_option(parser: argparse.ArgumentParser, settings: RunSettings) -> None:
@@ -78,3 +104,29 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
                            docs=not args.no_docs, sample=sample, rebuild=args.rebuild)
     print(format_summary(summary, args.schema))
     return 0
+
+
+def cmd_stream(args: argparse.Namespace) -> int:
+    from ingest.paths import StatePaths
+    from ingest.run.builds import spark_target
+    from ingest.run.scheduler import build_after, parse_interval, use_schemas
+    from ingest.stage.stream import StreamConfig, run_stream
+    from ingest.stage.stream_batch import LandedBatch
+
+    if args.target != "spark":
+        raise IngestError(f"stream --target {args.target}: only spark (the Spark landing)")
+    if not args.stream:
+        raise IngestError("--stream is required (or set SPARKIFY_STREAM)")
+    if args.max_records < 1:
+        raise IngestError("--max-records must be at least 1")
+    every = None if args.once else parse_interval(args.every)
+    use_schemas(args.raw_schema, args.schema)
+    state = StatePaths.default()
+    region = args.region or StageSettings.read().region  # SPARKIFY_REGION, AWS_REGION
+    config = StreamConfig(args.stream, require_source(args), args.raw_schema, args.max_records,
+                          region, AwsSettings.read().endpoint_url)
+
+    def after_batch(landed: LandedBatch) -> None:
+        build_after("spark", state, spark_target(state), args.raw_schema, args.schema, landed)
+
+    return run_stream(config, every=every, state=state, after_batch=after_batch)

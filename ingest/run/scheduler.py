@@ -7,6 +7,7 @@ on: what it did not load stays new (or pending) in the ledger and is retried nex
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import re
@@ -15,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 from ingest.errors import IngestError
 from ingest.locks import try_lock
@@ -59,13 +60,9 @@ def run_cycle(config: CycleConfig, state: StatePaths) -> bool:
     When the stage changed no rows and the last build succeeded, nothing is built (an idle
     cycle costs a listing); the result says whether a build ran.
     """
-    from ingest.raw.contract import validate_schema_name
-    from ingest.run.builds import BuildMarker, needs_build, postgres_target, spark_target
+    from ingest.run.builds import postgres_target, spark_target
 
-    validate_schema_name(config.raw_schema, "raw_schema (SPARKIFY_RAW_SCHEMA)")
-    validate_schema_name(config.schema, "schema (SPARKIFY_SCHEMA)")
-    os.environ["SPARKIFY_RAW_SCHEMA"] = config.raw_schema
-    os.environ["SPARKIFY_SCHEMA"] = config.schema
+    use_schemas(config.raw_schema, config.schema)
     report: StageReport | None
     if config.target == "postgres":
         from ingest.stage.postgres import stage_postgres_report
@@ -83,13 +80,41 @@ def run_cycle(config: CycleConfig, state: StatePaths) -> bool:
                              options=config.options)
         report = staged.landing
         where = spark_target(state)
-    marker = BuildMarker.of(state, where, config.raw_schema, config.schema)
+    return build_after(config.target, state, where, config.raw_schema, config.schema, report)
+
+
+def use_schemas(raw_schema: str, schema: str) -> None:
+    """Check both schema names and hand them to dbt (it reads them from the environment)."""
+    from ingest.raw.contract import validate_schema_name
+
+    validate_schema_name(raw_schema, "raw_schema (SPARKIFY_RAW_SCHEMA)")
+    validate_schema_name(schema, "schema (SPARKIFY_SCHEMA)")
+    os.environ["SPARKIFY_RAW_SCHEMA"] = raw_schema
+    os.environ["SPARKIFY_SCHEMA"] = schema
+
+
+class Staged(Protocol):
+    """What a stage (or a stream's micro-batch) changed: whether rows did, and on which UTC
+    days (None: not bound to days)."""
+
+    @property
+    def rows_changed(self) -> bool: ...
+
+    def changed_days(self) -> frozenset[dt.date] | None: ...
+
+
+def build_after(target: str, state: StatePaths, where: str, raw_schema: str, schema: str,
+                staged: Staged | None) -> bool:
+    """The build step after a stage: `dbt build` unless no rows changed since the last
+    successful build with this project; the result says whether a build ran."""
+    from ingest.run.builds import BuildMarker, needs_build
+
+    marker = BuildMarker.of(state, where, raw_schema, schema)
     built_before = marker.is_current()
-    if report is not None and not needs_build(marker, report.rows_changed):
-        log.info("nothing new since the last successful build of %s: no dbt build",
-                 config.schema)
+    if staged is not None and not needs_build(marker, staged.rows_changed):
+        log.info("nothing new since the last successful build of %s: no dbt build", schema)
         return False
-    build(config.target, report if built_before else None)
+    build(target, staged if built_before else None)
     marker.record_built()
     return True
 
@@ -99,7 +124,7 @@ def run_cycle(config: CycleConfig, state: StatePaths) -> bool:
 UNCHANGED_PROJECT_EXCLUDES = ("--exclude-resource-type", "unit_test", "seed")
 
 
-def build(target: str, report: StageReport | None) -> None:
+def build(target: str, report: Staged | None) -> None:
     """`dbt build` of what the stage changed, when only that can have changed since the
     last successful build with the same project (`report`; else None: the full build):
     unit tests and seeds left out, data tests scoped to the days the stage changed

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import shutil
 import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -59,6 +61,9 @@ def spark_session(state: StatePaths | None = None) -> Any:
     """The process's SparkSession (the one dbt's session method will pick up too)."""
     java_binary()
     ensure_spark_conf(state or StatePaths.default())
+    # Python workers (the Kinesis source's readers) must have the project's packages: run
+    # them with this interpreter, not pyspark's default `python3` on PATH.
+    os.environ["PYSPARK_PYTHON"] = str(SparkSettings.read().python or sys.executable)
     from pyspark.sql import SparkSession
 
     log.info("starting Spark (local mode; the JVM takes 10-20 s to start)")

@@ -217,7 +217,7 @@ def stage(source: RawSource, sink: Sink[Payload], options: StageOptions, *, lock
                  for table, objects in listing.items()}
         if when_valid is not None and any(not plan.is_empty for plan in plans.values()):
             when_valid()
-        processed = _process(source, sink, plans, ledger, options)
+        processed = process_plans(source, sink, plans, ledger, options)
         if options.archive is not None:
             present = {obj.key for objects in listing.values() for obj in objects}
             archive_from_ledger(sink.read_ledger(), source, options.archive, present,
@@ -268,8 +268,9 @@ def check_listing(source: SourceLocation, listing: dict[str, list[RawObject]],
         raise IngestError(no_files_message(source.uri, never_staged))
 
 
-def _process(source: RawSource, sink: Sink[Payload], plans: dict[str, TablePlan],
-             ledger: Ledger, options: StageOptions) -> dict[str, list[Processed]]:
+def process_plans(source: RawSource, sink: Sink[Payload], plans: dict[str, TablePlan],
+                  ledger: Ledger, options: StageOptions) -> dict[str, list[Processed]]:
+    """Read, verify and commit each plan's objects, batch by batch (under the stage lock)."""
     processed: dict[str, list[Processed]] = {}
     total = sum(len(plan.process) for plan in plans.values())
     with (ThreadPoolExecutor(max_workers=options.readers) as readers,

@@ -211,6 +211,15 @@ def stage_spark(source: str | SourceLocation, *, schema: str, location: Location
                        landing.rows.get("log_data", 0), landing)
 
 
+def register_landing(spark: SqlRunner, schema: str, state: StatePaths,
+                     source: SourceLocation, landing: StageReport) -> None:
+    """Bring the tables over `source`'s landing in line with it, as a stage does at its end:
+    for rows landed outside a stage (a stream's micro-batches, ingest.stage.stream)."""
+    verified = landing_folder(state, source) / "verified"
+    statements = schema_ddl(schema, str(verified / "song_data"), str(verified / "log_data"))
+    _register(spark, schema, statements, landing, verified)
+
+
 def _registration_marker(state: StatePaths, statements: list[str]) -> Path:
     """A file next to the metastore saying these tables were registered there as stated."""
     digest = hashlib.sha256("\n".join(statements).encode()).hexdigest()[:16]

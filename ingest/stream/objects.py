@@ -31,6 +31,7 @@ from typing import Any
 import orjson
 
 from ingest.aws import aws_errors, check_bucket, s3_client
+from ingest.errors import IngestError
 from ingest.raw.sources import LocalLocation, S3Location, SourceLocation
 from ingest.stream.kinesis import StreamRecord
 
@@ -98,7 +99,10 @@ class Destination:
     """Where objects are written: a local folder (atomically, fsync'd) or an S3 prefix."""
 
     def __init__(self, location: SourceLocation) -> None:
-        self.location = location
+        if not isinstance(location, LocalLocation | S3Location):
+            raise IngestError(f"cannot deliver into {location.uri}: give a folder or "
+                              "s3://bucket/prefix")
+        self.location: LocalLocation | S3Location = location
         self._client: Any = None
         if isinstance(location, S3Location):
             self._client = s3_client()

@@ -1,0 +1,160 @@
+"""`python -m ingest stream`: a Kinesis stream into the Spark landing, micro-batch by micro-batch.
+
+`spark.readStream.format("kinesis")` (ingest.stream.source) → `foreachBatch`: each
+micro-batch's records become one log object per shard (ingest.raw.stream_objects), staged
+by the one staging loop into the landing of the batch source (`--source`), whose tables
+(`<raw schema>.log_data`) the dbt project reads: verified by the same rules, bad lines
+quarantined with their reason, rows landed per UTC day with their ledger entries. Then the
+tables learn the new days, and `after_batch` (the CLI passes the incremental dbt build of
+ingest.run.scheduler) runs before the next micro-batch starts.
+
+The query's checkpoint (`<state>/streams/<stream>--<landing>/checkpoint`) holds the offsets
+Spark has planned and committed: a query stopped or killed mid-batch replays that batch
+(the same records, so the same objects: the ledger loads nothing twice) and goes on. One
+query per (stream, landing) at a time: a lock says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from ingest.errors import IngestError
+from ingest.locks import exclusive, lock_path
+from ingest.paths import StatePaths
+from ingest.raw.sources import SourceLocation, parse_source
+from ingest.raw.stream_objects import StreamObjects, StreamRecord
+from ingest.stage.spark import landing_folder, register_landing
+from ingest.stage.stream_batch import LandedBatch, land_batch
+from ingest.stream.source import NAME, KinesisOptions, check_stream, default_region, register
+
+log = logging.getLogger(__name__)
+AfterBatch = Callable[[LandedBatch], None]
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    """What `stream` reads, and the landing and raw schema its events join."""
+
+    stream: str
+    source: str  # the batch source: its landing holds the stream's rows too
+    raw_schema: str
+    max_records: int = 100_000
+    region: str | None = None
+    endpoint: str | None = None
+
+    def options(self) -> dict[str, str]:
+        """The kinesis source's options."""
+        options = {"stream": self.stream, "maxRecordsPerTrigger": str(self.max_records),
+                   "region": self.region or "", "endpoint": self.endpoint or ""}
+        return {key: value for key, value in options.items() if value}
+
+
+def checkpoint_folder(state: StatePaths, stream: str, landing: Path) -> Path:
+    return state.streams / f"{stream}--{landing.name}" / "checkpoint"
+
+
+def run_stream(config: StreamConfig, *, every: float | None, state: StatePaths | None = None,
+               after_batch: AfterBatch | None = None, spark: Any = None) -> int:
+    """Read the stream until it is stopped (`every` seconds between micro-batches), or,
+    with `every` None, what it holds now (`trigger(availableNow=True)`), then return."""
+    state = state or StatePaths.default()
+    if config.region is None:
+        config = replace(config, region=default_region())
+    check_stream(KinesisOptions.parse(config.options()))
+    location = parse_source(config.source)
+    landing = landing_folder(state, location)
+    checkpoint = checkpoint_folder(state, config.stream, landing)
+    path = lock_path(state.locks, "stream", config.stream, str(landing))
+    with exclusive(path, f"a stream of {config.stream} into {landing}", wait=False):
+        if spark is None:
+            from ingest.spark.session import spark_session
+
+            spark = spark_session(state)
+        register(spark)
+        batches = MicroBatches(config, state, location, spark, after_batch)
+        while True:
+            log.info("streaming %s into %s (%s; checkpoint %s)", config.stream, landing,
+                     "what it holds now" if every is None else f"every {every:g} s",
+                     checkpoint)
+            query = _start(spark, config, batches, checkpoint, every)
+            try:
+                query.awaitTermination()
+                log.info("the stream %s: %d micro-batches, %d records", config.stream,
+                         batches.count, batches.records)
+                return 0
+            except KeyboardInterrupt:
+                query.stop()
+                raise
+            except Exception as exc:
+                error = batches.take_error() or IngestError(
+                    f"the stream {config.stream} failed: {_first_line(exc)}")
+                if every is None:
+                    raise error from exc
+                log.error("%s; starting again in %g s (from the last committed offsets)",
+                          error, every)
+                time.sleep(every)
+
+
+def _start(spark: Any, config: StreamConfig, batches: MicroBatches, checkpoint: Path,
+           every: float | None) -> Any:
+    reader = spark.readStream.format(NAME)
+    for key, value in config.options().items():
+        reader = reader.option(key, value)
+    writer = (reader.load().writeStream.foreachBatch(batches)
+              .option("checkpointLocation", str(checkpoint)))
+    if every is None:
+        return writer.trigger(availableNow=True).start()
+    return writer.trigger(processingTime=f"{every} seconds").start()
+
+
+class MicroBatches:
+    """The `foreachBatch` function: land a micro-batch, register its days, build."""
+
+    def __init__(self, config: StreamConfig, state: StatePaths, location: SourceLocation,
+                 spark: Any, after_batch: AfterBatch | None) -> None:
+        self.config, self.state, self.location = config, state, location
+        self.spark, self.after_batch = spark, after_batch
+        self.count = self.records = 0
+        self._error: BaseException | None = None
+
+    def __call__(self, frame: Any, batch_id: int) -> None:
+        try:
+            self.handle(frame.select("shard_id", "sequence_number", "data").collect(),
+                        batch_id)
+        except BaseException as exc:  # kept: Spark passes on only its text
+            self._error = exc
+            raise
+
+    def handle(self, rows: list[Any], batch_id: int) -> LandedBatch | None:
+        """Land the rows (shard, sequence number, text) of one micro-batch."""
+        if not rows:
+            return None
+        objects = StreamObjects(self.config.stream, [
+            StreamRecord(str(shard), str(sequence), data or "")
+            for shard, sequence, data in rows])
+        landed = land_batch(objects, landing_folder(self.state, self.location),
+                            locks=self.state.locks, batch_source_uri=self.location.uri)
+        register_landing(self.spark, self.config.raw_schema, self.state, self.location,
+                         landed.report)
+        self.count += 1
+        self.records += len(rows)
+        log.info("micro-batch %d: %d records from %d shards landed in %s.log_data", batch_id,
+                 len(rows), len(objects.objects), self.config.raw_schema)
+        if self.after_batch is not None:
+            self.after_batch(landed)
+        return landed
+
+    def take_error(self) -> IngestError | None:
+        """The IngestError a micro-batch failed with, if that is what stopped the query."""
+        error, self._error = self._error, None
+        return error if isinstance(error, IngestError) else None
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0][:300] if lines else type(exc).__name__
