@@ -108,7 +108,7 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
 
 def cmd_stream(args: argparse.Namespace) -> int:
     from ingest.paths import StatePaths
-    from ingest.run.builds import spark_target
+    from ingest.run.builds import spark_target, staged_by_hand
     from ingest.run.scheduler import build_after, parse_interval, use_schemas
     from ingest.stage.stream import StreamConfig, run_stream
     from ingest.stage.stream_batch import LandedBatch
@@ -129,4 +129,9 @@ def cmd_stream(args: argparse.Namespace) -> int:
     def after_batch(landed: LandedBatch) -> None:
         build_after("spark", state, spark_target(state), args.raw_schema, args.schema, landed)
 
-    return run_stream(config, every=every, state=state, after_batch=after_batch)
+    def on_interrupted(_batch_id: int) -> None:
+        # its rows may have landed (and be replayed as "nothing new") without a build
+        staged_by_hand(state, spark_target(state), args.raw_schema)
+
+    return run_stream(config, every=every, state=state, after_batch=after_batch,
+                      on_interrupted=on_interrupted)

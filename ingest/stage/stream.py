@@ -34,6 +34,7 @@ from ingest.stream.source import NAME, KinesisOptions, check_stream, default_reg
 
 log = logging.getLogger(__name__)
 AfterBatch = Callable[[LandedBatch], None]
+Interrupted = Callable[[int], None]
 
 
 @dataclass(frozen=True)
@@ -58,10 +59,28 @@ def checkpoint_folder(state: StatePaths, stream: str, landing: Path) -> Path:
     return state.streams / f"{stream}--{landing.name}" / "checkpoint"
 
 
+def interrupted_batch(checkpoint: Path) -> int | None:
+    """The micro-batch a stopped query planned but did not commit (killed while landing or
+    building it), which the next start replays; None when every planned batch committed."""
+
+    def last(log_name: str) -> int:
+        folder = checkpoint / log_name
+        ids = [int(path.name) for path in folder.iterdir()
+               if path.name.isdigit()] if folder.is_dir() else []
+        return max(ids, default=-1)
+
+    planned = last("offsets")
+    return planned if planned > last("commits") else None
+
+
 def run_stream(config: StreamConfig, *, every: float | None, state: StatePaths | None = None,
-               after_batch: AfterBatch | None = None, spark: Any = None) -> int:
+               after_batch: AfterBatch | None = None, spark: Any = None,
+               on_interrupted: Interrupted | None = None) -> int:
     """Read the stream until it is stopped (`every` seconds between micro-batches), or,
-    with `every` None, what it holds now (`trigger(availableNow=True)`), then return."""
+    with `every` None, what it holds now (`trigger(availableNow=True)`), then return.
+
+    `on_interrupted(batch_id)` is called first when the last query died mid-batch: its rows
+    may have landed without the build that follows, and the replay lands nothing new."""
     state = state or StatePaths.default()
     if config.region is None:
         config = replace(config, region=default_region())
@@ -71,6 +90,12 @@ def run_stream(config: StreamConfig, *, every: float | None, state: StatePaths |
     checkpoint = checkpoint_folder(state, config.stream, landing)
     path = lock_path(state.locks, "stream", config.stream, str(landing))
     with exclusive(path, f"a stream of {config.stream} into {landing}", wait=False):
+        interrupted = interrupted_batch(checkpoint)
+        if interrupted is not None:
+            log.info("micro-batch %d was not committed (the last query stopped in it): "
+                     "it is replayed", interrupted)
+            if on_interrupted is not None:
+                on_interrupted(interrupted)
         if spark is None:
             from ingest.spark.session import spark_session
 
