@@ -23,7 +23,7 @@ from typing import Any
 
 from ingest.aws import aws_errors, describe_aws_error
 from ingest.errors import IngestError
-from ingest.settings import AwsSettings
+from ingest.settings import AwsSettings, StageSettings, StreamSettings
 
 log = logging.getLogger(__name__)
 
@@ -83,14 +83,21 @@ class RecordsPage:
     millis_behind: int
 
 
+def stream_region() -> str | None:
+    """SPARKIFY_STREAM_REGION, else SPARKIFY_REGION or AWS_REGION, else None (boto3's own
+    chain: AWS_DEFAULT_REGION, the profile). boto3 itself does not read AWS_REGION."""
+    return StreamSettings.read().region or StageSettings.read().region
+
+
 def kinesis_client() -> Any:
-    """A boto3 Kinesis client (honours AWS_ENDPOINT_URL, AWS_PROFILE, AWS_REGION)."""
+    """A boto3 Kinesis client (honours AWS_ENDPOINT_URL, AWS_PROFILE, the stream region)."""
     import boto3
     from botocore.config import Config
 
     config = Config(retries={"max_attempts": 3, "mode": "standard"},
                     connect_timeout=5, read_timeout=30)
-    return boto3.session.Session().client("kinesis", config=config)
+    return boto3.session.Session().client("kinesis", region_name=stream_region(),
+                                          config=config)
 
 
 def validate_stream_name(name: str) -> str:
