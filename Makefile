@@ -17,7 +17,7 @@ CHECK_TARGET_PATH := target/check
 STATE ?= .state/prod-artifacts
 PROD_MANIFEST ?=
 
-.PHONY: help setup run test test-fast lint typecheck docs clean
+.PHONY: help setup run test test-fast test-long lint typecheck docs clean
 .PHONY: check lint-sql fix rules coverage-catalog prod-artifacts ci-slim
 .PHONY: spark-server spark-server-stop spark-server-status bench bench-thrift bench-smoke
 
@@ -45,6 +45,9 @@ FAST_TESTS := not spark and not postgres and not aws and not browser and not dbt
 
 test-fast: setup ## the tests that need no JVM, database, moto, browser or dbt run (under a minute)
 	$(BIN)/pytest -m "$(FAST_TESTS)" $(PYTEST_ARGS)
+
+test-long: setup ## the tests that take minutes each (kill -9 of a streaming run, then its rebuild)
+	$(BIN)/pytest -m long $(PYTEST_ARGS)
 
 lint: setup ## ruff on the Python code, and its import layers (.importlinter)
 	$(BIN)/ruff check ingest tests checks bench

@@ -39,7 +39,7 @@ from tests.support.kinesis import (
 from tests.support.project import PROJECT_DIR
 
 # two Spark processes and three dbt builds: minutes, a fault test
-pytestmark = [pytest.mark.spark, pytest.mark.aws, pytest.mark.faults]
+pytestmark = [pytest.mark.spark, pytest.mark.aws, pytest.mark.faults, pytest.mark.long]
 DAY = dt.date(2019, 6, 1)  # the batch source holds this day, the stream the next
 LANDED = b"landed in kill_raw.log_data"  # the log line of a micro-batch landed
 
