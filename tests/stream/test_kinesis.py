@@ -104,3 +104,20 @@ def test_ensure_stream_and_shards_after_a_split(aws: str) -> None:
 def test_a_missing_stream_is_one_line(aws: str) -> None:
     with pytest.raises(IngestError, match="the stream does not exist"):
         list_shards(kinesis_client(), "nowhere")
+
+
+@pytest.mark.parametrize(("env", "region"), [
+    ({"AWS_REGION": "eu-west-1"}, "eu-west-1"),  # boto3 alone reads only AWS_DEFAULT_REGION
+    ({"AWS_REGION": "eu-west-1", "SPARKIFY_REGION": "us-east-2"}, "us-east-2"),
+    ({"AWS_REGION": "eu-west-1", "SPARKIFY_STREAM_REGION": "ap-south-1"}, "ap-south-1"),
+    ({"AWS_DEFAULT_REGION": "ca-central-1"}, "ca-central-1"),
+])
+def test_the_kinesis_client_takes_the_stream_region(
+    env: dict[str, str], region: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "SPARKIFY_REGION",
+                 "SPARKIFY_STREAM_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert kinesis_client().meta.region_name == region
