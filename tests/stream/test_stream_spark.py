@@ -35,7 +35,9 @@ from tests.support.kinesis import (
 )
 from tests.support.project import PROJECT_DIR
 
-pytestmark = [pytest.mark.spark, pytest.mark.aws]
+# long: two dbt builds; it passes alone (make test-long) but failed once inside the whole
+# suite (marts built without the batch songs and day 1): an order dependence to find
+pytestmark = [pytest.mark.spark, pytest.mark.aws, pytest.mark.long]
 START = dt.date(2019, 6, 1)
 DAYS = [START + dt.timedelta(days=offset) for offset in range(3)]
 MALFORMED = ["not json at all", '{"page": "NextSong", "ts": 1559347200000}',
