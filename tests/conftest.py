@@ -61,6 +61,16 @@ def session_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             os.environ[key] = value
 
 
+@pytest.fixture(autouse=True)
+def _session_state_env(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test on the session's state sees it in the environment, whatever an earlier test did
+    to SPARKIFY_STATE_DIR (commands such as `main(["stream", …])` read it from there)."""
+    if "session_state" in request.fixturenames:
+        root: Path = request.getfixturevalue("session_state")
+        monkeypatch.setenv("SPARKIFY_STATE_DIR", str(root))
+        monkeypatch.setenv("SPARK_CONF_DIR", str(root / "spark-conf"))
+
+
 @pytest.fixture(scope="session")
 def spark(session_state: Path) -> Any:
     """The JVM starts with fake AWS credentials unless some are set: Spark's Python workers

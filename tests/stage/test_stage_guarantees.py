@@ -176,7 +176,8 @@ def test_a_missing_object_is_not_reported_as_a_missing_bucket(s3_endpoint: str) 
 
 @pytest.mark.parametrize("blocked", ["state", "landing"])
 def test_an_unwritable_state_folder_is_one_clear_error(
-    tmp_path: Path, blocked: str, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, blocked: str, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from ingest.cli import main
 
@@ -187,11 +188,10 @@ def test_an_unwritable_state_folder_is_one_clear_error(
     else:
         state.mkdir()
         (state / "landing").write_text("a file where the landing folder should be")
-    os.environ["SPARKIFY_STATE_DIR"] = str(state)
-    try:
-        code = main(["stage", "--target", "spark", "--source", str(raw)])
-    finally:
-        del os.environ["SPARKIFY_STATE_DIR"]
+    # monkeypatch restores the session's state folder afterwards (a `del` would unset it for
+    # every later test: the Spark tests' state would move to the project's .state)
+    monkeypatch.setenv("SPARKIFY_STATE_DIR", str(state))
+    code = main(["stage", "--target", "spark", "--source", str(raw)])
 
     err = capsys.readouterr().err
     assert code == 2, err

@@ -4,13 +4,15 @@ Events of one day go onto a stream, with duplicates and malformed lines; the str
 them next to a batch source's songs and first day, and the build gives the marts the
 contract computes from the same events as files (tests/support/expected_marts.py), with
 exactly the malformed lines in the quarantine. A second day on the stream then adds only
-its rows: nothing is loaded twice.
+its rows: nothing is loaded twice (a second build: `long`, make test-long).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import shutil
+import uuid
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +37,7 @@ from tests.support.kinesis import (
 )
 from tests.support.project import PROJECT_DIR
 
-# long: two dbt builds; it passes alone (make test-long) but failed once inside the whole
-# suite (marts built without the batch songs and day 1): an order dependence to find
-pytestmark = [pytest.mark.spark, pytest.mark.aws, pytest.mark.long]
+pytestmark = [pytest.mark.spark, pytest.mark.aws]
 START = dt.date(2019, 6, 1)
 DAYS = [START + dt.timedelta(days=offset) for offset in range(3)]
 MALFORMED = ["not json at all", '{"page": "NextSong", "ts": 1559347200000}',
@@ -55,52 +55,77 @@ def _copy_day(full: Path, target: Path, day: dt.date, lines: list[str] | None = 
                     encoding="utf-8")
 
 
-def _stream(source: Path) -> None:
-    assert main(["stream", "--stream", "events", "--once", "--source", str(source),
-                 "--raw-schema", "strm_raw", "--schema", "strm"]) == 0
+class StreamedDays:
+    """A batch source (songs, day 0) staged on Spark, and a moto stream the days after it go
+    on; after each `stream --once`, the marts and the contract's answer on the same events."""
+
+    def __init__(self, spark: Any, state_root: Path, tmp_path: Path, endpoint: str) -> None:
+        self.spark, self.state = spark, StatePaths(state_root)
+        self.full, self.source = tmp_path / "full", tmp_path / "source"
+        self.expected = tmp_path / "expected"
+        tag = uuid.uuid4().hex[:6]  # schemas of its own: the tests share one metastore
+        self.schema, self.raw_schema = f"strm_{tag}", f"strm_{tag}_raw"
+        generate(self.full, GenerateConfig(songs=40, days=3, events_per_day=120, seed=5,
+                                           start_date=START, known_song_share=0.7))
+        for folder in (self.source, self.expected):
+            shutil.copytree(self.full / "song_data", folder / "song_data")
+            _copy_day(self.full, folder, DAYS[0])
+        stage_spark(str(self.source), schema=self.raw_schema, state=self.state, spark=spark)
+        self.client = kinesis(endpoint)
+        create_stream(self.client, "events", shards=2)
+
+    def put_day(self, day: dt.date, *, twice: int = 0, malformed: Sequence[str] = ()) -> list[str]:
+        """Put one day's events (its first `twice` delivered again, `malformed` in between)."""
+        lines = event_lines(_log(self.full, day))
+        delivered = lines + lines[:twice]
+        put_lines(self.client, "events", [*delivered[:50], *malformed, *delivered[50:]])
+        _copy_day(self.full, self.expected, day, delivered)
+        return delivered
+
+    def stream_once(self) -> None:
+        assert main(["stream", "--stream", "events", "--once", "--source", str(self.source),
+                     "--raw-schema", self.raw_schema, "--schema", self.schema]) == 0
+
+    def assert_marts_as_contract(self) -> None:
+        answer = build_expected_marts(self.expected, PROJECT_DIR / "seeds" / "us_states.csv")
+        streamed = export_marts(lambda mart: [row.asDict() for row in self.spark.sql(
+            f"select * from {self.schema}.{mart}").collect()])
+        assert_same_marts({"expected": export_marts(lambda mart: answer[mart]),
+                           "streamed": streamed})
+
+    def quarantined_lines(self) -> list[tuple[str, str]]:
+        """(object key, line) of each quarantined line of the source's landing."""
+        _entries, quarantined = ledger_entries(
+            landing_folder(self.state, parse_source(str(self.source))))
+        return [(row[1], row[4]) for row in quarantined]
 
 
-def test_stream_once_lands_verifies_and_builds_like_a_file(
-        spark: Any, session_state: Path, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    full, source, expected = tmp_path / "full", tmp_path / "source", tmp_path / "expected"
-    generate(full, GenerateConfig(songs=40, days=3, events_per_day=120, seed=5,
-                                  start_date=START, known_song_share=0.7))
-    for folder in (source, expected):
-        shutil.copytree(full / "song_data", folder / "song_data")
-        _copy_day(full, folder, DAYS[0])
-    state = StatePaths(session_state)
-    stage_spark(str(source), schema="strm_raw", state=state, spark=spark)
-
+@pytest.fixture()
+def streamed(spark: Any, session_state: Path, tmp_path: Path,
+             monkeypatch: pytest.MonkeyPatch) -> Iterator[StreamedDays]:
     for key, value in {**FAKE_CREDENTIALS, "AWS_REGION": REGION}.items():
         monkeypatch.setenv(key, value)
     with moto_endpoint() as endpoint:
         monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
-        client = kinesis(endpoint)
-        create_stream(client, "events", shards=2)
-        day1 = event_lines(_log(full, DAYS[1]))
-        delivered = day1 + day1[:7]  # the app delivers some events twice
-        put_lines(client, "events", [*delivered[:50], *MALFORMED, *delivered[50:]])
-        _copy_day(full, expected, DAYS[1], delivered)
-        _stream(source)
+        yield StreamedDays(spark, session_state, tmp_path, endpoint)
 
-        def marts() -> Any:
-            return export_marts(lambda mart: [row.asDict() for row in spark.sql(
-                f"select * from strm.{mart}").collect()])
 
-        def contract() -> Any:
-            answer = build_expected_marts(expected, PROJECT_DIR / "seeds" / "us_states.csv")
-            return export_marts(lambda mart: answer[mart])
+def test_stream_once_lands_verifies_and_builds_like_a_file(streamed: StreamedDays) -> None:
+    streamed.put_day(DAYS[1], twice=7, malformed=MALFORMED)  # some events delivered twice
+    streamed.stream_once()
+    streamed.assert_marts_as_contract()
+    quarantined = streamed.quarantined_lines()
+    assert sorted(line for _key, line in quarantined) == sorted(MALFORMED)
+    assert all(key.startswith("log_data/stream/events/shardId-") for key, _ in quarantined)
 
-        assert_same_marts({"expected": contract(), "streamed": marts()})
-        _entries, quarantined = ledger_entries(landing_folder(state, parse_source(str(source))))
-        assert sorted(row[4] for row in quarantined) == sorted(MALFORMED)
-        assert all(row[1].startswith("log_data/stream/events/shardId-") for row in quarantined)
 
-        day2 = event_lines(_log(full, DAYS[2]))
-        put_lines(client, "events", day2)
-        _copy_day(full, expected, DAYS[2], day2)
-        _stream(source)
-        assert_same_marts({"expected": contract(), "streamed": marts()})
-        staged = spark.sql("select count(*) from strm_raw.log_data").collect()[0][0]
-        assert staged == len(event_lines(_log(full, DAYS[0]))) + len(delivered) + len(day2)
+@pytest.mark.long  # a second incremental build: make test-long
+def test_a_second_streamed_day_adds_only_its_rows(streamed: StreamedDays) -> None:
+    first = streamed.put_day(DAYS[1])
+    streamed.stream_once()
+    second = streamed.put_day(DAYS[2])
+    streamed.stream_once()
+    streamed.assert_marts_as_contract()
+    staged = streamed.spark.sql(
+        f"select count(*) from {streamed.raw_schema}.log_data").collect()[0][0]
+    assert staged == len(event_lines(_log(streamed.full, DAYS[0]))) + len(first) + len(second)
