@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from ingest.clusters import commands as clusters
 from ingest.errors import EXIT_BUSY, EXIT_ERROR, EXIT_INTERRUPTED, IngestError
 from ingest.raw import commands as raw
+from ingest.report import commands as report
 from ingest.run import commands as run_area
 from ingest.sample import commands as sample
 from ingest.settings import settings_text
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     spark.add_commands(commands)
     clusters.add_commands(commands)
     stream.add_commands(commands)
+    report.add_commands(commands)
     return parser
 
 
