@@ -1,2 +1,5 @@
-"""The dashboard's pages, run by dashboards/app.py's navigation (not in pages/: Streamlit would run a pages/ script
-without app.py, the legacy multipage mode)."""
+"""The dashboard's pages, run by dashboards/app.py's navigation.
+
+Not in a `pages/` folder: Streamlit would run a script there on its own, without app.py
+(its legacy multipage mode).
+"""

@@ -29,7 +29,8 @@ columns[3].metric("Pending, failed or rejected", f"{len(problems.rows):,}")
 st.subheader("Freshness of the log source")
 fresh = st.columns(2)
 fresh[0].metric("Newest play in the marts", f"{latest_play:%Y-%m-%d %H:%M} UTC"
-                if latest_play else "none", health.age(latest_play), delta_color="off", delta_arrow="off")
+                if latest_play else "none", health.age(latest_play), delta_color="off",
+                delta_arrow="off")
 fresh[1].metric("Last log object loaded", f"{snapshot.last_log_load:%Y-%m-%d %H:%M} UTC"
                 if snapshot.last_log_load else "never", health.age(snapshot.last_log_load),
                 delta_color="off", delta_arrow="off")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
+from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,7 +82,7 @@ def read_ledger(target: str, raw_schema: str, state: StatePaths | None = None) -
                               _lines(store.quarantined(cursor)))
 
 
-def _lines(rows: list[tuple[object, ...]]) -> tuple[QuarantinedLine, ...]:
+def _lines(rows: Sequence[Sequence[object]]) -> tuple[QuarantinedLine, ...]:
     return tuple(QuarantinedLine(str(table), str(key), int(str(number)), str(reason))
                  for table, key, number, reason, *_raw in rows)
 

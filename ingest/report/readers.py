@@ -36,7 +36,9 @@ class Reader(Protocol):
     """Runs one select on the marts; `relation(model)` is how its SQL names a mart."""
 
     target: str
-    where: str
+
+    @property
+    def where(self) -> str: ...
 
     def relation(self, model: str) -> str: ...
 
@@ -157,8 +159,9 @@ def open_reader(target: str, schema: str, state: StatePaths | None = None) -> Re
     """The reader of `target`'s marts in `schema` (IngestError for a target it cannot read)."""
     validate_identifier(schema)
     if target in WAREHOUSE_TARGETS:
-        dialect = "redshift" if target == "redshift" else "postgres"
-        return WarehouseReader(ConnectionSettings.from_env(dialect), schema, target)
+        settings = ConnectionSettings.from_env("redshift" if target == "redshift"
+                                               else "postgres")
+        return WarehouseReader(settings, schema, target)
     if target in SPARK_TARGETS:
         state = state or StatePaths.default()
         warehouse = (state.thrift_server if target == "spark_thrift" else state).warehouse

@@ -7,7 +7,6 @@ network, no download. Without a Chromium, `--no-png` writes the HTML only.
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import logging
 import re

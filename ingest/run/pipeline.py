@@ -22,6 +22,8 @@ from ingest.stage.spark import quote_identifier, stage_spark
 log = logging.getLogger(__name__)
 SAMPLE_BUCKET = "sparkify-raw"
 MARTS = ("fct_songplays", "dim_users", "dim_songs", "dim_artists", "dim_time")
+DASHBOARD = ("  dashboard: `make dashboard`, then open http://127.0.0.1:8501 "
+             "(docs/dashboard.md)")
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,7 @@ def format_summary(summary: PipelineSummary, schema: str) -> str:
             f"checked in {summary.seconds:.0f} s).",
             f"  The marts in {schema} are up to date; `--rebuild` builds them anyway.",
             *([f"  docs: {summary.docs}"] if summary.docs else []),
+            DASHBOARD,
             "",
         ])
     width = max(len(f"{schema}.{name}") for name in summary.mart_rows)
@@ -127,6 +130,7 @@ def format_summary(summary: PipelineSummary, schema: str) -> str:
             "        browse them with `make docs` (serves http://127.0.0.1:8080)",
         ]
     lines += [
+        DASHBOARD,
         "",
         "Query the marts (from the project root):",
         "  .venv/bin/dbt show --profiles-dir profiles --inline "

@@ -140,7 +140,8 @@ def test_every_page_draws_what_the_query_module_says(
     wanted_metrics = {"Plays": f"{top.plays:,}", "Users": f"{top.users:,}",
                       "Matched to a song": f"{top.matched_share:.1%}"}
 
-    with chrome_session(tmp_path, window="1400,4000") as chrome:  # every chart in view
+    # a tall window: every chart is in view, and in the screenshot
+    with chrome_session(tmp_path, window="1400,4000") as chrome:
         for page, tables in expected_tables.items():
             chrome.get(f"{dashboard}/{URL_PATHS[page]}")
             drawn = _drawn(chrome, len(tables))
@@ -151,5 +152,6 @@ def test_every_page_draws_what_the_query_module_says(
                 assert metrics["Pending, failed or rejected"] == "1"
             else:
                 assert {name: metrics.get(name) for name in wanted_metrics} == wanted_metrics
-            shot = save_screenshot(chrome, tmp_path, f"dashboard-{URL_PATHS[page] or 'listening'}.png")
+            name = URL_PATHS[page] or "listening"  # the default page is at /
+            shot = save_screenshot(chrome, tmp_path, f"dashboard-{name}.png")
             assert shot.stat().st_size > 20_000, f"{shot} looks empty"
