@@ -64,7 +64,8 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> i
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S", stream=sys.stderr,
     )
-    for noisy in ("botocore", "boto3", "urllib3", "s3transfer", "py4j", "werkzeug"):
+    for noisy in ("botocore", "boto3", "urllib3", "s3transfer", "py4j", "werkzeug",
+                  "choreographer", "kaleido", "logistro"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     handler: Handler = args.handler
     from ingest.locks import Busy

@@ -24,7 +24,7 @@ def _layout(figure: go.Figure, table: Table, **axes: Any) -> go.Figure:
                          margin={"l": 10, "r": 10, "t": 50, "b": 10}, height=380,
                          legend={"orientation": "h", "y": -0.2}, **axes)
     if not table.rows:
-        figure.add_annotation(text="no data for these filters", showarrow=False,
+        figure.add_annotation(text="nothing to show", showarrow=False,
                               xref="paper", yref="paper", x=0.5, y=0.5)
     return figure
 

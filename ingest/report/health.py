@@ -2,7 +2,8 @@
 
 The ledger is the Spark landing's SQLite files (`<state>/landing/*/ledger.sqlite`) or the
 raw schema's `_loaded_objects` and `_quarantined_lines` on PostgreSQL and Redshift
-(ingest.ledger.store). The last build is dbt's `run_results.json` in its target folder.
+(ingest.ledger.store). The last build is dbt's `run_results.json` in its target folder (or
+the pipeline's copy of it, when `docs generate` ran after the build).
 Keys, reasons and raw text come from the data: they are escaped before they are shown.
 """
 
@@ -19,7 +20,7 @@ from pathlib import Path
 from ingest.errors import IngestError
 from ingest.ledger.db import now_utc, transaction
 from ingest.ledger.store import HAS_ROWS, LOADED, QUARANTINED, LedgerEntry, LedgerStore
-from ingest.paths import StatePaths
+from ingest.paths import BUILD_RESULTS, StatePaths
 from ingest.raw.contract import validate_identifier
 from ingest.report.queries import Table
 from ingest.report.readers import SPARK_TARGETS, TARGETS
@@ -142,9 +143,22 @@ class BuildResults:
                      ("kind", "status", "nodes"), self.statuses)
 
 
+BUILD_COMMANDS = frozenset({"build", "run", "test", "seed"})
+
+
 def last_build(target_dir: Path) -> BuildResults | None:
-    """The run_results.json of `target_dir`, or None when dbt never ran there."""
-    path = target_dir / "run_results.json"
+    """The newest build, run or test dbt recorded in `target_dir`; None when dbt never ran.
+
+    `run_results.json` is dbt's last command, `docs generate` included; the pipeline keeps
+    its build's copy as BUILD_RESULTS. When neither is a build, the last command is shown.
+    """
+    found = [results for name in ("run_results.json", BUILD_RESULTS)
+             if (results := _read_results(target_dir / name)) is not None]
+    builds = [results for results in found if results.command in BUILD_COMMANDS]
+    return max(builds or found, key=lambda results: results.generated_at, default=None)
+
+
+def _read_results(path: Path) -> BuildResults | None:
     if not path.is_file():
         return None
     try:

@@ -124,18 +124,26 @@ class ParquetReader:
     def where(self) -> str:
         return f"{self.target}: the parquet files in {self.folder} (DuckDB)"
 
-    def files(self, model: str) -> str:
-        """The glob of one mart's parquet files; IngestError when the mart was never built."""
+    def files(self, model: str) -> list[Path]:
+        """One mart's parquet files; IngestError when the mart was never built.
+
+        Folders and files whose names start with `_` or `.` are Spark's work in progress
+        (`_temporary/`, `.spark-staging-…`) or its bookkeeping: never read.
+        """
         folder = self.folder / declared(model)
-        if not any(folder.rglob("*.parquet")):
+        found = sorted(path for path in folder.rglob("*.parquet")
+                       if not any(part.startswith(("_", "."))
+                                  for part in path.relative_to(folder).parts))
+        if not found:
             raise IngestError(f"no parquet files of {self.schema}.{model} in {folder}: build "
                               "the marts first (make run), or set SPARKIFY_SCHEMA, "
                               "SPARKIFY_STATE_DIR or SPARKIFY_TARGET")
-        return str(folder / "**" / "*.parquet")
+        return found
 
     def relation(self, model: str) -> str:
-        glob = self.files(model).replace("'", "''")
-        return f"read_parquet('{glob}', hive_partitioning = true)"
+        files = ", ".join("'" + str(path).replace("'", "''") + "'"
+                          for path in self.files(model))
+        return f"read_parquet([{files}], hive_partitioning = true)"
 
     def rows(self, sql: str) -> list[Row]:
         if self._connection is None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.paths import StatePaths, project_root
+from ingest.paths import BUILD_RESULTS, StatePaths, project_root
 from ingest.raw.contract import validate_schema_name
 from ingest.raw.upload import upload
 from ingest.run.builds import BuildMarker, needs_build, spark_target
@@ -83,6 +84,8 @@ def run_pipeline(source: str | None, *, raw_schema: str, schema: str, docs: bool
     os.environ["SPARKIFY_SCHEMA"] = schema
     outcome = summarize_build(run_dbt(project, ["build", *dbt_paths], target="spark"))
     marker.record_built()
+    if (target / "run_results.json").is_file():  # `docs generate` overwrites it
+        shutil.copy2(target / "run_results.json", target / BUILD_RESULTS)
     if docs:
         run_dbt(project, ["docs", "generate", *dbt_paths], target="spark")
 

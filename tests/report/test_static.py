@@ -9,6 +9,7 @@ import pytest
 
 from ingest.cli import main
 from ingest.report.pages import PAGES
+from tests.support.browser import browser_and_driver
 from tests.support.report_data import BuiltMarts
 
 pytestmark = [pytest.mark.postgres, pytest.mark.browser]  # kaleido drives Chromium
@@ -24,6 +25,7 @@ def _png_size(path: Path) -> tuple[int, int]:
 
 def test_report_writes_every_chart_as_png_and_one_html(
         pg_settings: BuiltMarts, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    browser_and_driver()  # skips without a Chromium: kaleido's PNG export drives one
     out = tmp_path / "report"
     assert main(["report", "--target", "postgres", "--out", str(out)]) == 0
 
