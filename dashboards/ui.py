@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import streamlit as st
 
@@ -20,14 +21,23 @@ from ingest.report.source import ReportSource
 ALL = "all"
 
 
+@dataclass
+class Shown:
+    """Whether the block of `errors_shown` failed (and said so on the page)."""
+
+    failed: bool = False
+
+
 @contextmanager
-def errors_shown() -> Iterator[None]:
-    """An error a user can fix (no marts yet, no server) is one line on the page."""
+def errors_shown() -> Iterator[Shown]:
+    """An error a user can fix (no marts yet, no server) is one line on the page; the
+    caller stops drawing when `.failed`."""
+    shown = Shown()
     try:
-        yield
+        yield shown
     except IngestError as exc:
         st.error(str(exc))
-        st.stop()
+        shown.failed = True
 
 
 @contextmanager
@@ -80,7 +90,7 @@ def chart(table: Table) -> None:
 def marts_page(page: str, intro: str) -> None:
     """A page of charts over the marts: filters, headline, each figure of PAGES[page]."""
     st.title(page)
-    with errors_shown():
+    with errors_shown() as shown:
         source = ReportSource.from_settings()
         st.caption(intro)
         with opened_reader(source) as reader:
@@ -88,5 +98,7 @@ def marts_page(page: str, intro: str) -> None:
             headline_row(headline(reader, chosen))
             tables = [make(reader, chosen) for make in PAGES[page]]
         st.caption(f"Read from {reader.where}.")
+    if shown.failed:
+        return
     for table in tables:
         chart(table)

@@ -25,13 +25,14 @@ def pg_marts(report_raw: Path, tmp_path_factory: pytest.TempPathFactory
     from ingest.stage.postgres import stage_postgres
 
     target = tmp_path_factory.mktemp("report_pg") / "target"
-    with throwaway_database("sparkify_report") as database, pytest.MonkeyPatch.context() as env:
+    with throwaway_database("sparkify_report") as database:
         marts = BuiltMarts(report_raw, target, database)
-        env.setenv("SPARKIFY_PG_DATABASE", database)
-        env.setenv("SPARKIFY_SCHEMA", marts.schema)
-        env.setenv("SPARKIFY_RAW_SCHEMA", marts.raw_schema)
-        stage_postgres(str(report_raw), schema=marts.raw_schema)
-        run_dbt(PROJECT_DIR, ["build", "--target-path", str(target)], target="postgres")
+        with pytest.MonkeyPatch.context() as env:  # only while building: tests use pg_settings
+            env.setenv("SPARKIFY_PG_DATABASE", database)
+            env.setenv("SPARKIFY_SCHEMA", marts.schema)
+            env.setenv("SPARKIFY_RAW_SCHEMA", marts.raw_schema)
+            stage_postgres(str(report_raw), schema=marts.raw_schema)
+            run_dbt(PROJECT_DIR, ["build", "--target-path", str(target)], target="postgres")
         yield marts
 
 

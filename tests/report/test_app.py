@@ -102,9 +102,11 @@ def test_health_page(pg_settings: BuiltMarts) -> None:
     assert len(_charts(app)) == 2
 
 
-def test_a_page_without_marts_says_what_to_do(pg_settings: BuiltMarts,
+@pytest.mark.parametrize("view", ["songs.py", "health.py"])
+def test_a_page_without_marts_says_what_to_do(pg_settings: BuiltMarts, view: str,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SPARKIFY_SCHEMA", "nowhere")
-    app = AppTest.from_file(str(VIEWS / "songs.py"), default_timeout=60).run()
+    app = AppTest.from_file(str(VIEWS / view), default_timeout=60).run()
     assert not app.exception
-    assert any("are the marts built?" in error.value for error in app.error)
+    assert [error.value for error in app.error if "are the marts built?" in error.value]
+    assert not app.get("plotly_chart") and not app.metric
