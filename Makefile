@@ -52,10 +52,10 @@ test-long: setup ## the tests that take minutes each (kill -9 of a streaming run
 	$(BIN)/pytest -m long $(PYTEST_ARGS)
 
 lint: setup ## ruff on the Python code, and its import layers (.importlinter)
-	$(BIN)/ruff check ingest tests checks bench
+	$(BIN)/ruff check ingest tests checks bench dashboards
 	$(BIN)/lint-imports --no-cache --no-logo
 
-typecheck: setup ## mypy --strict on the ingest, bench and checks packages
+typecheck: setup ## mypy --strict on the ingest, bench, checks and dashboards packages
 	$(BIN)/mypy
 
 docs: setup ## generate the dbt docs and serve them on 127.0.0.1 (port: DOCS_PORT)
