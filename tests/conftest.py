@@ -24,7 +24,7 @@ time.tzset()
 # `make test-fast` deselects them all (and the `dbt` and `faults` ones). Tests that start
 # such a thing themselves carry the marker in their module's pytestmark.
 FIXTURE_MARKS = {"session_state": "spark", "spark": "spark", "pg_database": "postgres",
-                 "s3_endpoint": "aws"}
+                 "s3_endpoint": "aws", "pg_marts": "postgres", "pg_settings": "postgres"}
 
 
 ENGINE_PARAMS = ("spark", "postgres")
