@@ -125,6 +125,7 @@ def top_users(table: Table) -> go.Figure:
 def plays_per_state(table: Table) -> go.Figure:
     labels = [f"{name} ({region})" for _code, name, region, _p, _u in table.rows]
     figure = _ranked(table, labels, "plays")
+    figure.update_traces(hovertext=[f"{users} users" for users in table.column("users")])
     figure.update_layout(height=max(380, 22 * len(table.rows) + 100))
     return figure
 
