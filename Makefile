@@ -10,6 +10,7 @@ DBT := $(BIN)/dbt
 DBT_FLAGS := --profiles-dir profiles
 SOURCE ?=
 DOCS_PORT ?= 8080
+DASHBOARD_PORT ?= 8501
 PYTEST_ARGS ?=
 BENCH_RUNS ?= 1
 # where `make rules` parses the project (dbt-bouncer.yml reads it from there)
@@ -17,14 +18,15 @@ CHECK_TARGET_PATH := target/check
 STATE ?= .state/prod-artifacts
 PROD_MANIFEST ?=
 
-.PHONY: help setup run test test-fast test-long lint typecheck docs clean
+.PHONY: help setup run test test-fast test-long lint typecheck docs dashboard report clean
 .PHONY: check lint-sql fix rules coverage-catalog prod-artifacts ci-slim
 .PHONY: spark-server spark-server-stop spark-server-status bench bench-thrift bench-smoke
 
 help: ## list the targets
 	@grep -hE '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | \
 	  awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
-	@echo "  variables: SOURCE=<dir or s3://bucket/prefix> (run), DOCS_PORT=$(DOCS_PORT) (docs)"
+	@echo "  variables: SOURCE=<dir or s3://bucket/prefix> (run), DOCS_PORT=$(DOCS_PORT) (docs)," \
+	  "DASHBOARD_PORT=$(DASHBOARD_PORT) (dashboard)"
 
 setup: $(STAMP) ## create .venv, install pinned dependencies, write the Spark conf
 
@@ -50,15 +52,24 @@ test-long: setup ## the tests that take minutes each (kill -9 of a streaming run
 	$(BIN)/pytest -m long $(PYTEST_ARGS)
 
 lint: setup ## ruff on the Python code, and its import layers (.importlinter)
-	$(BIN)/ruff check ingest tests checks bench
+	$(BIN)/ruff check ingest tests checks bench dashboards
 	$(BIN)/lint-imports --no-cache --no-logo
 
-typecheck: setup ## mypy --strict on the ingest, bench and checks packages
+typecheck: setup ## mypy --strict on the ingest, bench, checks and dashboards packages
 	$(BIN)/mypy
 
 docs: setup ## generate the dbt docs and serve them on 127.0.0.1 (port: DOCS_PORT)
 	$(DBT) docs generate $(DBT_FLAGS)
 	$(DBT) docs serve $(DBT_FLAGS) --host 127.0.0.1 --port $(DOCS_PORT) --no-browser
+
+# --- The dashboard over the marts (docs/dashboard.md): SPARKIFY_TARGET says whose marts
+# (default spark: the warehouse's parquet files, read by DuckDB without a JVM).
+dashboard: setup ## serve the Streamlit dashboard on 127.0.0.1 (port: DASHBOARD_PORT)
+	$(BIN)/streamlit run dashboards/app.py --server.headless true --server.address 127.0.0.1 \
+	  --server.port $(DASHBOARD_PORT) --browser.gatherUsageStats false
+
+report: setup ## the dashboard's charts as PNG files and one HTML file in target/report/
+	$(BIN)/python -m ingest report
 
 # --- A local Spark Thrift Server (as on EMR) for the spark_thrift dbt target: its own JVM,
 # warehouse and metastore in .state/spark-thrift. Port: SPARKIFY_THRIFT_PORT (default 10000).

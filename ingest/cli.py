@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from ingest.clusters import commands as clusters
 from ingest.errors import EXIT_BUSY, EXIT_ERROR, EXIT_INTERRUPTED, IngestError
 from ingest.raw import commands as raw
+from ingest.report import commands as report
 from ingest.run import commands as run_area
 from ingest.sample import commands as sample
 from ingest.settings import settings_text
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     spark.add_commands(commands)
     clusters.add_commands(commands)
     stream.add_commands(commands)
+    report.add_commands(commands)
     return parser
 
 
@@ -62,7 +64,8 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> i
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S", stream=sys.stderr,
     )
-    for noisy in ("botocore", "boto3", "urllib3", "s3transfer", "py4j", "werkzeug"):
+    for noisy in ("botocore", "boto3", "urllib3", "s3transfer", "py4j", "werkzeug",
+                  "choreographer", "kaleido", "logistro"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     handler: Handler = args.handler
     from ingest.locks import Busy

@@ -7,6 +7,10 @@ from pathlib import Path
 
 from ingest.settings import ProjectSettings
 
+# dbt overwrites target/run_results.json with every command, `docs generate` included: the
+# pipeline keeps the build's copy under this name, for the dashboard's pipeline health.
+BUILD_RESULTS = "run_results.build.json"
+
 
 def project_root() -> Path:
     """The folder holding dbt_project.yml: SPARKIFY_PROJECT_DIR, the package's parent, or cwd."""

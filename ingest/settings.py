@@ -198,6 +198,15 @@ class RunSettings(SettingsGroup):
     every: str = env("SPARKIFY_EVERY", "10m", "run: interval between cycles (--every)")
 
 
+class ReportSettings(SettingsGroup):
+    """`report` and the dashboard (dashboards/): where dbt writes its artifacts."""
+
+    target_path: Path | None = env(
+        "DBT_TARGET_PATH", None,
+        "dbt's target folder (dbt reads it too): the dashboard's last build "
+        "(run_results.json), `report`'s output below it (default `<project>/target`)")
+
+
 class EmrSettings(SettingsGroup):
     """`emr up`: the EMR cluster for the spark_thrift target."""
 
@@ -281,7 +290,8 @@ class DeliverSettings(SettingsGroup):
 
 GROUPS: tuple[type[SettingsGroup], ...] = (
     ProjectSettings, SparkSettings, ThriftSettings, PostgresSettings, RedshiftSettings,
-    AwsSettings, SampleSettings, UploadSettings, StageSettings, RunSettings, EmrSettings,
+    AwsSettings, SampleSettings, UploadSettings, StageSettings, RunSettings, ReportSettings,
+    EmrSettings,
     RedshiftClusterSettings, StreamSettings, ProduceSettings, DeliverSettings,
 )
 

@@ -24,7 +24,7 @@ time.tzset()
 # `make test-fast` deselects them all (and the `dbt` and `faults` ones). Tests that start
 # such a thing themselves carry the marker in their module's pytestmark.
 FIXTURE_MARKS = {"session_state": "spark", "spark": "spark", "pg_database": "postgres",
-                 "s3_endpoint": "aws"}
+                 "s3_endpoint": "aws", "pg_marts": "postgres", "pg_settings": "postgres"}
 
 
 ENGINE_PARAMS = ("spark", "postgres")
@@ -100,18 +100,8 @@ def s3_endpoint() -> Iterator[str]:
 @pytest.fixture()
 def pg_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A fresh database on the local PostgreSQL server, dropped afterwards."""
-    import uuid
+    from tests.support.project import throwaway_database
 
-    from ingest.stage.warehouse import ConnectionSettings, admin_connect
-
-    name = f"sparkify_test_{uuid.uuid4().hex[:10]}"
-    admin = admin_connect(ConnectionSettings.from_env("postgres"))
-    with admin.cursor() as cursor:
-        cursor.execute(f'create database "{name}"')
-    monkeypatch.setenv("SPARKIFY_PG_DATABASE", name)
-    try:
+    with throwaway_database() as name:
+        monkeypatch.setenv("SPARKIFY_PG_DATABASE", name)
         yield name
-    finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f'drop database if exists "{name}" with (force)')
-        admin.close()

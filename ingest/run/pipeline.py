@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.paths import StatePaths, project_root
+from ingest.paths import BUILD_RESULTS, StatePaths, project_root
 from ingest.raw.contract import validate_schema_name
 from ingest.raw.upload import upload
 from ingest.run.builds import BuildMarker, needs_build, spark_target
@@ -22,6 +23,8 @@ from ingest.stage.spark import quote_identifier, stage_spark
 log = logging.getLogger(__name__)
 SAMPLE_BUCKET = "sparkify-raw"
 MARTS = ("fct_songplays", "dim_users", "dim_songs", "dim_artists", "dim_time")
+DASHBOARD = ("  dashboard: `make dashboard`, then open http://127.0.0.1:8501 "
+             "(docs/dashboard.md)")
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,8 @@ def run_pipeline(source: str | None, *, raw_schema: str, schema: str, docs: bool
     os.environ["SPARKIFY_SCHEMA"] = schema
     outcome = summarize_build(run_dbt(project, ["build", *dbt_paths], target="spark"))
     marker.record_built()
+    if (target / "run_results.json").is_file():  # `docs generate` overwrites it
+        shutil.copy2(target / "run_results.json", target / BUILD_RESULTS)
     if docs:
         run_dbt(project, ["docs", "generate", *dbt_paths], target="spark")
 
@@ -103,6 +108,7 @@ def format_summary(summary: PipelineSummary, schema: str) -> str:
             f"checked in {summary.seconds:.0f} s).",
             f"  The marts in {schema} are up to date; `--rebuild` builds them anyway.",
             *([f"  docs: {summary.docs}"] if summary.docs else []),
+            DASHBOARD,
             "",
         ])
     width = max(len(f"{schema}.{name}") for name in summary.mart_rows)
@@ -127,6 +133,7 @@ def format_summary(summary: PipelineSummary, schema: str) -> str:
             "        browse them with `make docs` (serves http://127.0.0.1:8080)",
         ]
     lines += [
+        DASHBOARD,
         "",
         "Query the marts (from the project root):",
         "  .venv/bin/dbt show --profiles-dir profiles --inline "

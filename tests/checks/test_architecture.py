@@ -22,7 +22,8 @@ from tests.support.project import PROJECT_DIR
 MAX_MODULE_LINES = 400
 # what only `make bench`, the tests and the local sample need: extras, never dependencies
 DEV_ONLY = {"psutil", "matplotlib", "duckdb", "pytest", "selenium", "moto", "ruff", "mypy",
-            "sqlfluff", "dbt-bouncer", "dbt-coverage", "import-linter", "pre-commit"}
+            "sqlfluff", "dbt-bouncer", "dbt-coverage", "import-linter", "pre-commit",
+            "streamlit", "plotly", "kaleido"}
 
 
 def lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
@@ -80,3 +81,4 @@ def test_the_installed_package_needs_no_dev_only_library() -> None:
     extras = project["optional-dependencies"]
     assert {_name(r) for r in extras["bench"]} >= {"psutil", "matplotlib", "duckdb"}
     assert {_name(r) for r in extras["sample"]} == {"moto"}
+    assert {_name(r) for r in extras["dashboard"]} >= {"streamlit", "plotly", "duckdb"}

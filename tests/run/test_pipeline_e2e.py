@@ -8,12 +8,13 @@ accident.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ingest.paths import StatePaths
+from ingest.paths import BUILD_RESULTS, StatePaths
 from ingest.run.pipeline import MARTS, format_summary, run_pipeline
 from ingest.sample.generate import GenerateConfig
 from tests.support.expected_marts import build_expected_marts, canonical
@@ -58,6 +59,8 @@ def test_generated_sample_through_local_s3(
     assert summary.dbt.tests_failed == 0 and summary.dbt.tests_passed >= 40
     assert summary.docs is not None and summary.docs.is_file()
     assert (tmp_path / "target" / "catalog.json").is_file()
+    build_results = json.loads((tmp_path / "target" / BUILD_RESULTS).read_text())
+    assert build_results["args"]["which"] == "build", "the build's results outlive docs generate"
     plays = expected["fct_songplays"]
     matched = [row for row in plays if row["song_id"] is not None]
     assert 0 < len(matched) < len(plays), "the sample must hold matched and unmatched plays"

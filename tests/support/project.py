@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,25 @@ def postgres_connect(database: str) -> Any:
     from ingest.stage.warehouse import ConnectionSettings, connect
 
     return connect(replace(ConnectionSettings.from_env("postgres"), database=database))
+
+
+@contextmanager
+def throwaway_database(prefix: str = "sparkify_test") -> Iterator[str]:
+    """A new database on the server of the SPARKIFY_PG_* settings, dropped afterwards."""
+    import uuid
+
+    from ingest.stage.warehouse import ConnectionSettings, admin_connect
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = admin_connect(ConnectionSettings.from_env("postgres"))
+    with admin.cursor() as cursor:
+        cursor.execute(f'create database "{name}"')
+    try:
+        yield name
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f'drop database if exists "{name}" with (force)')
+        admin.close()
 
 
 def postgres_rows(database: str, sql: str) -> list[dict[str, Any]]:

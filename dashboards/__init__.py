@@ -1,0 +1,1 @@
+"""The Streamlit dashboard over the marts (`make dashboard`; docs/dashboard.md)."""

@@ -1,0 +1,56 @@
+"""`report`: the dashboard's charts as PNG files and one self-contained HTML file."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from pathlib import Path
+
+from ingest.raw.contract import schema_name_argument
+from ingest.report.readers import TARGETS
+from ingest.settings import RunSettings, StageSettings
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register `report`."""
+    staging, run = StageSettings.read(), RunSettings.read()
+    report = commands.add_parser(
+        "report", help="the dashboard's charts as PNG files and one HTML file under target/")
+    report.add_argument("--target", default=staging.target, choices=TARGETS,
+                        help="whose marts: spark reads the warehouse's parquet files (no JVM)")
+    report.add_argument("--schema", default=run.schema_name,
+                        type=schema_name_argument("--schema / SPARKIFY_SCHEMA"))
+    report.add_argument("--raw-schema", default=staging.raw_schema,
+                        type=schema_name_argument("--raw-schema / SPARKIFY_RAW_SCHEMA"),
+                        help="where a warehouse's ledger is (pipeline health)")
+    report.add_argument("--out", type=Path, default=None,
+                        help="output folder (default: <dbt target folder>/report)")
+    report.add_argument("--from", dest="start", type=dt.date.fromisoformat, default=None,
+                        help="first day (YYYY-MM-DD, UTC)")
+    report.add_argument("--to", dest="end", type=dt.date.fromisoformat, default=None,
+                        help="last day (YYYY-MM-DD, UTC)")
+    report.add_argument("--level", choices=["free", "paid"], default=None)
+    report.add_argument("--state", default=None, help="two-letter US state code, e.g. CA")
+    report.add_argument("--no-png", action="store_true",
+                        help="write the HTML only (PNG export needs Chromium)")
+    report.set_defaults(handler=cmd_report)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from ingest.report.queries import Filters
+    from ingest.report.source import ReportSource
+    from ingest.report.static import write_report
+
+    source = ReportSource.from_settings(target=args.target, schema=args.schema,
+                                        raw_schema=args.raw_schema)
+    filters = Filters(args.start, args.end, args.level, args.state)
+    reader = source.reader()
+    try:
+        files = write_report(reader, args.out or source.target_dir / "report",
+                             filters=filters, snapshot=source.ledger(), build=source.build(),
+                             png=not args.no_png)
+    finally:
+        reader.close()
+    print(f"report: {files.html}" + (f" and {len(files.images)} PNG files" if files.images
+                                     else ""))
+    return 0
