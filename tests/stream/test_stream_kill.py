@@ -38,8 +38,8 @@ from tests.support.kinesis import (
 )
 from tests.support.project import PROJECT_DIR
 
-# two Spark processes and three dbt builds: minutes, a fault test
-pytestmark = [pytest.mark.spark, pytest.mark.aws, pytest.mark.faults, pytest.mark.long]
+# two Spark processes and two dbt builds (about 90 s): a fault test, in make test
+pytestmark = [pytest.mark.spark, pytest.mark.aws, pytest.mark.faults]
 DAY = dt.date(2019, 6, 1)  # the batch source holds this day, the stream the next
 LANDED = b"landed in kill_raw.log_data"  # the log line of a micro-batch landed
 
