@@ -99,7 +99,7 @@ def verify_object(table: str, key: str, body: bytes, *, final: bool = False) -> 
     written; `final` says it has stopped changing, so a cut-off last line is just bad.
     """
     day = _log_day(key) if table == "log_data" else None
-    text = _text(body, final)
+    text = body_text(body, final)
     names = _NAMES[table]
     has_nul = "\x00" in text
     has_escapes = "\\u" in text
@@ -113,7 +113,8 @@ def verify_object(table: str, key: str, body: bytes, *, final: bool = False) -> 
             result.blank_lines += 1 if index < len(lines) - 1 or line else 0
             continue
         try:
-            record = parse_line(line, has_nul, raw_lines[index])
+            record = check_line(table, line, raw_lines[index], day, names=names,
+                                has_nul=has_nul, has_escapes=has_escapes)
         except LineProblem as problem:
             why = problem.reason
             if index == last and problem.cut_off:
@@ -123,16 +124,30 @@ def verify_object(table: str, key: str, body: bytes, *, final: bool = False) -> 
                 why = f"cut off mid-record and the object stopped changing ({why})"
             result.bad.append(_bad_line(index + 1, line, why))
             continue
-        reason = contract_problem(table, record, day, escapes=has_escapes and "\\u" in line)
-        if reason is None and record.keys() <= names:
-            result.records.append((index + 1, record))
-        elif too_deep(line):
-            result.bad.append(_bad_line(index + 1, line, NESTED))
-        elif reason:
-            result.bad.append(_bad_line(index + 1, line, reason))
-        else:
-            result.records.append((index + 1, {k: v for k, v in record.items() if k in names}))
+        result.records.append((index + 1, record))
     return result
+
+
+def check_line(table: str, line: str, data: bytes, day: dt.date | None = None, *,
+               names: frozenset[str] | None = None, has_nul: bool = True,
+               has_escapes: bool = True) -> dict[str, Any]:
+    """The record of one non-blank line (the contract's fields only), by every line rule;
+    LineProblem with the reason when it breaks one. `data` is the line as UTF-8.
+
+    verify_object runs it on each line of an object; the collection API (ingest.collect) on
+    each event it is posted, so both judge a line alike. `has_nul`/`has_escapes` False say
+    the whole object holds no NUL or `\\u` escape: their searches are skipped.
+    """
+    record = parse_line(line, has_nul, data)
+    reason = contract_problem(table, record, day, escapes=has_escapes and "\\u" in line)
+    fields = _NAMES[table] if names is None else names
+    if reason is None and record.keys() <= fields:
+        return record  # type: ignore[no-any-return]
+    if too_deep(line):
+        raise LineProblem(NESTED)
+    if reason:
+        raise LineProblem(reason)
+    return {key: value for key, value in record.items() if key in fields}
 
 
 def _log_day(key: str) -> dt.date | None:
@@ -151,7 +166,7 @@ def _last_non_blank(lines: list[str]) -> int:
     return -1
 
 
-def _text(body: bytes, final: bool) -> str:
+def body_text(body: bytes, final: bool) -> str:
     """The body as text, without a leading byte order mark; Rejected or Unreadable if none."""
     for magic, name in _COMPRESSED:
         if body.startswith(magic):
