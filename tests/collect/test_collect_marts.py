@@ -10,7 +10,6 @@ stream, none lost or doubled), which this test then carries into the marts.
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +18,15 @@ import pytest
 from ingest.cli import main
 from ingest.paths import StatePaths
 from ingest.raw.sources import parse_source
-from ingest.sample.generate import GenerateConfig, generate
+from ingest.sample.generate import GenerateConfig
 from ingest.stage.landing_ledger import ledger_entries
-from ingest.stage.spark import landing_folder, stage_spark
+from ingest.stage.spark import landing_folder
 from tests.support.collector import STREAM, collector_thread
 from tests.support.cross_engine import assert_same_marts, export_marts
 from tests.support.expected_marts import build_expected_marts
-from tests.support.kinesis import FAKE_CREDENTIALS, REGION, event_lines, moto_endpoint
+from tests.support.kinesis import event_lines, local_kinesis
 from tests.support.project import PROJECT_DIR
+from tests.support.stream_marts import log_path, staged_first_day, write_day
 
 pytestmark = [pytest.mark.spark, pytest.mark.aws, pytest.mark.long]
 START = dt.date(2019, 7, 1)
@@ -34,33 +34,17 @@ DAYS = [START + dt.timedelta(days=offset) for offset in range(2)]
 MALFORMED = ["not json at all", '{"page": "NextSong", "ts": 1561939200000}', "[1, 2]"]
 
 
-def _log(raw: Path, day: dt.date) -> Path:
-    return raw / "log_data" / f"{day:%Y}" / f"{day:%m}" / f"{day.isoformat()}-events.json"
-
-
-def _write_day(target: Path, day: dt.date, lines: list[str]) -> None:
-    path = _log(target, day)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines), encoding="utf-8")
-
-
 def test_posted_events_reach_the_marts_like_a_file(
         spark: Any, session_state: Path, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    full, source, expected = tmp_path / "full", tmp_path / "source", tmp_path / "expected"
-    generate(full, GenerateConfig(songs=40, days=2, events_per_day=150, seed=11,
-                                  start_date=START, known_song_share=0.7))
-    for folder in (source, expected):
-        shutil.copytree(full / "song_data", folder / "song_data")
-        _write_day(folder, DAYS[0], event_lines(_log(full, DAYS[0])))
     state = StatePaths(session_state)
-    stage_spark(str(source), schema="coll_raw", state=state, spark=spark)
+    full, source, expected = staged_first_day(
+        tmp_path, spark, state, GenerateConfig(songs=40, days=2, events_per_day=150, seed=11,
+                                               start_date=START, known_song_share=0.7),
+        "coll_raw")
 
-    for key, value in {**FAKE_CREDENTIALS, "AWS_REGION": REGION}.items():
-        monkeypatch.setenv(key, value)
-    with moto_endpoint() as endpoint:
-        monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
-        day1 = event_lines(_log(full, DAYS[1]))
+    with local_kinesis(monkeypatch) as endpoint:
+        day1 = event_lines(log_path(full, DAYS[1]))
         posted = [*day1[:40], *MALFORMED, *day1[40:], *day1[:5]]  # 5 posted twice
         with collector_thread(endpoint, tmp_path / "keys") as collector:
             rejected: list[str] = []
@@ -70,7 +54,7 @@ def test_posted_events_reach_the_marts_like_a_file(
                 rejected += [batch[event["index"]] for event in answer["events"]
                              if event["status"] == "rejected"]
         assert sorted(rejected) == sorted(MALFORMED)
-        _write_day(expected, DAYS[1], [line for line in posted if line not in MALFORMED])
+        write_day(expected, DAYS[1], [line for line in posted if line not in MALFORMED])
         assert main(["stream", "--stream", STREAM, "--once", "--source", str(source),
                      "--raw-schema", "coll_raw", "--schema", "coll"]) == 0
 

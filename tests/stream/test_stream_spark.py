@@ -10,7 +10,6 @@ its rows: nothing is loaded twice.
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -19,21 +18,20 @@ import pytest
 from ingest.cli import main
 from ingest.paths import StatePaths
 from ingest.raw.sources import parse_source
-from ingest.sample.generate import GenerateConfig, generate
+from ingest.sample.generate import GenerateConfig
 from ingest.stage.landing_ledger import ledger_entries
-from ingest.stage.spark import landing_folder, stage_spark
+from ingest.stage.spark import landing_folder
 from tests.support.cross_engine import assert_same_marts, export_marts
 from tests.support.expected_marts import build_expected_marts
 from tests.support.kinesis import (
-    FAKE_CREDENTIALS,
-    REGION,
     create_stream,
     event_lines,
     kinesis,
-    moto_endpoint,
+    local_kinesis,
     put_lines,
 )
 from tests.support.project import PROJECT_DIR
+from tests.support.stream_marts import log_path, staged_first_day, write_day
 
 # long: two dbt builds; it passes alone (make test-long) but failed once inside the whole
 # suite (marts built without the batch songs and day 1): an order dependence to find
@@ -44,17 +42,6 @@ MALFORMED = ["not json at all", '{"page": "NextSong", "ts": 1559347200000}',
              '{"page": "NextSong", "ts": 15593']
 
 
-def _log(raw: Path, day: dt.date) -> Path:
-    return raw / "log_data" / f"{day:%Y}" / f"{day:%m}" / f"{day.isoformat()}-events.json"
-
-
-def _copy_day(full: Path, target: Path, day: dt.date, lines: list[str] | None = None) -> None:
-    path = _log(target, day)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines if lines is not None else event_lines(_log(full, day))),
-                    encoding="utf-8")
-
-
 def _stream(source: Path) -> None:
     assert main(["stream", "--stream", "events", "--once", "--source", str(source),
                  "--raw-schema", "strm_raw", "--schema", "strm"]) == 0
@@ -63,25 +50,19 @@ def _stream(source: Path) -> None:
 def test_stream_once_lands_verifies_and_builds_like_a_file(
         spark: Any, session_state: Path, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    full, source, expected = tmp_path / "full", tmp_path / "source", tmp_path / "expected"
-    generate(full, GenerateConfig(songs=40, days=3, events_per_day=120, seed=5,
-                                  start_date=START, known_song_share=0.7))
-    for folder in (source, expected):
-        shutil.copytree(full / "song_data", folder / "song_data")
-        _copy_day(full, folder, DAYS[0])
     state = StatePaths(session_state)
-    stage_spark(str(source), schema="strm_raw", state=state, spark=spark)
+    full, source, expected = staged_first_day(
+        tmp_path, spark, state, GenerateConfig(songs=40, days=3, events_per_day=120, seed=5,
+                                               start_date=START, known_song_share=0.7),
+        "strm_raw")
 
-    for key, value in {**FAKE_CREDENTIALS, "AWS_REGION": REGION}.items():
-        monkeypatch.setenv(key, value)
-    with moto_endpoint() as endpoint:
-        monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    with local_kinesis(monkeypatch) as endpoint:
         client = kinesis(endpoint)
         create_stream(client, "events", shards=2)
-        day1 = event_lines(_log(full, DAYS[1]))
+        day1 = event_lines(log_path(full, DAYS[1]))
         delivered = day1 + day1[:7]  # the app delivers some events twice
         put_lines(client, "events", [*delivered[:50], *MALFORMED, *delivered[50:]])
-        _copy_day(full, expected, DAYS[1], delivered)
+        write_day(expected, DAYS[1], delivered)
         _stream(source)
 
         def marts() -> Any:
@@ -97,10 +78,10 @@ def test_stream_once_lands_verifies_and_builds_like_a_file(
         assert sorted(row[4] for row in quarantined) == sorted(MALFORMED)
         assert all(row[1].startswith("log_data/stream/events/shardId-") for row in quarantined)
 
-        day2 = event_lines(_log(full, DAYS[2]))
+        day2 = event_lines(log_path(full, DAYS[2]))
         put_lines(client, "events", day2)
-        _copy_day(full, expected, DAYS[2], day2)
+        write_day(expected, DAYS[2], day2)
         _stream(source)
         assert_same_marts({"expected": contract(), "streamed": marts()})
         staged = spark.sql("select count(*) from strm_raw.log_data").collect()[0][0]
-        assert staged == len(event_lines(_log(full, DAYS[0]))) + len(delivered) + len(day2)
+        assert staged == len(event_lines(log_path(full, DAYS[0]))) + len(delivered) + len(day2)

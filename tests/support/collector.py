@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from bench.collect import stop
 from ingest.collect.app import Limits, create_app
 from ingest.collect.keys import KeyStore
 from ingest.collect.sink import StreamSink, kinesis_put
@@ -124,11 +124,5 @@ def collector_process(endpoint: str, state: Path, *extra: str
             time.sleep(0.1)
         yield process, Collector(url, text, keys, kinesis(endpoint))
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(process)
         log.close()
