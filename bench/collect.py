@@ -10,6 +10,8 @@ the collector section of BENCHMARKS.md.
 
 moto stands in for Kinesis: its put is O(records already in the shard), so a stream slows
 down as it fills; a fresh stream per level keeps that out of the comparison between levels.
+The same levels then run against a collector whose stream takes everything at once
+(`--serve-without-stream`), which shows what the collector itself can do.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.collect_load import LoadPlan, LoadResult, run_load, source_lines
-from bench.machine import machine
+from bench.machine import load_average, machine
 from bench.report import update_markdown
 from ingest.collect.keys import KeyStore
 from ingest.paths import project_root
@@ -47,8 +49,9 @@ ENV = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
 
 @dataclass(frozen=True)
 class Level:
-    """One level's figures."""
+    """One level's figures (`stream`: moto, or none: a stream that takes everything at once)."""
 
+    stream: str
     clients: int
     batch: int
     requests: int
@@ -59,8 +62,8 @@ class Level:
     p50_ms: float
     p99_ms: float
     errors: int
-    on_stream: int
-    exact: bool
+    on_stream: int | None
+    exact: bool | None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,11 +86,17 @@ def main(argv: list[str] | None = None) -> int:
                       help="events per request (default 100; 1: one event a request)")
     once.add_argument("--cacert", type=Path, default=None,
                       help="CA or self-signed certificate to trust (https URLs)")
+    parser.add_argument("--serve-without-stream", type=int, metavar="PORT", default=None,
+                        help="serve a collector whose stream takes everything at once, on "
+                             "PORT (what the collector itself costs; the bench starts it)")
     args = parser.parse_args(argv)
+    if args.serve_without_stream is not None:
+        return serve_without_stream(args.serve_without_stream)
     if args.url is not None:
         return load_once(args)
     root = project_root()
     seconds = args.seconds or 15.0
+    load_at_start = load_average()
     levels = measure(seconds)
     out = args.out or root / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
@@ -95,13 +104,27 @@ def main(argv: list[str] | None = None) -> int:
     (out / f"{stamp}-collect.json").write_text(
         json.dumps([level.__dict__ for level in levels], indent=1) + "\n", encoding="utf-8")
     update_markdown(args.markdown or root / "BENCHMARKS.md", "collect",
-                    section(levels, seconds, stamp))
+                    section(levels, seconds, stamp, load_at_start))
     for level in levels:
-        print(f"{level.clients:>3} clients x {level.batch:>3} events: "
+        print(f"{level.stream:>4} {level.clients:>3} clients x {level.batch:>3} events: "
               f"{level.events_per_second:7.0f} events/s {level.requests_per_second:6.0f} "
               f"req/s  p50 {level.p50_ms:6.1f} ms  p99 {level.p99_ms:6.1f} ms  "
               f"errors {level.errors}  exact {level.exact}")
-    return 0 if all(level.exact and level.errors == 0 for level in levels) else 1
+    return 0 if all(level.exact is not False and level.errors == 0 for level in levels) else 1
+
+
+def serve_without_stream(port: int) -> int:
+    """The collector app with the keys of SPARKIFY_STATE_DIR, but no stream behind it."""
+    import uvicorn
+
+    from ingest.collect.app import Limits, create_app
+    from ingest.collect.server import key_store
+    from ingest.collect.sink import StreamSink
+
+    sink = StreamSink(lambda entries: 1)
+    app = create_app("none", key_store(), sink, Limits(rate=1e6, burst=10**6))
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    return 0
 
 
 def load_once(args: argparse.Namespace) -> int:
@@ -147,40 +170,56 @@ def measure(seconds: float) -> list[Level]:
                     url = f"http://127.0.0.1:{port}"
                     _wait_up(url + "/healthz")
                     result = run_load(LoadPlan(url, secret, clients, batch, seconds), lines)
-                on_stream = _stream_lines(endpoint, stream)
-                levels.append(_level(result, on_stream))
+                levels.append(_level("moto", result, _stream_lines(endpoint, stream)))
+        for clients, batch in LEVELS:
+            port = _free_port()
+            command = [sys.executable, "-m", "bench.collect", "--serve-without-stream",
+                       str(port)]
+            with _process(command, work / "no-stream.log",
+                          {"SPARKIFY_STATE_DIR": str(work / "state")}):
+                url = f"http://127.0.0.1:{port}"
+                _wait_up(url + "/healthz")
+                result = run_load(LoadPlan(url, secret, clients, batch, seconds), lines)
+            levels.append(_level("none", result, None))
         return levels
 
 
-def _level(result: LoadResult, on_stream: Counter[bytes]) -> Level:
-    return Level(result.clients, result.batch, result.requests, result.accepted,
+def _level(stream: str, result: LoadResult, on_stream: Counter[bytes] | None) -> Level:
+    return Level(stream, result.clients, result.batch, result.requests, result.accepted,
                  round(result.seconds, 2), round(result.events_per_second),
                  round(result.requests_per_second), round(result.percentile(0.5) * 1000, 1),
                  round(result.percentile(0.99) * 1000, 1), result.errors,
-                 sum(on_stream.values()), on_stream == result.delivered)
+                 None if on_stream is None else sum(on_stream.values()),
+                 None if on_stream is None else on_stream == result.delivered)
 
 
-def section(levels: list[Level], seconds: float, stamp: str) -> str:
+def section(levels: list[Level], seconds: float, stamp: str,
+            load_at_start: tuple[float, ...]) -> str:
     host = machine()
     lines = [
         f"### Collector load, {stamp}: {seconds:g} s a level, loopback, moto Kinesis",
         "",
         "`python -m bench.collect` (bench/collect.py): a collector process (uvicorn, one "
-        "worker) in front of a moto server process, the load tool (`collect-load`, httpx) in "
-        "the bench process, all on the same machine; a fresh 4-shard stream per level. "
+        "worker) in front of a moto server process (`moto` rows; a fresh 4-shard stream per "
+        "level), then in front of a stream that takes everything at once (`none` rows: what "
+        "the collector itself costs: HTTP, keys, verification, batching); the load tool "
+        "(bench/collect_load.py, httpx, NDJSON) in the bench process; all on one machine. "
         "`exact`: the stream read back afterwards holds exactly the events answered 200.",
         "",
-        "| clients | events a request | requests | events/s | requests/s | p50 ms | p99 ms "
-        "| errors | on stream | exact |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| stream | clients | events a request | requests | events/s | requests/s | p50 ms "
+        "| p99 ms | errors | on stream | exact |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
-    lines += [f"| {lv.clients} | {lv.batch} | {lv.requests:,} | {lv.events_per_second:,.0f} "
-              f"| {lv.requests_per_second:,.0f} | {lv.p50_ms} | {lv.p99_ms} | {lv.errors} "
-              f"| {lv.on_stream:,} | {'yes' if lv.exact else 'NO'} |" for lv in levels]
+    lines += [f"| {lv.stream} | {lv.clients} | {lv.batch} | {lv.requests:,} "
+              f"| {lv.events_per_second:,.0f} | {lv.requests_per_second:,.0f} | {lv.p50_ms} "
+              f"| {lv.p99_ms} | {lv.errors} "
+              f"| {'-' if lv.on_stream is None else f'{lv.on_stream:,}'} "
+              f"| {'-' if lv.exact is None else 'yes' if lv.exact else 'NO'} |"
+              for lv in levels]
     lines += ["", f"Machine: {host.logical_cpus} CPUs ({host.cpu}), load average "
-                  f"{host.load_average_at_start} at the start: shared with other sessions' "
-                  "work while it ran, and the collector, moto and the load client share them "
-                  "too."]
+                  f"{load_at_start} at the start and {host.load_average_at_start} at the end: "
+                  "shared with other sessions' work while it ran; the collector, moto and the "
+                  "load client share the same CPUs too."]
     return "\n".join(lines)
 
 
