@@ -5,7 +5,7 @@ posted by the bundled load tool (ingest.collect.load) to a collector process, wh
 them on a Kinesis stream of a moto server process, all on loopback: for each level (1, 10
 and 50 clients, batches of 100 events, then single events) a fresh stream and collector,
 `--seconds` of load, then the stream is read back and must hold exactly the events that
-were answered 200 (none lost, none doubled). Writes bench/results/<date>-collect.json and
+were answered 200 (none lost, none doubled). Writes bench/results/collect/<date>.json and
 the collector section of BENCHMARKS.md.
 
 moto stands in for Kinesis: its put is O(records already in the shard), so a stream slows
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", type=Path, default=None,
                         help="the markdown file to update (default <project>/BENCHMARKS.md)")
     parser.add_argument("--out", type=Path, default=None,
-                        help="results folder (default <project>/bench/results)")
+                        help="results folder (default <project>/bench/results/collect)")
     once = parser.add_argument_group(
         "one run against a running collector (the key: SPARKIFY_COLLECT_API_KEY)")
     once.add_argument("--url", default=None, help="the collector, e.g. http://127.0.0.1:8088")
@@ -98,10 +98,10 @@ def main(argv: list[str] | None = None) -> int:
     seconds = args.seconds or 15.0
     load_at_start = load_average()
     levels = measure(seconds)
-    out = args.out or root / "bench" / "results"
+    out = args.out or root / "bench" / "results" / "collect"
     out.mkdir(parents=True, exist_ok=True)
     stamp = dt.date.today().isoformat()
-    (out / f"{stamp}-collect.json").write_text(
+    (out / f"{stamp}.json").write_text(
         json.dumps([level.__dict__ for level in levels], indent=1) + "\n", encoding="utf-8")
     update_markdown(args.markdown or root / "BENCHMARKS.md", "collect",
                     section(levels, seconds, stamp, load_at_start))
