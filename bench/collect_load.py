@@ -5,11 +5,11 @@ measures every level (bench/collect.py). httpx is the `bench` extra.
 
 `clients` concurrent clients (httpx, one keep-alive connection each) take the source's
 events `batch` at a time, in order, and post them as NDJSON: each event once, or, with
-`seconds`, over and over until the time is up; after a 429 or 503 a client waits as long
-as Retry-After says. The result counts requests, events accepted and rejected, errors (any
-answer but 200, or a failed connection) and the request latencies (p50, p99), and keeps
-every event the collector answered 200 for (`delivered`), so a test
-can compare them with what the stream holds.
+`seconds`, over and over until the time is up. After a 429 or 503 a client waits as long as
+Retry-After says, after a failed connection a tenth of a second. The result counts
+requests, events accepted and rejected, errors (any answer but 200, or a failed
+connection) and the request latencies (p50, p99), and keeps every event the collector
+answered 200 for (`delivered`), so a test can compare them with what the stream holds.
 """
 
 from __future__ import annotations
@@ -119,6 +119,7 @@ async def _load(plan: LoadPlan, lines: list[bytes]) -> LoadResult:
                 except httpx.HTTPError as exc:
                     result.errors += 1
                     result.statuses[type(exc).__name__] += 1
+                    await asyncio.sleep(0.1)  # the collector is gone or restarting
                     continue
                 result.latencies.append(time.perf_counter() - sent)
                 result.requests += 1
