@@ -113,8 +113,11 @@ def verify_object(table: str, key: str, body: bytes, *, final: bool = False) -> 
             result.blank_lines += 1 if index < len(lines) - 1 or line else 0
             continue
         try:
-            record = check_line(table, line, raw_lines[index], day, names=names,
-                                has_nul=has_nul, has_escapes=has_escapes)
+            record = parse_line(line, has_nul, raw_lines[index])
+            reason = contract_problem(table, record, day,
+                                      escapes=has_escapes and "\\u" in line)
+            if reason is not None or not record.keys() <= names:  # the usual line: no call
+                record = _judged(line, record, reason, names)
         except LineProblem as problem:
             why = problem.reason
             if index == last and problem.cut_off:
@@ -128,26 +131,29 @@ def verify_object(table: str, key: str, body: bytes, *, final: bool = False) -> 
     return result
 
 
-def check_line(table: str, line: str, data: bytes, day: dt.date | None = None, *,
-               names: frozenset[str] | None = None, has_nul: bool = True,
-               has_escapes: bool = True) -> dict[str, Any]:
+def check_line(table: str, line: str, data: bytes, day: dt.date | None = None) -> dict[str, Any]:
     """The record of one non-blank line (the contract's fields only), by every line rule;
     LineProblem with the reason when it breaks one. `data` is the line as UTF-8.
 
-    verify_object runs it on each line of an object; the collection API (ingest.collect) on
-    each event it is posted, so both judge a line alike. `has_nul`/`has_escapes` False say
-    the whole object holds no NUL or `\\u` escape: their searches are skipped.
+    The rules verify_object applies to each line of an object; the collection API
+    (ingest.collect) applies them to each event it is posted, so both judge a line alike.
     """
-    record = parse_line(line, has_nul, data)
-    reason = contract_problem(table, record, day, escapes=has_escapes and "\\u" in line)
-    fields = _NAMES[table] if names is None else names
-    if reason is None and record.keys() <= fields:
-        return record  # type: ignore[no-any-return]
+    record = parse_line(line, True, data)
+    reason = contract_problem(table, record, day)
+    if reason is not None or not record.keys() <= _NAMES[table]:
+        record = _judged(line, record, reason, _NAMES[table])
+    return record  # type: ignore[no-any-return]
+
+
+def _judged(line: str, record: Any, reason: str | None, names: frozenset[str]
+            ) -> dict[str, Any]:
+    """A parsed line that is not a plain good record: LineProblem (too deep, or the
+    contract's `reason`), or the record without the fields outside the contract."""
     if too_deep(line):
         raise LineProblem(NESTED)
     if reason:
         raise LineProblem(reason)
-    return {key: value for key, value in record.items() if key in fields}
+    return {key: value for key, value in record.items() if key in names}
 
 
 def _log_day(key: str) -> dt.date | None:
