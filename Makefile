@@ -21,6 +21,7 @@ PROD_MANIFEST ?=
 .PHONY: help setup run test test-fast test-long lint typecheck docs dashboard report clean
 .PHONY: check lint-sql fix rules coverage-catalog prod-artifacts ci-slim
 .PHONY: spark-server spark-server-stop spark-server-status bench bench-thrift bench-smoke
+.PHONY: collector bench-collect
 
 help: ## list the targets
 	@grep -hE '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | \
@@ -82,6 +83,11 @@ spark-server-stop: setup ## stop the local Spark Thrift Server that spark-server
 spark-server-status: setup ## pid, port and uptime of the local Spark Thrift Server (exit 3: not running)
 	$(BIN)/python -m ingest spark-server status
 
+# --- The HTTP collection API in front of the Kinesis stream (docs/collector.md)
+STREAM ?=
+collector: setup ## serve the event collection API on 127.0.0.1:8088 (STREAM=name, or SPARKIFY_STREAM)
+	$(BIN)/python -m ingest collect $(if $(STREAM),--stream "$(STREAM)")
+
 clean: ## remove generated state (warehouse, metastore, landing, sample), target/ and logs/
 	rm -rf .state target logs
 
@@ -134,6 +140,9 @@ bench-thrift: setup ## size S through a warm local Spark Thrift Server (started 
 	$(BIN)/python -m ingest spark-server start
 	$(BIN)/python -m bench --size S --target spark_thrift --runs $(BENCH_RUNS); \
 	  status=$$?; $(BIN)/python -m ingest spark-server stop; exit $$status
+
+bench-collect: setup ## the collector's load figures at 1, 10 and 50 clients (moto on loopback), into BENCHMARKS.md
+	$(BIN)/python -m bench.collect
 
 bench-smoke: setup ## the bench harness once on a tiny set, into a temp folder (tests/bench/test_bench_smoke.py)
 	$(BIN)/pytest -m spark tests/bench/test_bench_smoke.py $(PYTEST_ARGS)

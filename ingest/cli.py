@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from ingest.clusters import commands as clusters
+from ingest.collect import commands as collect
 from ingest.errors import EXIT_BUSY, EXIT_ERROR, EXIT_INTERRUPTED, IngestError
 from ingest.raw import commands as raw
 from ingest.report import commands as report
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     clusters.add_commands(commands)
     stream.add_commands(commands)
     report.add_commands(commands)
+    collect.add_commands(commands)
     return parser
 
 

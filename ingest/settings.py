@@ -288,11 +288,43 @@ class DeliverSettings(SettingsGroup):
                              "deliver: seconds a shard buffer waits before it is written", gt=0)
 
 
+class CollectSettings(SettingsGroup):
+    """`collect`: the HTTP collection API in front of the stream (docs/collector.md)."""
+
+    host: str = env("SPARKIFY_COLLECT_HOST", "127.0.0.1",
+                    "collect: address to listen on (plain HTTP only on loopback) (--host)")
+    port: int = env("SPARKIFY_COLLECT_PORT", 8088, "collect: port (--port)", ge=0, le=65535)
+    cert: Path | None = env("SPARKIFY_COLLECT_CERT", None,
+                            "collect: TLS certificate chain, PEM (--cert)")
+    key: Path | None = env("SPARKIFY_COLLECT_KEY", None,
+                           "collect: TLS private key, PEM (--key)")
+    rate: float = env("SPARKIFY_COLLECT_RATE", 5000.0,
+                      "collect: events per second per API key (token bucket) (--rate)", gt=0)
+    burst: int = env("SPARKIFY_COLLECT_BURST", 10_000,
+                     "collect: events an API key may send at once above the rate (--burst)",
+                     ge=1)
+    max_body: int = env("SPARKIFY_COLLECT_MAX_BODY", 1024 * 1024,
+                        "collect: bytes a request body may hold (--max-body)",
+                        ge=1024, le=5 * 1024 * 1024)
+    max_events: int = env("SPARKIFY_COLLECT_MAX_EVENTS", 500,
+                          "collect: events a request may hold (--max-events)", ge=1, le=10_000)
+    linger_ms: float = env("SPARKIFY_COLLECT_LINGER_MS", 5.0,
+                           "collect: milliseconds a PutRecords batch waits for more events "
+                           "(--linger-ms)", ge=0, le=1000)
+    max_pending: int = env("SPARKIFY_COLLECT_MAX_PENDING", 20_000,
+                           "collect: events waiting for the stream before requests get 503 "
+                           "(--max-pending)", ge=1)
+    api_key: SecretStr | None = env(
+        "SPARKIFY_COLLECT_API_KEY", None,
+        "the load tool (`python -m bench.collect --url`): the API key it posts with")
+
+
 GROUPS: tuple[type[SettingsGroup], ...] = (
     ProjectSettings, SparkSettings, ThriftSettings, PostgresSettings, RedshiftSettings,
     AwsSettings, SampleSettings, UploadSettings, StageSettings, RunSettings, ReportSettings,
     EmrSettings,
     RedshiftClusterSettings, StreamSettings, ProduceSettings, DeliverSettings,
+    CollectSettings,
 )
 
 

@@ -99,7 +99,7 @@ def verify_object(table: str, key: str, body: bytes, *, final: bool = False) -> 
     written; `final` says it has stopped changing, so a cut-off last line is just bad.
     """
     day = _log_day(key) if table == "log_data" else None
-    text = _text(body, final)
+    text = body_text(body, final)
     names = _NAMES[table]
     has_nul = "\x00" in text
     has_escapes = "\\u" in text
@@ -114,6 +114,10 @@ def verify_object(table: str, key: str, body: bytes, *, final: bool = False) -> 
             continue
         try:
             record = parse_line(line, has_nul, raw_lines[index])
+            reason = contract_problem(table, record, day,
+                                      escapes=has_escapes and "\\u" in line)
+            if reason is not None or not record.keys() <= names:  # the usual line: no call
+                record = _judged(line, record, reason, names)
         except LineProblem as problem:
             why = problem.reason
             if index == last and problem.cut_off:
@@ -123,16 +127,33 @@ def verify_object(table: str, key: str, body: bytes, *, final: bool = False) -> 
                 why = f"cut off mid-record and the object stopped changing ({why})"
             result.bad.append(_bad_line(index + 1, line, why))
             continue
-        reason = contract_problem(table, record, day, escapes=has_escapes and "\\u" in line)
-        if reason is None and record.keys() <= names:
-            result.records.append((index + 1, record))
-        elif too_deep(line):
-            result.bad.append(_bad_line(index + 1, line, NESTED))
-        elif reason:
-            result.bad.append(_bad_line(index + 1, line, reason))
-        else:
-            result.records.append((index + 1, {k: v for k, v in record.items() if k in names}))
+        result.records.append((index + 1, record))
     return result
+
+
+def check_line(table: str, line: str, data: bytes, day: dt.date | None = None) -> dict[str, Any]:
+    """The record of one non-blank line (the contract's fields only), by every line rule;
+    LineProblem with the reason when it breaks one. `data` is the line as UTF-8.
+
+    The rules verify_object applies to each line of an object; the collection API
+    (ingest.collect) applies them to each event it is posted, so both judge a line alike.
+    """
+    record = parse_line(line, True, data)
+    reason = contract_problem(table, record, day)
+    if reason is not None or not record.keys() <= _NAMES[table]:
+        record = _judged(line, record, reason, _NAMES[table])
+    return record  # type: ignore[no-any-return]
+
+
+def _judged(line: str, record: Any, reason: str | None, names: frozenset[str]
+            ) -> dict[str, Any]:
+    """A parsed line that is not a plain good record: LineProblem (too deep, or the
+    contract's `reason`), or the record without the fields outside the contract."""
+    if too_deep(line):
+        raise LineProblem(NESTED)
+    if reason:
+        raise LineProblem(reason)
+    return {key: value for key, value in record.items() if key in names}
 
 
 def _log_day(key: str) -> dt.date | None:
@@ -151,7 +172,7 @@ def _last_non_blank(lines: list[str]) -> int:
     return -1
 
 
-def _text(body: bytes, final: bool) -> str:
+def body_text(body: bytes, final: bool) -> str:
     """The body as text, without a leading byte order mark; Rejected or Unreadable if none."""
     for magic, name in _COMPRESSED:
         if body.startswith(magic):

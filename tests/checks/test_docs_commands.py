@@ -36,6 +36,7 @@ DOC_FILES = (PROJECT_DIR / "README.md", *sorted((PROJECT_DIR / "docs").glob("*.m
 # test until it is added here, so that every program the docs name is a deliberate choice.
 ALLOWED_PROGRAMS = frozenset({
     "apt-get", "aws", "bash", "cd", "cp", "createdb", "curl", "dbt-coverage", "export", "git",
+    "openssl",
     "mypy", "pip", "pre-commit", "psql", "pyspark", "pytest", "ruff", "ssh", "sudo",
 })
 DBT_COMMANDS = frozenset({

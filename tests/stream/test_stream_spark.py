@@ -10,7 +10,6 @@ its rows: nothing is loaded twice (a second build: `long`, make test-long).
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -21,21 +20,14 @@ import pytest
 from ingest.cli import main
 from ingest.paths import StatePaths
 from ingest.raw.sources import parse_source
-from ingest.sample.generate import GenerateConfig, generate
+from ingest.sample.generate import GenerateConfig
 from ingest.stage.landing_ledger import ledger_entries
-from ingest.stage.spark import landing_folder, stage_spark
+from ingest.stage.spark import landing_folder
 from tests.support.cross_engine import assert_same_marts, export_marts
 from tests.support.expected_marts import build_expected_marts
-from tests.support.kinesis import (
-    FAKE_CREDENTIALS,
-    REGION,
-    create_stream,
-    event_lines,
-    kinesis,
-    moto_endpoint,
-    put_lines,
-)
+from tests.support.kinesis import create_stream, event_lines, kinesis, local_kinesis, put_lines
 from tests.support.project import PROJECT_DIR
+from tests.support.stream_marts import log_path, staged_first_day, write_day
 
 pytestmark = [pytest.mark.spark, pytest.mark.aws]
 START = dt.date(2019, 6, 1)
@@ -44,42 +36,28 @@ MALFORMED = ["not json at all", '{"page": "NextSong", "ts": 1559347200000}',
              '{"page": "NextSong", "ts": 15593']
 
 
-def _log(raw: Path, day: dt.date) -> Path:
-    return raw / "log_data" / f"{day:%Y}" / f"{day:%m}" / f"{day.isoformat()}-events.json"
-
-
-def _copy_day(full: Path, target: Path, day: dt.date, lines: list[str] | None = None) -> None:
-    path = _log(target, day)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines if lines is not None else event_lines(_log(full, day))),
-                    encoding="utf-8")
-
-
 class StreamedDays:
     """A batch source (songs, day 0) staged on Spark, and a moto stream the days after it go
     on; after each `stream --once`, the marts and the contract's answer on the same events."""
 
     def __init__(self, spark: Any, state_root: Path, tmp_path: Path, endpoint: str) -> None:
         self.spark, self.state = spark, StatePaths(state_root)
-        self.full, self.source = tmp_path / "full", tmp_path / "source"
-        self.expected = tmp_path / "expected"
         tag = uuid.uuid4().hex[:6]  # schemas of its own: the tests share one metastore
         self.schema, self.raw_schema = f"strm_{tag}", f"strm_{tag}_raw"
-        generate(self.full, GenerateConfig(songs=40, days=3, events_per_day=120, seed=5,
-                                           start_date=START, known_song_share=0.7))
-        for folder in (self.source, self.expected):
-            shutil.copytree(self.full / "song_data", folder / "song_data")
-            _copy_day(self.full, folder, DAYS[0])
-        stage_spark(str(self.source), schema=self.raw_schema, state=self.state, spark=spark)
+        self.full, self.source, self.expected = staged_first_day(
+            tmp_path, spark, self.state,
+            GenerateConfig(songs=40, days=3, events_per_day=120, seed=5, start_date=START,
+                           known_song_share=0.7), self.raw_schema)
         self.client = kinesis(endpoint)
         create_stream(self.client, "events", shards=2)
 
-    def put_day(self, day: dt.date, *, twice: int = 0, malformed: Sequence[str] = ()) -> list[str]:
+    def put_day(self, day: dt.date, *, twice: int = 0, malformed: Sequence[str] = ()
+                ) -> list[str]:
         """Put one day's events (its first `twice` delivered again, `malformed` in between)."""
-        lines = event_lines(_log(self.full, day))
+        lines = event_lines(log_path(self.full, day))
         delivered = lines + lines[:twice]
         put_lines(self.client, "events", [*delivered[:50], *malformed, *delivered[50:]])
-        _copy_day(self.full, self.expected, day, delivered)
+        write_day(self.expected, day, delivered)
         return delivered
 
     def stream_once(self) -> None:
@@ -103,10 +81,7 @@ class StreamedDays:
 @pytest.fixture()
 def streamed(spark: Any, session_state: Path, tmp_path: Path,
              monkeypatch: pytest.MonkeyPatch) -> Iterator[StreamedDays]:
-    for key, value in {**FAKE_CREDENTIALS, "AWS_REGION": REGION}.items():
-        monkeypatch.setenv(key, value)
-    with moto_endpoint() as endpoint:
-        monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    with local_kinesis(monkeypatch) as endpoint:
         yield StreamedDays(spark, session_state, tmp_path, endpoint)
 
 
@@ -128,4 +103,4 @@ def test_a_second_streamed_day_adds_only_its_rows(streamed: StreamedDays) -> Non
     streamed.assert_marts_as_contract()
     staged = streamed.spark.sql(
         f"select count(*) from {streamed.raw_schema}.log_data").collect()[0][0]
-    assert staged == len(event_lines(_log(streamed.full, DAYS[0]))) + len(first) + len(second)
+    assert staged == len(event_lines(log_path(streamed.full, DAYS[0]))) + len(first) + len(second)

@@ -30,6 +30,17 @@ def moto_endpoint() -> Iterator[str]:
         server.stop()
 
 
+@contextmanager
+def local_kinesis(monkeypatch: Any) -> Iterator[str]:
+    """A fresh moto server, with boto3 pointed at it by the environment (fake credentials,
+    the region, AWS_ENDPOINT_URL) through `monkeypatch`."""
+    for key, value in {**FAKE_CREDENTIALS, "AWS_REGION": REGION}.items():
+        monkeypatch.setenv(key, value)
+    with moto_endpoint() as endpoint:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+        yield endpoint
+
+
 def kinesis(endpoint: str) -> Any:
     import boto3
 

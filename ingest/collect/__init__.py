@@ -1,0 +1,1 @@
+"""The HTTP collection API in front of the Kinesis stream (docs/collector.md)."""

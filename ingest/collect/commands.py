@@ -1,0 +1,91 @@
+"""`collect` and `collect-key`: the HTTP collection API and its API keys (docs/collector.md)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from ingest.errors import IngestError
+from ingest.settings import CollectSettings, StreamSettings
+
+log = logging.getLogger("ingest")
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register `collect` and `collect-key`."""
+    settings = CollectSettings.read()
+    stream = StreamSettings.read()
+    serve = commands.add_parser("collect", help="serve the HTTP API that puts posted events "
+                                                "on the Kinesis stream (API keys, TLS)")
+    serve.add_argument("--stream", default=stream.name, required=stream.name is None,
+                       help="Kinesis stream name (created if missing)")
+    serve.add_argument("--shards", type=int, default=stream.shards,
+                       help=f"shards of a stream it creates (default {stream.shards})")
+    serve.add_argument("--host", default=settings.host,
+                       help=f"address (default {settings.host}; not loopback: TLS only)")
+    serve.add_argument("--port", type=int, default=settings.port,
+                       help=f"port (default {settings.port})")
+    serve.add_argument("--cert", type=Path, default=settings.cert,
+                       help="TLS certificate chain (PEM)")
+    serve.add_argument("--key", type=Path, default=settings.key, help="TLS private key (PEM)")
+    serve.add_argument("--rate", type=float, default=settings.rate,
+                       help=f"events per second per API key (default {settings.rate:g})")
+    serve.add_argument("--burst", type=int, default=settings.burst,
+                       help=f"events a key may send at once (default {settings.burst})")
+    serve.add_argument("--max-body", type=int, default=settings.max_body,
+                       help=f"bytes per request (default {settings.max_body})")
+    serve.add_argument("--max-events", type=int, default=settings.max_events,
+                       help=f"events per request (default {settings.max_events})")
+    serve.add_argument("--linger-ms", type=float, default=settings.linger_ms,
+                       help="ms a PutRecords batch waits for more events "
+                            f"(default {settings.linger_ms:g})")
+    serve.add_argument("--max-pending", type=int, default=settings.max_pending,
+                       help="events waiting for the stream before 503 "
+                            f"(default {settings.max_pending})")
+    serve.set_defaults(handler=cmd_collect)
+
+    keys = commands.add_parser("collect-key", help="create, revoke or list the collector's "
+                                                   "API keys (stored hashed in the state)")
+    keys.add_argument("action", choices=("create", "revoke", "list"))
+    keys.add_argument("--name", help="create: who or what uses the key; revoke: a key id, "
+                                     "or a name (every active key of that name)")
+    keys.set_defaults(handler=cmd_collect_key)
+
+
+def cmd_collect(args: argparse.Namespace) -> int:
+    from ingest.collect.app import Limits
+    from ingest.collect.server import ServeOptions, serve
+    from ingest.stream.kinesis import validate_stream_name
+
+    for name in ("shards", "rate", "burst", "max_body", "max_events", "max_pending"):
+        if getattr(args, name) <= 0:
+            raise IngestError(f"--{name.replace('_', '-')}: must be above 0")
+    if args.burst < args.max_events:
+        raise IngestError(f"--burst {args.burst} is below --max-events {args.max_events}: a "
+                          "full request could never pass the rate limit")
+    limits = Limits(args.max_body, args.max_events, args.rate, args.burst)
+    return serve(ServeOptions(validate_stream_name(args.stream), args.host, args.port,
+                              args.shards, limits, args.cert, args.key,
+                              args.linger_ms / 1000, args.max_pending))
+
+
+def cmd_collect_key(args: argparse.Namespace) -> int:
+    from ingest.collect.server import key_store
+
+    store = key_store()
+    if args.action in ("create", "revoke") and not args.name:
+        raise IngestError(f"collect-key {args.action} needs --name")
+    if args.action == "create":
+        key, text = store.create(args.name)
+        log.info("made API key %s (%s) in %s; it is shown once, here:", key.key_id, key.name,
+                 store.path)
+        print(text)
+    elif args.action == "revoke":
+        for key in store.revoke(args.name):
+            log.info("revoked API key %s (%s)", key.key_id, key.name)
+    else:
+        for key in store.list():
+            state = f"revoked {key.revoked}" if key.revoked else "active"
+            print(f"{key.key_id}  {key.name:<20}  created {key.created}  {state}")
+    return 0
