@@ -235,7 +235,7 @@ class Watcher(threading.Thread):
         self.peak_rss = 0
         self.problem: str | None = None
         self._files: set[tuple[Path, int]] = set()
-        self._stop = threading.Event()
+        self._halt = threading.Event()
         self.baseline = self._new_plays()
 
     def look(self) -> None:
@@ -249,11 +249,11 @@ class Watcher(threading.Thread):
                 self.peak_rss = max(self.peak_rss, tree_rss(self.stream.pid))
 
     def run(self) -> None:
-        while not self._stop.wait(self.poll):
+        while not self._halt.wait(self.poll):
             self.look()
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join()
 
     def check(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -75,3 +76,17 @@ def test_percentiles_and_report() -> None:
     assert "| 150,000 | 500/s | 120,000 | 120,000 | 390/s | 31.2 s | 55.9 s | 70.0 s | 9 |" \
         in text
     assert json.loads(json.dumps(dataclasses.asdict(result)))["latency_p95"] == 55.9
+
+
+def test_the_watcher_runs_in_the_background_until_stopped(tmp_path: Path) -> None:
+    table = tmp_path / "fct_songplays"
+    watcher = Watcher(table, poll=0.05)
+    watcher.start()
+    _write_day(table, "2018-11-01", [(7, 3, 0)])
+    for _ in range(100):
+        if watcher.seen:
+            break
+        time.sleep(0.05)
+    watcher.stop()
+    assert set(watcher.seen) == {("7", 3, 0)}
+    assert not watcher.is_alive()
