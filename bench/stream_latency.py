@@ -250,7 +250,20 @@ class Watcher(threading.Thread):
 
     def run(self) -> None:
         while not self._halt.wait(self.poll):
-            self.look()
+            try:
+                self.look()
+            except Exception as exc:  # a figure missed, not the run: say so, go on
+                log.warning("watching %s: %s", self.table, exc)
+
+    def _files_now(self) -> list[Path]:
+        """The table's data files (not Spark's `_temporary` or hidden ones); os.walk skips a
+        folder removed while it lists (a partition being replaced)."""
+        found: list[Path] = []
+        for folder, subfolders, names in os.walk(self.table):
+            subfolders[:] = [name for name in subfolders if not name.startswith(("_", "."))]
+            found += [Path(folder) / name for name in names
+                      if name.endswith(".parquet") and not name.startswith(("_", "."))]
+        return found
 
     def stop(self) -> None:
         self._halt.set()
@@ -264,10 +277,7 @@ class Watcher(threading.Thread):
         import pyarrow.parquet as pq
 
         plays: set[Play] = set()
-        files = (path for path in self.table.rglob("*.parquet")
-                 if not any(part.startswith(("_", ".")) for part in
-                            path.relative_to(self.table).parts))
-        for path in files:
+        for path in self._files_now():
             try:
                 key = (path, path.stat().st_mtime_ns)
                 if key in self._files:
