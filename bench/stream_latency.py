@@ -193,9 +193,9 @@ def prepare(work: Path, events_needed: int) -> tuple[Path, list[Entry]]:
 
 def put_events(client: object, entries: list[Entry], rate: float,
                seconds: float) -> tuple[dict[Play, float], int, float]:
-    """Put `entries` at `rate` per second (a call every 0.2 s) for at most `seconds`; when
+    """Put `entries` at `rate` per second (a call every 0.5 s) for at most `seconds`; when
     each play was accepted."""
-    per_call = max(1, round(rate / 5))
+    per_call = max(1, round(rate / 2))
     put_times: dict[Play, float] = {}
     started = time.monotonic()
     sent = 0

@@ -66,16 +66,17 @@ def events(count: int, day: dt.date = DAY, first: int = 0) -> list[bytes]:
 @contextmanager
 def collector_thread(endpoint: str, state: Path, limits: Limits | None = None, *,
                      linger: float = 0.005, cert: Path | None = None,
-                     key_file: Path | None = None) -> Iterator[Collector]:
+                     key_file: Path | None = None, stream: str = STREAM
+                     ) -> Iterator[Collector]:
     """The app under uvicorn in a thread (no signal handling there), on a free port."""
     import uvicorn
 
     keys = KeyStore(state / "collector" / "api-keys.json")
     _key, text = keys.create("tests")
     client = kinesis_client(attempts=1, connect_timeout=1, read_timeout=5)
-    ensure_stream(client, STREAM, 2)
-    sink = StreamSink(kinesis_put(client, STREAM, attempts=2), linger=linger)
-    app = create_app(STREAM, keys, sink, limits or Limits())
+    ensure_stream(client, stream, 2)
+    sink = StreamSink(kinesis_put(client, stream, attempts=2), linger=linger)
+    app = create_app(stream, keys, sink, limits or Limits())
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                             access_log=False,
@@ -90,7 +91,7 @@ def collector_thread(endpoint: str, state: Path, limits: Limits | None = None, *
         time.sleep(0.02)
     scheme = "https" if cert else "http"
     try:
-        yield Collector(f"{scheme}://127.0.0.1:{port}", text, keys, client)
+        yield Collector(f"{scheme}://127.0.0.1:{port}", text, keys, client, stream)
     finally:
         server.should_exit = True
         thread.join(30)
