@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import http.server
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -30,13 +29,12 @@ import pytest
 
 from ingest.run.dbt import run_dbt
 from ingest.stage.postgres import stage_postgres
+from tests.support.browser import SCREENSHOTS, chrome_session, screenshot
 from tests.support.manifest import Manifest
 from tests.support.project import FIXTURES, PROJECT_DIR, postgres_rows
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.dbt]
 
-BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-SCREENSHOTS = PROJECT_DIR / "target" / "screenshots"
 ANALYSES = ("songs_played_by_user_on_paid_level", "plays_of_artist_by_user", "top_songs",
             "top_artists", "plays_per_hour_of_day", "free_vs_paid_activity_by_month")
 
@@ -94,50 +92,10 @@ def docs_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DocsSite]:
         admin.close()
 
 
-def _browser_and_driver() -> tuple[str, str]:
-    """Paths of a Chromium and its chromedriver; skip the test when they are missing."""
-    browser = os.environ.get("SPARKIFY_CHROMIUM") or next(
-        (found for name in BROWSERS if (found := shutil.which(name))), None)
-    if not browser:
-        pytest.skip("no Chromium installed (apt-get install chromium chromium-driver; "
-                    ".ci/run installs them): the docs browser test needs one")
-    driver = os.environ.get("SPARKIFY_CHROMEDRIVER") or shutil.which("chromedriver")
-    if not driver and os.environ.get("CHROMEWEBDRIVER"):
-        driver = str(Path(os.environ["CHROMEWEBDRIVER"]) / "chromedriver")
-    if not driver or not Path(driver).exists():
-        pytest.skip(f"Chromium found ({browser}) but no chromedriver "
-                    "(apt-get install chromium-driver)")
-    return browser, driver
-
-
 @pytest.fixture()
 def chrome(tmp_path: Path) -> Iterator[Any]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    browser, driver = _browser_and_driver()
-    options = Options()
-    options.binary_location = browser
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu",
-                     "--disable-dev-shm-usage", "--window-size=1400,1000",
-                     f"--user-data-dir={tmp_path / 'chromium-profile'}"):
-        options.add_argument(argument)
-    session = webdriver.Chrome(options=options, service=Service(executable_path=driver))
-    session.set_page_load_timeout(60)
-    try:
+    with chrome_session(tmp_path) as session:
         yield session
-    finally:
-        session.quit()
-
-
-def _screenshot(chrome: Any, folder: Path, name: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    assert chrome.save_screenshot(str(path)), f"no screenshot written to {path}"
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(path, SCREENSHOTS / name)
-    return path
 
 
 # The lineage graph is drawn by cytoscape on <canvas>: read what it drew through its API,
@@ -183,7 +141,7 @@ def test_docs_show_the_fact_page_and_its_lineage_graph(
     for expected in ("Lineage", "stg_sparkify__events", "int_songplays__matched_to_songs",
                      "How plays are matched to songs"):
         assert expected in overview
-    _screenshot(chrome, shots, "docs-overview.png")
+    screenshot(chrome, shots, "docs-overview.png")
 
     # the fact's page: description, then every column of the model
     chrome.get(f"{docs_site.url}/#!/model/model.sparkify.fct_songplays")
@@ -202,10 +160,10 @@ def test_docs_show_the_fact_page_and_its_lineage_graph(
     for column in columns:
         assert column in table_text, f"column {column} not shown"
     assert "Key of a song play" in table_text
-    _screenshot(chrome, shots, "docs-fct_songplays.png")
+    screenshot(chrome, shots, "docs-fct_songplays.png")
     chrome.execute_script("arguments[0].scrollIntoView(); window.scrollBy(0, -120);",
                           column_table)
-    _screenshot(chrome, shots, "docs-fct_songplays-columns.png")
+    screenshot(chrome, shots, "docs-fct_songplays-columns.png")
 
     # the lineage graph: the button at the bottom right opens it, centred on the model
     button = wait.until(expected_conditions.element_to_be_clickable(
@@ -218,7 +176,7 @@ def test_docs_show_the_fact_page_and_its_lineage_graph(
     nodes = set(chrome.execute_script(_GRAPH_NODES_JS))
     assert {"fct_songplays", "int_songplays__matched_to_songs", "stg_sparkify__songs",
             "dim_time", "Listening activity dashboard"} <= nodes, nodes
-    _screenshot(chrome, shots, "docs-fct_songplays-lineage.png")
+    screenshot(chrome, shots, "docs-fct_songplays-lineage.png")
 
     assert len(list(shots.glob("*.png"))) == 4
     assert (SCREENSHOTS / "docs-fct_songplays-lineage.png").exists()
