@@ -52,7 +52,7 @@ FAST_TESTS := not spark and not postgres and not aws and not browser and not dbt
 test-fast: setup ## the tests that need no JVM, database, moto, browser, dbt run or Airflow (under a minute)
 	$(BIN)/pytest -m "$(FAST_TESTS)" $(PYTEST_ARGS)
 
-test-long: setup ## the tests that take minutes each (kill -9 of a streaming run, then its rebuild)
+test-long: setup airflow ## the tests that take minutes each (kill -9 of a streaming run; Airflow standalone)
 	$(BIN)/pytest -m long $(PYTEST_ARGS)
 
 lint: setup ## ruff on the Python code, and its import layers (.importlinter)

@@ -53,6 +53,9 @@ if [[ -z ${SPARKIFY_SOURCE:-} ]]; then
     --days 3 --songs 60 --events-per-day 300 --start-date 2018-11-01
   "$PROJECT/.venv/bin/python" -c "import boto3; boto3.client('s3').create_bucket(Bucket='sparkify-local', CreateBucketConfiguration={'LocationConstraint': '$AWS_REGION'})"
   "$PROJECT/.venv/bin/python" -m ingest upload "$SAMPLE" "$SPARKIFY_SOURCE"
+  # the sample's days are in 2018: no runs on the schedules (they would wait on sensors for
+  # today's object), and the DAGs unpaused, so a triggered run starts at once
+  export AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE=False AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION=False
 fi
 
 export AIRFLOW_HOME=$HOME_DIR

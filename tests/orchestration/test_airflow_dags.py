@@ -5,12 +5,20 @@ cluster terminated after everything whatever happened."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.airflow import DAG_IDS, DAGS_FOLDER, Airflow, airflow_env, requires_airflow
+from tests.support.airflow import (
+    DAG_IDS,
+    DAGS_FOLDER,
+    Airflow,
+    airflow_env,
+    migrated,
+    requires_airflow,
+)
 
 pytestmark = [pytest.mark.airflow, requires_airflow]
 
@@ -119,3 +127,14 @@ def test_emr_cluster_is_terminated_after_everything(bag: dict[str, Any]) -> None
     assert tasks["fail_if_any_task_failed"]["trigger_rule"] == "one_failed"
     assert set(tasks["fail_if_any_task_failed"]["upstream"]) == set(tasks) - {
         "fail_if_any_task_failed"}
+
+
+def test_backfill_creates_a_run_per_day(tmp_path: Path) -> None:
+    """`airflow backfill create` (Airflow 3's `airflow dags backfill`) plans one run per day
+    of the range, ends included; each run passes its day to dbt (the test above)."""
+    airflow = migrated(tmp_path / "airflow", sparkify_target="postgres")
+    airflow.run("dags", "reserialize")
+    result = airflow.run("backfill", "create", "--dag-id", "sparkify_daily",
+                         "--from-date", "2018-11-01", "--to-date", "2018-11-03", "--dry-run")
+    planned = re.findall(r"^\| (\d{4}-\d\d-\d\d) 00:00:00\+00:00", result.stdout, re.MULTILINE)
+    assert planned == ["2018-11-01", "2018-11-02", "2018-11-03"], result.stdout[-3000:]

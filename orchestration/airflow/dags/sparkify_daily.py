@@ -12,23 +12,10 @@ each run's day to dbt as `backfill_from` / `backfill_to`. See docs/orchestration
 
 from __future__ import annotations
 
-import datetime as dt
-
 from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
-from airflow.providers.standard.operators.bash import BashOperator
-from airflow.sdk import DAG, Param
-from sparkify_airflow.common import (
-    AIRFLOW_STATE,
-    DEFAULT_ARGS,
-    PROJECT_DIR,
-    USER_DEFINED_FILTERS,
-    dbt,
-    ingest,
-    project_env,
-    source,
-    target,
-)
+from sparkify_airflow.common import AIRFLOW_STATE, dbt, ingest, target
 from sparkify_airflow.cosmos import dbt_task_group
+from sparkify_airflow.dags import project_task, source_param, sparkify_dag
 
 TARGET = target()
 # the app writes one log object a day: log_data/YYYY/MM/YYYY-MM-DD-events.json
@@ -36,19 +23,14 @@ LOG_KEY = ("{{ params.source.rstrip('/') }}/log_data/{{ logical_date.strftime('%
            "{{ ds }}-events.json")
 DBT_TARGET_PATH = str(AIRFLOW_STATE / "target" / "daily")
 
-with DAG(
-    dag_id="sparkify_daily",
+with sparkify_dag(
+    "sparkify_daily",
     description=f"stage the day's log and build the star schema ({TARGET})",
     schedule="@daily",
-    start_date=dt.datetime(2018, 11, 1, tzinfo=dt.UTC),
-    catchup=False,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
-    params={"source": Param(source(), type="string", pattern=r"^s3://[^/]+",
-                            description="s3://bucket/prefix holding song_data/ and log_data/")},
-    user_defined_filters=USER_DEFINED_FILTERS,
-    tags=["sparkify", TARGET],
-    doc_md=__doc__,
+    tags=[TARGET],
+    doc=__doc__,
+    params={"source": source_param("s3://bucket/prefix holding song_data/ and log_data/",
+                                   s3_only=True)},
 ) as dag:
     wait_for_log = S3KeySensor(
         task_id="wait_for_log_object",
@@ -58,32 +40,14 @@ with DAG(
         poke_interval=300,
         timeout=18 * 3600,
     )
-    stage = BashOperator(
-        task_id="stage",
-        bash_command=ingest("stage", "--target", TARGET, "--source",
-                            "{{ params.source | sh }}"),
-        cwd=str(PROJECT_DIR),
-        env=project_env(),
-        append_env=True,
-    )
+    stage = project_task("stage", ingest("stage", "--target", TARGET, "--source",
+                                         "{{ params.source | sh }}"))
     build = dbt_task_group(TARGET)
-    docs = BashOperator(
-        task_id="docs",
-        bash_command=dbt("docs", "generate", "--target", TARGET,
-                         "--target-path", f"{DBT_TARGET_PATH}/docs"),
-        cwd=str(PROJECT_DIR),
-        env=project_env(),
-        append_env=True,
-    )
+    docs = project_task("docs", dbt("docs", "generate", "--target", TARGET,
+                                    "--target-path", f"{DBT_TARGET_PATH}/docs"))
     # the raw-to-fact reconciliation is a dbt test of the group, after fct_songplays and the
     # staged events; the gate: the log source was loaded within a day (else the run fails)
-    gate = BashOperator(
-        task_id="freshness_gate",
-        bash_command=dbt("source", "freshness", "--target", TARGET,
-                         "--select", "source:sparkify.log_data",
-                         "--target-path", f"{DBT_TARGET_PATH}/freshness"),
-        cwd=str(PROJECT_DIR),
-        env=project_env(),
-        append_env=True,
-    )
+    gate = project_task("freshness_gate", dbt("source", "freshness", "--target", TARGET,
+                                              "--select", "source:sparkify.log_data",
+                                              "--target-path", f"{DBT_TARGET_PATH}/freshness"))
     wait_for_log >> stage >> build >> docs >> gate

@@ -13,81 +13,49 @@ cluster's lifecycle, roles and tags without running Spark (the tests do this on 
 
 from __future__ import annotations
 
-import datetime as dt
-
 from airflow.providers.standard.operators.bash import BashOperator
-from airflow.sdk import DAG, Param, TriggerRule
-from sparkify_airflow.common import (
-    AIRFLOW_STATE,
-    DEFAULT_ARGS,
-    PROJECT_DIR,
-    USER_DEFINED_FILTERS,
-    dbt,
-    ingest,
-    project_env,
-    source,
-)
+from airflow.sdk import Param, TriggerRule
+from sparkify_airflow.common import AIRFLOW_STATE, dbt, ingest, project_env
+from sparkify_airflow.dags import project_task, source_param, sparkify_dag
 
 CLUSTER_NAME = "sparkify-dbt-{{ ts_nodash | lower }}"
 THRIFT_PORT = "10001"  # EMR's Spark Thrift server (ingest/clusters/emr.py)
 HOST = "{{ ti.xcom_pull(task_ids='create_cluster') }}"
 
-with DAG(
-    dag_id="sparkify_emr_transient",
+with sparkify_dag(
+    "sparkify_emr_transient",
     description="EMR up → stage (direct) → dbt build on spark_thrift → EMR down, always",
     schedule=None,
-    start_date=dt.datetime(2018, 11, 1, tzinfo=dt.UTC),
-    catchup=False,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
+    tags=["spark_thrift", "emr"],
+    doc=__doc__,
     params={
-        "source": Param(source(), type="string", pattern=r"^s3://[^/]+",
-                        description="s3://bucket/prefix the cluster's Spark reads"),
+        "source": source_param("s3://bucket/prefix the cluster's Spark reads", s3_only=True),
         "rehearsal": Param(False, type="boolean",
                            description="stage --dry-run and dbt parse: no Spark job"),
     },
-    user_defined_filters=USER_DEFINED_FILTERS,
-    tags=["sparkify", "spark_thrift", "emr"],
-    doc_md=__doc__,
 ) as dag:
     cluster_env = project_env(SPARKIFY_THRIFT_HOST=HOST, SPARKIFY_THRIFT_PORT=THRIFT_PORT,
                               SPARKIFY_TARGET="spark_thrift")
     # `emr up` prints the endpoint as `export SPARKIFY_THRIFT_HOST=…`: its last line is the
     # task's XCom, which the next tasks read
-    create = BashOperator(
-        task_id="create_cluster",
-        bash_command="set -o pipefail; " + ingest("emr", "up", "--name", CLUSTER_NAME)
-        + " | tee /dev/stderr | sed -n 's/^ *export SPARKIFY_THRIFT_HOST=//p' | tail -n 1",
-        cwd=str(PROJECT_DIR),
-        env=project_env(),
-        append_env=True,
-    )
-    stage = BashOperator(
-        task_id="stage",
-        bash_command=ingest("stage", "--target", "spark_thrift", "--location", "direct",
-                            "--source", "{{ params.source | sh }}",
-                            "{{ '--dry-run' if params.rehearsal else '' }}"),
-        cwd=str(PROJECT_DIR),
-        env=cluster_env,
-        append_env=True,
-    )
-    build = BashOperator(
-        task_id="dbt_build",
-        bash_command=dbt("{{ 'parse' if params.rehearsal else 'build' }}",
-                         "--target", "spark_thrift",
-                         "--target-path", str(AIRFLOW_STATE / "target" / "emr")),
-        cwd=str(PROJECT_DIR),
-        env=cluster_env,
-        append_env=True,
-    )
-    terminate = BashOperator(
-        task_id="terminate_cluster",
-        bash_command=ingest("emr", "down", "--name", CLUSTER_NAME),
-        cwd=str(PROJECT_DIR),
-        env=project_env(),
-        append_env=True,
-        trigger_rule=TriggerRule.ALL_DONE,
-    )
+    create = project_task(
+        "create_cluster",
+        "set -o pipefail; " + ingest("emr", "up", "--name", CLUSTER_NAME)
+        + " | tee /dev/stderr | sed -n 's/^ *export SPARKIFY_THRIFT_HOST=//p' | tail -n 1")
+    stage = project_task(
+        "stage",
+        ingest("stage", "--target", "spark_thrift", "--location", "direct",
+               "--source", "{{ params.source | sh }}",
+               "{{ '--dry-run' if params.rehearsal else '' }}"),
+        env=cluster_env)
+    build = project_task(
+        "dbt_build",
+        dbt("{{ 'parse' if params.rehearsal else 'build' }}", "--target", "spark_thrift",
+            "--target-path", str(AIRFLOW_STATE / "target" / "emr")),
+        env=cluster_env)
+    terminate = project_task("terminate_cluster",
+                             ingest("emr", "down", "--name", CLUSTER_NAME),
+                             trigger_rule=TriggerRule.ALL_DONE)
     any_failed = BashOperator(
         task_id="fail_if_any_task_failed",
         bash_command="echo 'a task of this run failed (the cluster was terminated)'; exit 1",

@@ -12,40 +12,20 @@ from __future__ import annotations
 
 import datetime as dt
 
-from airflow.providers.standard.operators.bash import BashOperator
-from airflow.sdk import DAG, Param
-from sparkify_airflow.common import (
-    DEFAULT_ARGS,
-    PROJECT_DIR,
-    USER_DEFINED_FILTERS,
-    ingest,
-    project_env,
-    source,
-    target,
-)
+from sparkify_airflow.common import ingest, target
+from sparkify_airflow.dags import project_task, source_param, sparkify_dag
 
 TARGET = target()
 
-with DAG(
-    dag_id="sparkify_every_10_minutes",
+with sparkify_dag(
+    "sparkify_every_10_minutes",
     description=f"stage what is new and build what changed ({TARGET})",
     schedule="*/10 * * * *",
-    start_date=dt.datetime(2018, 11, 1, tzinfo=dt.UTC),
-    catchup=False,
-    max_active_runs=1,
+    tags=[TARGET],
+    doc=__doc__,
+    params={"source": source_param("s3://bucket/prefix (or a folder) of the raw data")},
     dagrun_timeout=dt.timedelta(minutes=60),
-    default_args=DEFAULT_ARGS,
-    params={"source": Param(source(), type="string",
-                            description="s3://bucket/prefix (or a folder) of the raw data")},
-    user_defined_filters=USER_DEFINED_FILTERS,
-    tags=["sparkify", TARGET],
-    doc_md=__doc__,
 ) as dag:
-    BashOperator(
-        task_id="stage_and_build_what_changed",
-        bash_command=ingest("run", "--once", "--no-wait", "--target", TARGET, "--source",
-                            "{{ params.source | sh }}"),
-        cwd=str(PROJECT_DIR),
-        env=project_env(),
-        append_env=True,
-    )
+    project_task("stage_and_build_what_changed",
+                 ingest("run", "--once", "--no-wait", "--target", TARGET, "--source",
+                        "{{ params.source | sh }}"))

@@ -10,43 +10,24 @@ from __future__ import annotations
 
 import datetime as dt
 
-from airflow.providers.standard.operators.bash import BashOperator
-from airflow.sdk import DAG, Param
-from sparkify_airflow.common import (
-    DEFAULT_ARGS,
-    PROJECT_DIR,
-    USER_DEFINED_FILTERS,
-    ingest,
-    project_env,
-    source,
-    variable,
-)
+from airflow.sdk import Param
+from sparkify_airflow.common import ingest, variable
+from sparkify_airflow.dags import project_task, source_param, sparkify_dag
 
-with DAG(
-    dag_id="sparkify_stream",
+with sparkify_dag(
+    "sparkify_stream",
     description="a micro-batch of the event stream, then the incremental build (spark)",
     schedule="*/5 * * * *",
-    start_date=dt.datetime(2018, 11, 1, tzinfo=dt.UTC),
-    catchup=False,
-    max_active_runs=1,
-    dagrun_timeout=dt.timedelta(minutes=30),
-    default_args=DEFAULT_ARGS,
+    tags=["spark", "stream"],
+    doc=__doc__,
     params={
-        "source": Param(source(), type="string",
-                        description="the batch source whose songs the events join"),
+        "source": source_param("the batch source whose songs the events join"),
         "stream": Param(variable("sparkify_stream", "sparkify-events"), type="string",
                         description="the Kinesis data stream"),
     },
-    user_defined_filters=USER_DEFINED_FILTERS,
-    tags=["sparkify", "spark", "stream"],
-    doc_md=__doc__,
+    dagrun_timeout=dt.timedelta(minutes=30),
 ) as dag:
-    BashOperator(
-        task_id="stream_once_then_build",
-        bash_command=ingest("stream", "--once", "--target", "spark",
-                            "--stream", "{{ params.stream | sh }}",
-                            "--source", "{{ params.source | sh }}"),
-        cwd=str(PROJECT_DIR),
-        env=project_env(),
-        append_env=True,
-    )
+    project_task("stream_once_then_build",
+                 ingest("stream", "--once", "--target", "spark",
+                        "--stream", "{{ params.stream | sh }}",
+                        "--source", "{{ params.source | sh }}"))

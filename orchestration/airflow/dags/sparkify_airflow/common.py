@@ -14,7 +14,6 @@ import shlex
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Any
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 # <project>/orchestration/airflow/dags → <project>, unless the deployment puts it elsewhere
@@ -32,8 +31,6 @@ LOCAL_SOURCE = "s3://sparkify-local/sample"
 TARGETS = ("spark", "spark_thrift", "postgres", "redshift")
 # the files whose change changes the dbt graph (the manifest is parsed again when one is newer)
 DBT_SOURCES = ("dbt_project.yml", "models", "macros", "seeds", "tests/dbt", "analyses")
-
-DEFAULT_ARGS: dict[str, Any] = {"owner": "sparkify", "retries": 0}
 
 
 def variable(name: str, default: str) -> str:
@@ -74,7 +71,7 @@ def ingest(*args: str) -> str:
     """A bash command running `python -m ingest ARGS` with the project's interpreter.
 
     Arguments are shell-quoted, except the Jinja expressions (`{{ … }}`), which the DAGs
-    quote with the `sh` filter (`user_defined_filters`).
+    quote with the `sh` filter (sparkify_airflow.dags.USER_DEFINED_FILTERS).
     """
     return " ".join([shlex.quote(str(PYTHON)), "-m", "ingest", *map(_word, args)])
 
@@ -87,9 +84,6 @@ def dbt(*args: str) -> str:
 
 def _word(arg: str) -> str:
     return arg if arg.startswith("{{") else shlex.quote(arg)
-
-
-USER_DEFINED_FILTERS = {"sh": shlex.quote}
 
 
 def manifest() -> Path:
