@@ -1,11 +1,15 @@
-"""`sparkify_daily` run by Airflow (`airflow dags test`) on Postgres, from a moto S3 bucket,
-for one generated day whose log object holds a malformed line: the line is quarantined and
-the DAG succeeds, the marts equal the contract's answer, and a second run of the same day
-changes nothing."""
+"""The batch DAGs run by Airflow (`airflow dags test`) on Postgres, from a moto S3 bucket.
+
+`sparkify_daily`, for one generated day whose log object holds a malformed line: the line is
+quarantined and the DAG succeeds, the marts equal the contract's answer, and a second run of
+the same day changes nothing. `sparkify_every_10_minutes`: a cycle builds the marts, the next
+one, with nothing new, is a skipped task that started no dbt.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -71,3 +75,24 @@ def test_daily_dag_builds_the_marts_quarantines_bad_lines_and_reruns_idempotentl
     assert marts(pg_database) == first
     assert postgres_rows(pg_database, versions) == before
     assert len(postgres_rows(pg_database, quarantine)) == 1
+
+
+def test_ten_minute_cycle_builds_then_skips_when_nothing_is_new(
+        airflow: Airflow, pg_database: str, tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    generate(raw, GenerateConfig(songs=20, days=1, events_per_day=100, seed=10,
+                                 start_date=dt.date(2018, 11, 3)))
+    upload(raw, SOURCE)
+
+    first = airflow.run("dags", "test", "sparkify_every_10_minutes", "2018-11-03T00:10:00")
+    expected = build_expected_marts(raw, PROJECT_DIR / "seeds" / "us_states.csv")
+    assert marts(pg_database) == {mart: canonical(rows) for mart, rows in expected.items()}
+    assert "state=success" in first.stdout + first.stderr
+
+    started = time.monotonic()
+    second = airflow.run("dags", "test", "sparkify_every_10_minutes", "2018-11-03T00:20:00")
+    output = second.stdout + second.stderr
+    assert "nothing new since the last successful build" in output
+    assert "Bash command returned exit code 99. Skipping." in output
+    assert "new_state=skipped" in output, output[-3000:]
+    assert time.monotonic() - started < 60

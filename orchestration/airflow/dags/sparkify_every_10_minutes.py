@@ -3,9 +3,10 @@
 
 One task, `python -m ingest run --once`: stage what is new, then build only what changed.
 A cycle with nothing new since the last successful build stages nothing, starts no dbt and
-ends in seconds; a failed cycle is retried by the next one (the ledger keeps what is still
-new). One run at a time (`max_active_runs=1`, and the project's own cycle lock), no catchup.
-`ingest run` supports the spark and postgres targets (Variable `sparkify_target`).
+ends in seconds as a skipped task (`--idle-exit-code 99`, the BashOperator's skip code); a
+failed cycle is retried by the next one (the ledger keeps what is still new). One run at a
+time (`max_active_runs=1`, and the project's own cycle lock), no catchup. `ingest run`
+supports the spark and postgres targets (Variable `sparkify_target`).
 """
 
 from __future__ import annotations
@@ -27,5 +28,5 @@ with sparkify_dag(
     dagrun_timeout=dt.timedelta(minutes=60),
 ) as dag:
     project_task("stage_and_build_what_changed",
-                 ingest("run", "--once", "--no-wait", "--target", TARGET, "--source",
-                        "{{ params.source | sh }}"))
+                 ingest("run", "--once", "--no-wait", "--idle-exit-code", "99",
+                        "--target", TARGET, "--source", "{{ params.source | sh }}"))
