@@ -96,10 +96,14 @@ def manifest() -> Path:
         return MANIFEST
     MANIFEST.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=MANIFEST.parent) as scratch:
-        subprocess.run([str(DBT), "parse", "--quiet", "--profiles-dir", str(PROFILES_YML.parent),
-                        "--target-path", scratch],
-                       cwd=PROJECT_DIR, env={**os.environ, **project_env()}, check=True,
-                       capture_output=True, timeout=300)
+        parsed = subprocess.run(
+            [str(DBT), "parse", "--quiet", "--profiles-dir", str(PROFILES_YML.parent),
+             "--target-path", scratch],
+            cwd=PROJECT_DIR, env={**os.environ, **project_env()}, capture_output=True,
+            text=True, timeout=300, check=False)
+        if parsed.returncode != 0:  # the DAG's import error shows dbt's own message
+            raise RuntimeError(f"`dbt parse` of {PROJECT_DIR} failed (exit "
+                               f"{parsed.returncode}): {(parsed.stdout + parsed.stderr)[-2000:]}")
         os.replace(Path(scratch) / "manifest.json", MANIFEST)
     return MANIFEST
 
