@@ -37,6 +37,19 @@ def marts(database: str) -> Export:
     return export_marts(lambda mart: postgres_rows(database, f"select * from sparkify.{mart}"))
 
 
+def uploaded_day(folder: Path, *, songs: int, events: int, seed: int) -> Path:
+    """One generated day (2018-11-03) in `folder`, uploaded to SOURCE."""
+    generate(folder, GenerateConfig(songs=songs, days=1, events_per_day=events, seed=seed,
+                                    start_date=dt.date(2018, 11, 3)))
+    upload(folder, SOURCE)
+    return folder
+
+
+def expected_marts(raw: Path) -> Export:
+    expected = build_expected_marts(raw, PROJECT_DIR / "seeds" / "us_states.csv")
+    return {mart: canonical(rows) for mart, rows in expected.items()}
+
+
 def dags_test(airflow: Airflow, day: str) -> str:
     result = airflow.run("dags", "test", "sparkify_daily", day, timeout=600)
     output = result.stdout + result.stderr
@@ -46,10 +59,7 @@ def dags_test(airflow: Airflow, day: str) -> str:
 
 def test_daily_dag_builds_the_marts_quarantines_bad_lines_and_reruns_idempotently(
         airflow: Airflow, pg_database: str, tmp_path: Path) -> None:
-    raw = tmp_path / "raw"
-    generate(raw, GenerateConfig(songs=30, days=1, events_per_day=150, seed=16,
-                                 start_date=dt.date(2018, 11, 3)))
-    upload(raw, SOURCE)
+    raw = uploaded_day(tmp_path / "raw", songs=30, events=150, seed=16)
     # the day's object in the bucket also holds one malformed line
     log = next((raw / "log_data").rglob("2018-11-03-events.json"))
     key = "sparkify/log_data/2018/11/2018-11-03-events.json"
@@ -57,9 +67,8 @@ def test_daily_dag_builds_the_marts_quarantines_bad_lines_and_reruns_idempotentl
     boto3.client("s3").put_object(Bucket="raw-bucket", Key=key, Body=body.encode())
 
     dags_test(airflow, "2018-11-03")
-    expected = build_expected_marts(raw, PROJECT_DIR / "seeds" / "us_states.csv")
     first = marts(pg_database)
-    assert first == {mart: canonical(rows) for mart, rows in expected.items()}
+    assert first == expected_marts(raw)
     assert first["fct_songplays"]
     quarantine = "select object_key, raw_line from sparkify_raw._quarantined_lines"
     assert postgres_rows(pg_database, quarantine) == [{"object_key": key.removeprefix(
@@ -79,14 +88,10 @@ def test_daily_dag_builds_the_marts_quarantines_bad_lines_and_reruns_idempotentl
 
 def test_ten_minute_cycle_builds_then_skips_when_nothing_is_new(
         airflow: Airflow, pg_database: str, tmp_path: Path) -> None:
-    raw = tmp_path / "raw"
-    generate(raw, GenerateConfig(songs=20, days=1, events_per_day=100, seed=10,
-                                 start_date=dt.date(2018, 11, 3)))
-    upload(raw, SOURCE)
+    raw = uploaded_day(tmp_path / "raw", songs=20, events=100, seed=10)
 
     first = airflow.run("dags", "test", "sparkify_every_10_minutes", "2018-11-03T00:10:00")
-    expected = build_expected_marts(raw, PROJECT_DIR / "seeds" / "us_states.csv")
-    assert marts(pg_database) == {mart: canonical(rows) for mart, rows in expected.items()}
+    assert marts(pg_database) == expected_marts(raw)
     assert "state=success" in first.stdout + first.stderr
 
     started = time.monotonic()
