@@ -22,6 +22,11 @@ PROD_MANIFEST ?=
 .PHONY: check lint-sql fix rules coverage-catalog prod-artifacts ci-slim
 .PHONY: spark-server spark-server-stop spark-server-status bench bench-thrift bench-smoke
 .PHONY: collector bench-collect
+.PHONY: airflow airflow-up airflow-down
+
+# Airflow (docs/orchestration.md): its own venv, pinned by pyproject's `airflow` extra
+AIRFLOW_VENV := .venv-airflow
+AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
 
 help: ## list the targets
 	@grep -hE '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | \
@@ -41,23 +46,25 @@ $(STAMP): pyproject.toml
 run: setup ## run the whole pipeline on the embedded Spark (SOURCE=... for other raw data)
 	$(BIN)/python -m ingest pipeline $(if $(SOURCE),--source "$(SOURCE)")
 
-test: setup typecheck check ## type-check, make check, the whole test suite
+test: setup airflow typecheck check ## type-check, make check, the whole test suite
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-FAST_TESTS := not spark and not postgres and not aws and not browser and not dbt and not faults
+FAST_TESTS := not spark and not postgres and not aws and not browser and not dbt and not faults \
+  and not airflow
 
-test-fast: setup ## the tests that need no JVM, database, moto, browser or dbt run (under a minute)
+test-fast: setup ## the tests that need no JVM, database, moto, browser, dbt run or Airflow (under a minute)
 	$(BIN)/pytest -m "$(FAST_TESTS)" $(PYTEST_ARGS)
 
-test-long: setup ## the tests that take minutes each (a second streamed day and its rebuild)
+test-long: setup airflow ## the tests that take minutes each (a second streamed day; Airflow standalone)
 	$(BIN)/pytest -m long $(PYTEST_ARGS)
 
 lint: setup ## ruff on the Python code, and its import layers (.importlinter)
-	$(BIN)/ruff check ingest tests checks bench dashboards
+	$(BIN)/ruff check ingest tests checks bench dashboards orchestration
 	$(BIN)/lint-imports --no-cache --no-logo
 
-typecheck: setup ## mypy --strict on the ingest, bench, checks and dashboards packages
+typecheck: setup ## mypy --strict on the ingest, bench, checks and dashboards packages, and the Airflow DAGs
 	$(BIN)/mypy
+	MYPYPATH=orchestration/airflow/dags $(BIN)/mypy --explicit-package-bases orchestration/airflow/dags orchestration/airflow/pins.py
 
 docs: setup ## generate the dbt docs and serve them on 127.0.0.1 (port: DOCS_PORT)
 	$(DBT) docs generate $(DBT_FLAGS)
@@ -146,3 +153,18 @@ bench-collect: setup ## the collector's load figures at 1, 10 and 50 clients (mo
 
 bench-smoke: setup ## the bench harness once on a tiny set, into a temp folder (tests/bench/test_bench_smoke.py)
 	$(BIN)/pytest -m spark tests/bench/test_bench_smoke.py $(PYTEST_ARGS)
+
+# --- Airflow: the DAGs of orchestration/airflow/ (docs/orchestration.md)
+airflow: $(AIRFLOW_STAMP) ## create .venv-airflow: Airflow 3.3, Cosmos and the amazon provider (the `airflow` extra's pins)
+
+$(AIRFLOW_STAMP): pyproject.toml orchestration/airflow/pins.py
+	@test -x $(AIRFLOW_VENV)/bin/python || $(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(PYTHON) orchestration/airflow/pins.py > $(AIRFLOW_VENV)/requirements.txt
+	$(AIRFLOW_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $(AIRFLOW_VENV)/requirements.txt 2>&1 | { grep -v "^WARNING: Location" || true; }; test $${PIPESTATUS[0]} -eq 0
+	@touch $@
+
+airflow-up: setup airflow ## Airflow standalone on 127.0.0.1:8090 with the DAGs (a local S3 sample unless SPARKIFY_SOURCE)
+	orchestration/airflow/standalone.sh up
+
+airflow-down: ## stop what airflow-up started (Airflow standalone, the local S3 endpoint)
+	orchestration/airflow/standalone.sh down

@@ -196,6 +196,9 @@ class RunSettings(SettingsGroup):
     schema_name: str = env("SPARKIFY_SCHEMA", "sparkify",
                            "marts schema (--schema; dbt reads it too)")
     every: str = env("SPARKIFY_EVERY", "10m", "run: interval between cycles (--every)")
+    idle_exit_code: int = env("SPARKIFY_IDLE_EXIT_CODE", 0,
+                              "run: exit code when the last cycle built nothing "
+                              "(--idle-exit-code; 99: Airflow marks the task skipped)")
 
 
 class ReportSettings(SettingsGroup):

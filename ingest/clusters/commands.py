@@ -34,7 +34,9 @@ def _add_emr(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     emr = commands.add_parser(
         "emr", help="EMR cluster (Spark + Hive, Spark Thrift server) for the spark_thrift target")
     emr.add_argument("action", choices=ACTIONS)
-    emr.add_argument("--name", default=settings.name)
+    emr.add_argument("--name", default=None,
+                     help=f"up: the cluster's name (default {settings.name}); down: only "
+                          "the active project clusters of this name")
     emr.add_argument("--release", default=settings.release)
     emr.add_argument("--instance-type", default=settings.instance_type,
                      help=f"master and core instance type (default {settings.instance_type})")
@@ -91,7 +93,7 @@ def _add_redshift(commands: argparse._SubParsersAction[argparse.ArgumentParser])
 def cmd_emr(args: argparse.Namespace) -> int:
     if args.action == "up":
         emr_up(EmrConfig(
-            name=args.name, release_label=args.release,
+            name=args.name or EmrSettings.read().name, release_label=args.release,
             master_instance_type=args.instance_type,
             core_instance_type=args.core_instance_type or args.instance_type,
             core_count=args.core_count, subnet_id=args.subnet or None,
@@ -102,7 +104,7 @@ def cmd_emr(args: argparse.Namespace) -> int:
     elif args.action == "status":
         _print_status("EMR", emr_status())
     else:
-        emr_down(args.cluster_id or None)
+        emr_down(args.cluster_id or None, args.name or None)
     return 0
 
 

@@ -101,13 +101,16 @@ def emr_status() -> list[ClusterInfo]:
     return _project_clusters(aws_client("emr"))
 
 
-def emr_down(cluster_id: str | None = None) -> list[str]:
-    """Terminate `cluster_id` (only if it is the project's) or every active project cluster."""
+def emr_down(cluster_id: str | None = None, name: str | None = None) -> list[str]:
+    """Terminate `cluster_id` (only if it is the project's), else every active project
+    cluster, or only those named `name` (a transient cluster whose id may never have been
+    seen, e.g. when its `up` timed out)."""
     client = aws_client("emr")
     if cluster_id is None:
-        targets = _project_clusters(client)
+        targets = [c for c in _project_clusters(client) if name is None or c.name == name]
         if not targets:
-            print(f"no active {PROJECT} EMR clusters: nothing to terminate")
+            named = f" named {name!r}" if name is not None else ""
+            print(f"no active {PROJECT} EMR clusters{named}: nothing to terminate")
             return []
     else:
         target = _describe_owned(client, cluster_id)

@@ -25,6 +25,10 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     run.add_argument("--every", default=settings.every, help="interval, e.g. 10m")
     run.add_argument("--once", action="store_true", help="one cycle (for cron)")
     run.add_argument("--cycles", type=int, default=None, help="stop after N cycles")
+    run.add_argument("--idle-exit-code", type=int, default=settings.idle_exit_code,
+                     help="exit code when the last cycle built nothing, having nothing new "
+                          "since the last successful build (default 0; 99: Airflow's "
+                          "BashOperator marks the task skipped)")
     run.add_argument("--target", default=staging.target, choices=["spark", "postgres"])
     run.add_argument("--source", default=staging.source)
     add_raw_schema_option(run, staging)
@@ -91,7 +95,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                          stage_options(args))
     every = parse_interval(args.every)
     cycles = 1 if args.once else args.cycles
-    return run_every(config, every, cycles=cycles)
+    return run_every(config, every, cycles=cycles, idle_exit_code=args.idle_exit_code)
 
 
 def cmd_pipeline(args: argparse.Namespace) -> int:

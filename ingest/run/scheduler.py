@@ -151,12 +151,14 @@ def build(target: str, report: Staged | None) -> None:
 
 def run_every(config: CycleConfig, every: float, *, cycles: int | None = None,
               state: StatePaths | None = None,
-              after_cycle: Callable[[int, bool], None] | None = None) -> int:
-    """Run cycles `every` seconds apart (`cycles` times, or forever); 1 if the last failed."""
+              after_cycle: Callable[[int, bool], None] | None = None,
+              idle_exit_code: int = 0) -> int:
+    """Run cycles `every` seconds apart (`cycles` times, or forever); 1 if the last failed,
+    `idle_exit_code` if it built nothing (nothing new since the last successful build)."""
     state = state or StatePaths.default()
     lock = state.root / "run.lock"
     number = 0
-    ok = True
+    ok = built = True
     while cycles is None or number < cycles:
         number += 1
         started = time.monotonic()
@@ -165,27 +167,30 @@ def run_every(config: CycleConfig, every: float, *, cycles: int | None = None,
                 log.warning("cycle %d skipped: another cycle holds %s", number, lock)
                 ok = False
             else:
-                ok = _guarded_cycle(config, state, number)
+                ok, built = _guarded_cycle(config, state, number)
         if after_cycle is not None:
             after_cycle(number, ok)
         if cycles is not None and number >= cycles:
             break
         time.sleep(max(0.0, every - (time.monotonic() - started)))
-    return 0 if ok else 1
+    if not ok:
+        return 1
+    return 0 if built else idle_exit_code
 
 
-def _guarded_cycle(config: CycleConfig, state: StatePaths, number: int) -> bool:
+def _guarded_cycle(config: CycleConfig, state: StatePaths, number: int) -> tuple[bool, bool]:
+    """Whether the cycle succeeded, and whether it ran a build."""
     log.info("cycle %d: staging %s for %s", number, config.source, config.target)
     started = time.monotonic()
     try:
-        run_cycle(config, state)
+        built = run_cycle(config, state)
     except IngestError as exc:
         log.error("cycle %d failed after %.0f s: %s; the next cycle retries", number,
                   time.monotonic() - started, exc)
-        return False
+        return False, False
     except Exception:
         log.exception("cycle %d failed with an unexpected error; the next cycle retries",
                       number)
-        return False
+        return False, False
     log.info("cycle %d done in %.0f s", number, time.monotonic() - started)
-    return True
+    return True, built

@@ -225,6 +225,19 @@ def test_emr_down_terminates_only_the_projects_clusters(
     assert "nothing to terminate" in capsys.readouterr().out
 
 
+def test_emr_down_by_name_terminates_only_that_name(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    transient = emr_up(EmrConfig(name="sparkify-dbt-transient")).cluster_id
+    kept = emr_up(EmrConfig()).cluster_id
+    foreign = foreign_emr_cluster("sparkify-dbt-transient")  # same name, not the project's
+
+    assert emr_down(name="sparkify-dbt-transient") == [transient]
+    assert emr_state(transient) == "TERMINATED"
+    assert (emr_state(kept), emr_state(foreign)) == ("WAITING", "WAITING")
+    assert emr_down(name="sparkify-dbt-transient") == []
+    assert "named 'sparkify-dbt-transient': nothing to terminate" in capsys.readouterr().out
+
+
 # --- Redshift --------------------------------------------------------------------------------
 
 

@@ -119,9 +119,13 @@ def test_the_loop_survives_a_failed_cycle(
     config = CycleConfig("postgres", str(source), "sparkify_raw", "sparkify")
     with caplog.at_level(logging.INFO, logger="ingest.run.scheduler"):
         code = run_every(config, 0.01, cycles=2, state=StatePaths(tmp_path / "state"),
-                         after_cycle=after_cycle)
+                         after_cycle=after_cycle, idle_exit_code=99)
 
     assert outcomes == [False, True] and code == 0
+    # then a cycle with nothing new builds nothing: the idle exit code (Airflow: skipped)
+    assert run_every(config, 0.01, cycles=1, state=StatePaths(tmp_path / "state"),
+                     idle_exit_code=99) == 99
+    assert run_every(config, 0.01, cycles=1, state=StatePaths(tmp_path / "state")) == 0
     assert "cycle 1 failed" in caplog.text and "the next cycle retries" in caplog.text
     plays = postgres_rows(pg_database, "select count(*) as n from sparkify.fct_songplays")
     assert plays[0]["n"] == 9

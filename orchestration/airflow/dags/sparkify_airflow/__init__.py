@@ -1,0 +1,1 @@
+"""Helpers shared by the sparkify DAGs (not DAGs themselves: .airflowignore skips them)."""
