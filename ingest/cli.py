@@ -18,7 +18,7 @@ from ingest.raw import commands as raw
 from ingest.report import commands as report
 from ingest.run import commands as run_area
 from ingest.sample import commands as sample
-from ingest.settings import settings_text
+from ingest.settings_table import settings_text
 from ingest.spark import commands as spark
 from ingest.stage import commands as stage
 from ingest.stream import commands as stream

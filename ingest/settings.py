@@ -3,8 +3,8 @@
 Nothing is read at import time: `<Group>.read()` reads the environment when it is called, so
 a variable set later (by a test, or by the pipeline for dbt) is seen. Empty values count as
 unset. A value of the wrong type is an IngestError naming the variable. The table of
-docs/settings.md and of `python -m ingest --help` is generated from here (`settings_table`);
-`python -m ingest.settings` prints it as Markdown.
+docs/settings.md and of `python -m ingest --help` is generated from these groups by
+`ingest.settings_table`; `python -m ingest.settings_table` prints it as Markdown.
 
 Values the ingest hands on to dbt are written to os.environ by run/pipeline.py,
 run/scheduler.py and sample/local_s3.py; those are writes, not settings.
@@ -13,8 +13,7 @@ run/scheduler.py and sample/local_s3.py; those are writes, not settings.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
@@ -336,18 +335,6 @@ def default_from(group: type[SettingsGroup], name: str) -> Callable[[], Any]:
     return lambda: getattr(group.read(), name)
 
 
-# --- the table ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Row:
-    """One environment variable as the docs and --help show it."""
-
-    names: tuple[str, ...]
-    default: str
-    meaning: str
-
-
 def env_names(field: FieldInfo) -> tuple[str, ...]:
     """The variable(s) a setting reads, first one first."""
     alias = field.validation_alias
@@ -359,45 +346,3 @@ def env_names(field: FieldInfo) -> tuple[str, ...]:
 def env_name(group: type[SettingsGroup], setting: str) -> str:
     """The variable of one setting, for messages: env_name(PostgresSettings, "user")."""
     return env_names(group.model_fields[setting])[0]
-
-
-def _shown(value: object) -> str:
-    if value is None or value == ():
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def settings_rows() -> Iterator[Row]:
-    for group in GROUPS:
-        for field in group.model_fields.values():
-            yield Row(env_names(field), _shown(field.default), str(field.description))
-
-
-def settings_table() -> str:
-    """The Markdown table of every variable (docs/settings.md holds a copy; a test compares)."""
-    lines = ["| variable | default | meaning |", "|---|---|---|"]
-    for row in settings_rows():
-        names = ", else ".join(f"`{name}`" for name in row.names)
-        default = f"`{row.default}`" if row.default else "-"
-        lines.append(f"| {names} | {default} | {row.meaning} |")
-    return "\n".join(lines) + "\n"
-
-
-def settings_text() -> str:
-    """The same table as plain text, for `python -m ingest --help`."""
-    rows = [(" / ".join(row.names), row.default or "-", row.meaning)
-            for row in settings_rows()]
-    width = max(len(name) for name, _, _ in rows)
-    deflt = max(len(default) for _, default, _ in rows)
-    return "\n".join(f"  {name:<{width}}  {default:<{deflt}}  {meaning}"
-                     for name, default, meaning in rows)
-
-
-if __name__ == "__main__":
-    print(settings_table(), end="")

@@ -16,9 +16,8 @@ from ingest.settings import (
     RedshiftClusterSettings,
     SparkSettings,
     StageSettings,
-    settings_rows,
-    settings_table,
 )
+from ingest.settings_table import settings_rows, settings_table
 from tests.support.project import PROJECT_DIR
 
 DOC = PROJECT_DIR / "docs" / "settings.md"
@@ -38,7 +37,7 @@ def test_the_docs_table_is_the_generated_one() -> None:
     text = DOC.read_text(encoding="utf-8")
     lines = [line for line in text.splitlines() if line.startswith("|")]
     assert "\n".join(lines) + "\n" == settings_table(), (
-        "docs/settings.md is out of date: paste `python -m ingest.settings` over its table")
+        "docs/settings.md is out of date: paste `python -m ingest.settings_table` over its table")
 
 
 def test_help_ends_with_the_table() -> None:
