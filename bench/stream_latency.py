@@ -41,6 +41,7 @@ from bench.memory import kill_tree, tree_rss
 from bench.report import update_markdown
 from bench.targets import step_env
 from ingest.paths import StatePaths, project_root
+from ingest.report.readers import data_files
 from ingest.sample.generate import GenerateConfig, generate
 from ingest.stream.kinesis import Entry, ensure_stream, kinesis_client, put_records
 from ingest.stream.produce import object_events
@@ -255,16 +256,6 @@ class Watcher(threading.Thread):
             except Exception as exc:  # a figure missed, not the run: say so, go on
                 log.warning("watching %s: %s", self.table, exc)
 
-    def _files_now(self) -> list[Path]:
-        """The table's data files (not Spark's `_temporary` or hidden ones); os.walk skips a
-        folder removed while it lists (a partition being replaced)."""
-        found: list[Path] = []
-        for folder, subfolders, names in os.walk(self.table):
-            subfolders[:] = [name for name in subfolders if not name.startswith(("_", "."))]
-            found += [Path(folder) / name for name in names
-                      if name.endswith(".parquet") and not name.startswith(("_", "."))]
-        return found
-
     def stop(self) -> None:
         self._halt.set()
         self.join()
@@ -277,7 +268,7 @@ class Watcher(threading.Thread):
         import pyarrow.parquet as pq
 
         plays: set[Play] = set()
-        for path in self._files_now():
+        for path in data_files(self.table):
             try:
                 key = (path, path.stat().st_mtime_ns)
                 if key in self._files:

@@ -13,6 +13,7 @@ other raises, so the app cannot read a model the exposure does not list.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -125,15 +126,9 @@ class ParquetReader:
         return f"{self.target}: the parquet files in {self.folder} (DuckDB)"
 
     def files(self, model: str) -> list[Path]:
-        """One mart's parquet files; IngestError when the mart was never built.
-
-        Folders and files whose names start with `_` or `.` are Spark's work in progress
-        (`_temporary/`, `.spark-staging-…`) or its bookkeeping: never read.
-        """
+        """One mart's parquet files (`data_files`); IngestError when it was never built."""
         folder = self.folder / declared(model)
-        found = sorted(path for path in folder.rglob("*.parquet")
-                       if not any(part.startswith(("_", "."))
-                                  for part in path.relative_to(folder).parts))
+        found = data_files(folder)
         if not found:
             raise IngestError(f"no parquet files of {self.schema}.{model} in {folder}: build "
                               "the marts first (make run), or set SPARKIFY_SCHEMA, "
@@ -161,6 +156,19 @@ class ParquetReader:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+
+def data_files(table: Path) -> list[Path]:
+    """The parquet files of a Spark table's folder, sorted. Folders and files whose names
+    start with `_` or `.` are Spark's work in progress (`_temporary/`, `.spark-staging-…`) or
+    its bookkeeping: never listed. A folder removed while it is listed (a partition being
+    replaced) is skipped (os.walk ignores it); a missing table has no files."""
+    found: list[Path] = []
+    for folder, subfolders, names in os.walk(table):
+        subfolders[:] = [name for name in subfolders if not name.startswith(("_", "."))]
+        found += [Path(folder) / name for name in names
+                  if name.endswith(".parquet") and not name.startswith(("_", "."))]
+    return sorted(found)
 
 
 def open_reader(target: str, schema: str, state: StatePaths | None = None) -> Reader:
