@@ -200,9 +200,10 @@ def test_a_log_object_of_several_days_lands_one_file_per_day_and_changes_replace
     assert _day_counts(verified, key) == {}, "a pending object has no rows, not old ones"
 
     (raw / key).write_text(json.dumps({**json.loads(good_event(six, 9)), "ts": 2**62}))
-    beyond = _land(str(raw), landing)  # a ts no calendar holds: the null partition
-    assert beyond.rows["log_data"] == 16 + 1
-    assert _day_counts(verified, key) == {"event_date=__HIVE_DEFAULT_PARTITION__": 1}
+    beyond = _land(str(raw), landing)  # a ts no timestamp holds: quarantined, never the
+    assert beyond.rows["log_data"] == 16  # null partition (issue 25)
+    assert beyond.count("log_data", "quarantined") == 1
+    assert _day_counts(verified, key) == {}
 
 
 def test_a_changed_song_replaces_its_rows_and_prune_drops_vanished_objects(
