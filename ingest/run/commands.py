@@ -63,7 +63,9 @@ def _add_stream_command(commands: argparse._SubParsersAction[argparse.ArgumentPa
                       help="interval between micro-batches, e.g. 30s (default)")
     stream.add_argument("--target", default=staging.target, choices=["spark"])
     stream.add_argument("--source", default=staging.source,
-                        help="the batch source whose landing and raw tables the events join")
+                        help="the batch source: staged first (its songs, and any daily log "
+                             "files; songs only is fine), its landing and raw tables are "
+                             "the ones the events join")
     add_raw_schema_option(stream, staging)
     _add_schema_option(stream, settings)
     stream.add_argument("--max-records", type=int, default=streams.max_records,
@@ -111,9 +113,12 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
 
 
 def cmd_stream(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from ingest.paths import StatePaths
     from ingest.run.builds import spark_target, staged_by_hand
     from ingest.run.scheduler import build_after, parse_interval, use_schemas
+    from ingest.stage.core import StageReport
     from ingest.stage.stream import StreamConfig, run_stream
     from ingest.stage.stream_batch import LandedBatch
 
@@ -137,5 +142,21 @@ def cmd_stream(args: argparse.Namespace) -> int:
         # its rows may have landed (and be replayed as "nothing new") without a build
         staged_by_hand(state, spark_target(state), args.raw_schema)
 
-    return run_stream(config, every=every, state=state, after_batch=after_batch,
-                      on_interrupted=on_interrupted)
+    sources: list[StageReport] = []
+
+    def on_source_staged(report: StageReport) -> None:
+        # new songs (or log files) of the batch source reach the marts before any event
+        # of the stream, even when the stream holds none
+        sources.append(report)
+        if report.rows_changed:
+            build_after("spark", state, spark_target(state), args.raw_schema, args.schema,
+                        report)
+
+    code = run_stream(config, every=every, state=state, after_batch=after_batch,
+                      on_interrupted=on_interrupted, on_source_staged=on_source_staged)
+    if args.once and sources:
+        # the marts were never built from what is staged (no micro-batch, nothing new in
+        # the source since a `stage` by hand): build them once
+        build_after("spark", state, spark_target(state), args.raw_schema, args.schema,
+                    replace(sources[0], rows_changed=False))
+    return code

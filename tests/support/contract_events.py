@@ -10,15 +10,21 @@ and a field outside the contract. `beyond_limit_event()` is an accepted event wi
 value pushed just past a limit (or to a value no engine's type holds).
 
 `generated_events(n)` draws n accepted events with a fixed seed (derandomized, no example
-database), then adds exact redeliveries and same-day redeliveries with another `ts`, and
-keeps the (userId, sessionId, itemInSession) key of an event on one UTC day: the raw format
-says that key identifies an event, and the models deduplicate it within a day.
+database) after a few fixed events at the ends of every range, keeps one event per
+(userId, sessionId, itemInSession) key (giving a new sessionId where a key was taken: small
+ids come up often), then adds exact
+redeliveries and same-day redeliveries with a later `ts`. The raw format says that key
+identifies an event: the models deduplicate it within a UTC day, and which of two
+different events of one key they keep depends on each engine's text order (ties on `ts`);
+the same key on two days breaks the marts' uniqueness tests (a limit of the models, not of
+a line: no line check can see it).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,7 +103,7 @@ def accepted_event(draw: st.DrawFn) -> dict[str, Any]:
         "level": draw(st.sampled_from(limits.LEVELS)),
         "location": draw(_optional(_text())),
         "method": draw(_optional(st.sampled_from(("PUT", "GET")))),
-        "page": draw(st.one_of(st.sampled_from(PAGES), _text())),
+        "page": draw(st.one_of(st.just("NextSong"), st.sampled_from(PAGES), _text())),
         "registration": draw(_optional(_epoch_ms_double())),
         "sessionId": draw(_ids()),
         "song": draw(_optional(_text())),
@@ -186,14 +192,44 @@ class GeneratedEvents:
         return lines
 
 
-def generated_events(count: int, refused: int = 0) -> GeneratedEvents:
-    """`count` accepted events (fixed seed) plus redeliveries, and `refused` beyond a limit."""
+def boundary_events() -> list[dict[str, Any]]:
+    """Plays at each end of every range, whatever hypothesis draws: the first and the last
+    millisecond, the largest ids, user 0, lengths 0 and the largest, text at its limit."""
+    base = {"auth": "Logged In", "firstName": "Edge", "gender": "F", "lastName": "Case",
+            "level": "paid", "location": "Somewhere, ST", "method": "PUT",
+            "page": "NextSong", "song": "Edge Song", "artist": "Edge Artist", "status": 200,
+            "userAgent": '"Mozilla/5.0"'}
+    top, first, last = limits.INT_MAX, limits.EPOCH_MS_MIN, limits.EPOCH_MS_MAX
+    return [
+        {**base, "ts": first, "userId": str(top), "sessionId": top, "itemInSession": top,
+         "registration": float(first), "length": 0.0},
+        {**base, "ts": last, "userId": "0", "sessionId": 0, "itemInSession": 0,
+         "registration": float(last), "length": float(limits.MAX_SECONDS), "gender": "M"},
+        {**base, "ts": first + 1, "userId": top, "sessionId": top, "itemInSession": top - 1,
+         "level": "free", "gender": None, "song": LARGEST_TEXTS[3]},
+        {**base, "ts": last - 1, "userId": "", "sessionId": top - 1, "itemInSession": 0,
+         "auth": "Logged Out", "page": "Home", "userAgent": LARGEST_TEXTS[1]},
+        {**base, "ts": 0, "userId": "1", "sessionId": 1, "itemInSession": 0,
+         "location": LARGEST_TEXTS[2], "registration": -1.0},
+    ]
+
+
+def generated_events(count: int, refused: int = 0,
+                     prepare: Callable[[list[dict[str, Any]]], None] | None = None
+                     ) -> GeneratedEvents:
+    """The boundary events and `count` examples of accepted events (fixed seed), one per key
+    (an event whose key was taken gets a new sessionId), `prepare`d (changed in place), then
+    redeliveries of some; and `refused` events beyond a limit."""
     events: list[dict[str, Any]] = []
-    days: dict[tuple[str | None, int, int], dt.date] = {}
-    for record in draw_examples(accepted_event(), count):
-        key, day = event_key(record), event_day(record)
-        if days.setdefault(key, day) == day:  # one day per key (see the module's docstring)
-            events.append(record)
+    keys: set[tuple[str | None, int, int]] = set()
+    for number, record in enumerate([*boundary_events(),
+                                     *draw_examples(accepted_event(), count)]):
+        if event_key(record) in keys:  # see the module's docstring
+            record["sessionId"] = 1_000_000_000 + number
+        keys.add(event_key(record))
+        events.append(record)
+    if prepare is not None:
+        prepare(events)
     redelivered = []
     for number, record in enumerate(events[::9]):
         redelivered.append(dict(record))  # the same event delivered twice
