@@ -93,6 +93,10 @@ class SparkSettings(SettingsGroup):
         "SPARKIFY_SPARK_BIND_ADDRESS", "127.0.0.1",
         "address the Spark driver listens on and advertises (a cluster master needs one "
         "its executors reach)")
+    lock_wait: int = env(
+        "SPARKIFY_SPARK_LOCK_WAIT", 600,
+        "seconds a command waits for another one's embedded Spark on the same state folder "
+        "(its Derby metastore admits one JVM) before it stops", ge=0, le=86400)
 
 
 class ThriftSettings(SettingsGroup):

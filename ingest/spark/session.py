@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.errors import IngestError
+from ingest.locks import hold_until_exit, lock_path
 from ingest.paths import StatePaths
 from ingest.settings import SparkSettings
 from ingest.spark.conf import conf_dir, write_spark_conf
@@ -59,8 +60,10 @@ def ensure_spark_conf(state: StatePaths) -> Path:
 
 def spark_session(state: StatePaths | None = None) -> Any:
     """The process's SparkSession (the one dbt's session method will pick up too)."""
+    state = state or StatePaths.default()
+    claim_metastore(state)
     java_binary()
-    ensure_spark_conf(state or StatePaths.default())
+    ensure_spark_conf(state)
     # Python workers (the Kinesis source's readers) must have the project's packages: run
     # them with this interpreter, not pyspark's default `python3` on PATH.
     os.environ["PYSPARK_PYTHON"] = str(SparkSettings.read().python or sys.executable)
@@ -75,10 +78,25 @@ def spark_session(state: StatePaths | None = None) -> Any:
             raise IngestError(f"Spark's JVM exited at once: no usable Java. {JAVA_HINT}") from exc
         if "XJ040" in text or "Failed to start database" in text:
             raise IngestError(
-                f"the Spark metastore in {(state or StatePaths.default()).metastore} is in use "
+                f"the Spark metastore in {state.metastore} is in use "
                 "by another Spark process (a dbt run or a Thrift Server): stop it and retry"
             ) from exc
         raise IngestError(f"Spark failed to start: {text.splitlines()[0][:300]}") from exc
+
+
+def claim_metastore(state: StatePaths) -> None:
+    """Hold the state folder's Spark lock for the life of this process, waiting for another
+    command's embedded Spark to end (SPARKIFY_SPARK_LOCK_WAIT seconds at most).
+
+    Derby admits one JVM per metastore: a `run` and a `stream` on one state folder would
+    both start, and the second would fail at its first catalog call, after landing rows,
+    with a py4j stack. They take turns instead; past the wait, the second stops with one
+    line before it lands or builds anything (a `stream` starts Spark before reading)."""
+    command = " ".join(["ingest", *sys.argv[1:3]]) if sys.argv[0].endswith(
+        ("ingest", "__main__.py")) else Path(sys.argv[0]).name
+    hold_until_exit(lock_path(state.locks, "spark", str(state.metastore)),
+                    f"the embedded Spark of {state.root} ({command})",
+                    timeout=SparkSettings.read().lock_wait)
 
 
 def _gateway_exited(exc: Exception) -> bool:
