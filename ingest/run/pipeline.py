@@ -29,7 +29,11 @@ DASHBOARD = ("  dashboard: `make dashboard`, then open http://127.0.0.1:8501 "
 
 @dataclass(frozen=True)
 class PipelineSummary:
-    """What a pipeline run did; `dbt` is None when nothing was new and nothing was built."""
+    """What a pipeline run did; `dbt` is None when nothing was new and nothing was built.
+
+    `duplicates_removed`: staged events that were a second delivery of an event (the raw
+    format has them by design), dropped by `int_events__deduplicated`.
+    """
 
     source: str
     seconds: float
@@ -37,6 +41,7 @@ class PipelineSummary:
     matched_plays: int
     dbt: DbtOutcome | None
     docs: Path | None
+    duplicates_removed: int = 0
 
     @property
     def nothing_new(self) -> bool:
@@ -89,14 +94,18 @@ def run_pipeline(source: str | None, *, raw_schema: str, schema: str, docs: bool
     if docs:
         run_dbt(project, ["docs", "generate", *dbt_paths], target="spark")
 
-    def scalar(sql: str, table: str) -> int:
-        qualified = f"{quote_identifier(schema)}.{quote_identifier(table)}"
+    def scalar(sql: str, table: str, folder: str = "") -> int:
+        name = f"{schema}_{folder}" if folder else schema  # generate_schema_name's rule
+        qualified = f"{quote_identifier(name)}.{quote_identifier(table)}"
         return int(spark.sql(sql.format(table=qualified)).collect()[0][0])
 
     rows = {mart: scalar("select count(*) from {table}", mart) for mart in MARTS}
     matched = scalar("select count(song_id) from {table}", "fct_songplays")
+    count = "select count(*) from {table}"
+    duplicates = (scalar(count, "stg_sparkify__events", "staging")
+                  - scalar(count, "int_events__deduplicated", "intermediate"))
     return PipelineSummary(source, time.monotonic() - started, rows, matched, outcome,
-                           docs_path)
+                           docs_path, duplicates)
 
 
 def format_summary(summary: PipelineSummary, schema: str) -> str:
@@ -124,6 +133,8 @@ def format_summary(summary: PipelineSummary, schema: str) -> str:
           for name, count in summary.mart_rows.items()),
         f"  plays matched to a song: {summary.matched_plays:,} of "
         f"{summary.mart_rows['fct_songplays']:,}",
+        f"  duplicate deliveries removed: {summary.duplicates_removed:,} "
+        "(the app sends some events twice)",
         "",
         f"  dbt build: {dbt.models} models, {dbt.seeds} seed(s), {tests}",
     ]
