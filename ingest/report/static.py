@@ -127,9 +127,3 @@ def _health_text(snapshot: LedgerSnapshot, build: BuildResults | None) -> str:
                      f"{build.count('test', 'pass')} tests passed, "
                      f"{len(build.failures)} failed")
     return "".join(f"<p>{html.escape(line)}</p>" for line in lines)
-
-
-def default_out_dir(project: Path) -> Path:
-    return project / "target" / "report"
-
-

@@ -18,6 +18,7 @@ from ingest.sample.cache import generate_once
 from ingest.sample.generate import GenerateConfig
 from ingest.sample.local_s3 import local_s3
 from ingest.spark.session import spark_session
+from ingest.stage.ledger_mark import landing_mark
 from ingest.stage.spark import quote_identifier, stage_spark
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,11 @@ DASHBOARD = ("  dashboard: `make dashboard`, then open http://127.0.0.1:8501 "
 
 @dataclass(frozen=True)
 class PipelineSummary:
-    """What a pipeline run did; `dbt` is None when nothing was new and nothing was built."""
+    """What a pipeline run did; `dbt` is None when nothing was new and nothing was built.
+
+    `duplicates_removed`: staged events that were a second delivery of an event (the raw
+    format has them by design), dropped by `int_events__deduplicated`.
+    """
 
     source: str
     seconds: float
@@ -37,6 +42,7 @@ class PipelineSummary:
     matched_plays: int
     dbt: DbtOutcome | None
     docs: Path | None
+    duplicates_removed: int = 0
 
     @property
     def nothing_new(self) -> bool:
@@ -76,27 +82,32 @@ def run_pipeline(source: str | None, *, raw_schema: str, schema: str, docs: bool
     docs_path = target / "index.html" if docs else None
     marker = BuildMarker.of(state, spark_target(state), raw_schema, schema)
     changed = rebuild or staged.landing is None or staged.landing.rows_changed
-    if not needs_build(marker, changed) and (docs_path is None or docs_path.is_file()):
+    mark = landing_mark(state, source)()  # what the build reads, taken before it starts
+    if not needs_build(marker, changed, mark) and (docs_path is None or docs_path.is_file()):
         log.info("nothing new since the last successful build of %s: no dbt build", schema)
         return PipelineSummary(source, time.monotonic() - started, {}, 0, None, docs_path)
     spark = spark_session(state)  # the session the stage started, or a new one
     os.environ["SPARKIFY_RAW_SCHEMA"] = raw_schema
     os.environ["SPARKIFY_SCHEMA"] = schema
     outcome = summarize_build(run_dbt(project, ["build", *dbt_paths], target="spark"))
-    marker.record_built()
+    marker.record_built(mark)
     if (target / "run_results.json").is_file():  # `docs generate` overwrites it
         shutil.copy2(target / "run_results.json", target / BUILD_RESULTS)
     if docs:
         run_dbt(project, ["docs", "generate", *dbt_paths], target="spark")
 
-    def scalar(sql: str, table: str) -> int:
-        qualified = f"{quote_identifier(schema)}.{quote_identifier(table)}"
+    def scalar(sql: str, table: str, folder: str = "") -> int:
+        name = f"{schema}_{folder}" if folder else schema  # generate_schema_name's rule
+        qualified = f"{quote_identifier(name)}.{quote_identifier(table)}"
         return int(spark.sql(sql.format(table=qualified)).collect()[0][0])
 
     rows = {mart: scalar("select count(*) from {table}", mart) for mart in MARTS}
     matched = scalar("select count(song_id) from {table}", "fct_songplays")
+    count = "select count(*) from {table}"
+    duplicates = (scalar(count, "stg_sparkify__events", "staging")
+                  - scalar(count, "int_events__deduplicated", "intermediate"))
     return PipelineSummary(source, time.monotonic() - started, rows, matched, outcome,
-                           docs_path)
+                           docs_path, duplicates)
 
 
 def format_summary(summary: PipelineSummary, schema: str) -> str:
@@ -124,6 +135,8 @@ def format_summary(summary: PipelineSummary, schema: str) -> str:
           for name, count in summary.mart_rows.items()),
         f"  plays matched to a song: {summary.matched_plays:,} of "
         f"{summary.mart_rows['fct_songplays']:,}",
+        f"  duplicate deliveries removed: {summary.duplicates_removed:,} "
+        "(the app sends some events twice)",
         "",
         f"  dbt build: {dbt.models} models, {dbt.seeds} seed(s), {tests}",
     ]

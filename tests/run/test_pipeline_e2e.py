@@ -17,7 +17,12 @@ import pytest
 from ingest.paths import BUILD_RESULTS, StatePaths
 from ingest.run.pipeline import MARTS, format_summary, run_pipeline
 from ingest.sample.generate import GenerateConfig
-from tests.support.expected_marts import build_expected_marts, canonical
+from tests.support.expected_marts import (
+    build_expected_marts,
+    canonical,
+    deduplicated,
+    read_events,
+)
 from tests.support.project import FIXTURES, PROJECT_DIR
 
 pytestmark = pytest.mark.spark
@@ -57,6 +62,9 @@ def test_generated_sample_through_local_s3(
     assert summary.mart_rows == {mart: len(expected[mart]) for mart in MARTS}
     assert summary.source.startswith("s3://")
     assert summary.dbt.tests_failed == 0 and summary.dbt.tests_passed >= 40
+    assert summary.dbt.tests_warned == 0, summary.dbt.warned
+    events = list(read_events(state.sample))
+    assert summary.duplicates_removed == len(events) - len(deduplicated(events)) > 0
     assert summary.docs is not None and summary.docs.is_file()
     assert (tmp_path / "target" / "catalog.json").is_file()
     build_results = json.loads((tmp_path / "target" / BUILD_RESULTS).read_text())

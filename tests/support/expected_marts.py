@@ -90,7 +90,7 @@ def songplay_id(event: Row) -> str:
     return hashlib.md5(natural.encode(), usedforsecurity=False).hexdigest()
 
 
-def _deduplicated(events: Iterable[Row]) -> list[Row]:
+def deduplicated(events: Iterable[Row]) -> list[Row]:
     first: dict[tuple[Any, ...], Row] = {}
     for event in events:
         natural = (event["user_id"], event["session_id"], event["item_in_session"])
@@ -216,7 +216,7 @@ def read_states(us_states_csv: Path) -> dict[str, dict[str, str]]:
 
 def build_expected_marts(raw_dir: Path, us_states_csv: Path) -> dict[str, list[Row]]:
     songs = read_songs(raw_dir)
-    events = _deduplicated(read_events(raw_dir))
+    events = deduplicated(read_events(raw_dir))
     plays = fct_songplays(events, songs)
     return {
         "fct_songplays": plays,
