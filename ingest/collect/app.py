@@ -40,7 +40,6 @@ from ingest.collect.keys import Check, KeyStore
 from ingest.collect.limits import RateLimits
 from ingest.collect.metrics import Metrics
 from ingest.collect.sink import Backpressure, StreamSink
-from ingest.stream.kinesis import MAX_RECORD_BYTES
 
 KEY_HEADER = "X-API-Key"
 _EVENT_SCHEMA = {"type": "object", "description": "one event of the raw log format "
@@ -134,7 +133,7 @@ def create_app(stream: str, keys: KeyStore, sink: StreamSink, limits: Limits,
                           f"over this key's limit of {limits.rate:g} events/s "
                           f"(burst {limits.burst})", retry_after=max(1, round(wait + 0.5)))
         judged = judge(texts)
-        entries = [item.entry for item in judged if item.entry.size <= MAX_RECORD_BYTES]
+        entries = [item.entry for item in judged if item.on_stream]
         try:
             await sink.put(entries)
         except Backpressure as busy:

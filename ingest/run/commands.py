@@ -8,7 +8,14 @@ import argparse
 from ingest.errors import IngestError
 from ingest.raw.contract import schema_name_argument
 from ingest.sample.commands import add_size_options
-from ingest.settings import AwsSettings, RunSettings, SampleSettings, StageSettings, StreamSettings
+from ingest.setting_options import checked
+from ingest.settings import (
+    AwsSettings,
+    RunSettings,
+    SampleSettings,
+    StageSettings,
+    StreamSettings,
+)
 from ingest.stage.commands import (
     StagedRows,
     add_raw_schema_option,
@@ -22,22 +29,25 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     """Register `run`, `pipeline` and `stream`."""
     staging, settings = StageSettings.read(), RunSettings.read()
     run = commands.add_parser("run", help="stage + dbt build every interval, one at a time")
-    run.add_argument("--every", default=settings.every, help="interval, e.g. 10m")
+    run.add_argument("--every", type=checked(RunSettings, "every"), default=settings.every,
+                     help="interval, e.g. 10m")
     run.add_argument("--once", action="store_true", help="one cycle (for cron)")
     run.add_argument("--cycles", type=int, default=None, help="stop after N cycles")
-    run.add_argument("--idle-exit-code", type=int, default=settings.idle_exit_code,
+    run.add_argument("--idle-exit-code", type=checked(RunSettings, "idle_exit_code"),
+                     default=settings.idle_exit_code,
                      help="exit code when the last cycle built nothing, having nothing new "
                           "since the last successful build (default 0; 99: Airflow's "
                           "BashOperator marks the task skipped)")
-    run.add_argument("--target", default=staging.target, choices=["spark", "postgres"])
-    run.add_argument("--source", default=staging.source)
+    run.add_argument("--target", type=checked(StageSettings, "target"), default=staging.target,
+                     choices=["spark", "postgres"])
+    run.add_argument("--source", type=checked(StageSettings, "source"), default=staging.source)
     add_raw_schema_option(run, staging)
     _add_schema_option(run, settings)
     add_stage_options(run, staging)
     run.set_defaults(handler=cmd_run)
 
     pipe = commands.add_parser("pipeline", help="the whole pipeline on the embedded Spark")
-    pipe.add_argument("--source", default=staging.source,
+    pipe.add_argument("--source", type=checked(StageSettings, "source"), default=staging.source,
                       help="raw data to use (default: a generated sample via a local S3)")
     add_raw_schema_option(pipe, staging)
     _add_schema_option(pipe, settings)
@@ -55,20 +65,24 @@ def _add_stream_command(commands: argparse._SubParsersAction[argparse.ArgumentPa
     stream = commands.add_parser(
         "stream", help="Spark Structured Streaming from Kinesis into the landing, each "
                        "micro-batch followed by the incremental dbt build")
-    stream.add_argument("--stream", default=streams.name, help="the Kinesis data stream")
+    stream.add_argument("--stream", type=checked(StreamSettings, "name"), default=streams.name,
+                        help="the Kinesis data stream")
     when = stream.add_mutually_exclusive_group()
     when.add_argument("--once", action="store_true",
                       help="read what the stream holds now, then stop (for cron)")
-    when.add_argument("--every", default=streams.every,
+    when.add_argument("--every", type=checked(StreamSettings, "every"), default=streams.every,
                       help="interval between micro-batches, e.g. 30s (default)")
-    stream.add_argument("--target", default=staging.target, choices=["spark"])
-    stream.add_argument("--source", default=staging.source,
+    stream.add_argument("--target", type=checked(StageSettings, "target"), default=staging.target,
+                        choices=["spark"])
+    stream.add_argument("--source", type=checked(StageSettings, "source"), default=staging.source,
                         help="the batch source whose landing and raw tables the events join")
     add_raw_schema_option(stream, staging)
     _add_schema_option(stream, settings)
-    stream.add_argument("--max-records", type=int, default=streams.max_records,
+    stream.add_argument("--max-records", type=checked(StreamSettings, "max_records"),
+                        default=streams.max_records,
                         help="records per micro-batch at most")
-    stream.add_argument("--region", default=streams.region, help="the stream's AWS region")
+    stream.add_argument("--region", type=checked(StreamSettings, "region"), default=streams.region,
+                        help="the stream's AWS region")
     stream.set_defaults(handler=cmd_stream)
 
 

@@ -18,6 +18,7 @@ from ingest.locks import hold_until_exit, lock_path
 from ingest.paths import StatePaths
 from ingest.settings import SparkSettings
 from ingest.spark.conf import conf_dir, write_spark_conf
+from ingest.spark.metastore import Metastore, ensure_schema
 
 log = logging.getLogger(__name__)
 OUR_HEADER = "# Written by `python -m ingest spark-conf`"
@@ -61,15 +62,21 @@ def ensure_spark_conf(state: StatePaths) -> Path:
 def spark_session(state: StatePaths | None = None) -> Any:
     """The process's SparkSession (the one dbt's session method will pick up too)."""
     state = state or StatePaths.default()
-    claim_metastore(state)
-    java_binary()
+    java = java_binary()
     ensure_spark_conf(state)
+    metastore = Metastore.of(state)
+    if metastore.shared:
+        ensure_schema(java, state)
+    else:  # Derby admits one JVM: commands on one state folder take turns
+        claim_metastore(state)
     # Python workers (the Kinesis source's readers) must have the project's packages: run
     # them with this interpreter, not pyspark's default `python3` on PATH.
     os.environ["PYSPARK_PYTHON"] = str(SparkSettings.read().python or sys.executable)
     from pyspark.sql import SparkSession
 
-    log.info("starting Spark (local mode; the JVM takes 10-20 s to start)")
+    master = SparkSettings.read().master
+    log.info("starting Spark (master %s, metastore: %s; the JVM takes 10-20 s to start)",
+             master, metastore.describe())
     try:
         return SparkSession.builder.enableHiveSupport().getOrCreate()
     except Exception as exc:  # py4j and the JVM fail in many shapes
@@ -78,8 +85,11 @@ def spark_session(state: StatePaths | None = None) -> Any:
             raise IngestError(f"Spark's JVM exited at once: no usable Java. {JAVA_HINT}") from exc
         if "XJ040" in text or "Failed to start database" in text:
             raise IngestError(
-                f"the Spark metastore in {state.metastore} is in use "
-                "by another Spark process (a dbt run or a Thrift Server): stop it and retry"
+                f"the Spark metastore in {state.metastore} is in use by another Spark process "
+                "(a dbt command, a scheduled cycle, a stream or a Thrift Server): the embedded "
+                "Derby metastore admits one at a time. Wait for it and retry, or share a "
+                "PostgreSQL metastore between them: SPARKIFY_METASTORE=postgres "
+                "(docs/metastore.md)"
             ) from exc
         raise IngestError(f"Spark failed to start: {text.splitlines()[0][:300]}") from exc
 
