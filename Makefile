@@ -42,6 +42,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]' 2>&1 | { grep -v "^WARNING: Location" || true; }; test $${PIPESTATUS[0]} -eq 0
 	$(BIN)/python -m ingest spark-conf
 	@touch $@
+# `spark-conf` writes the conf of SPARKIFY_METASTORE (docs/metastore.md): with the default
+# `derby` it needs nothing more; with `postgres` it also creates the metastore's database and
+# schema, and stops with a clear error when the PostgreSQL server cannot be reached or the JDBC
+# driver is missing (`apt-get install libpostgresql-jdbc-java`, done by .ci/run).
 
 run: setup ## run the whole pipeline on the embedded Spark (SOURCE=... for other raw data)
 	$(BIN)/python -m ingest pipeline $(if $(SOURCE),--source "$(SOURCE)")
@@ -79,8 +83,9 @@ dashboard: setup ## serve the Streamlit dashboard on 127.0.0.1 (port: DASHBOARD_
 report: setup ## the dashboard's charts as PNG files and one HTML file in target/report/
 	$(BIN)/python -m ingest report
 
-# --- A local Spark Thrift Server (as on EMR) for the spark_thrift dbt target: its own JVM,
-# warehouse and metastore in .state/spark-thrift. Port: SPARKIFY_THRIFT_PORT (default 10000).
+# --- A local Spark Thrift Server (as on EMR) for the spark_thrift dbt target: its own JVM; with
+# SPARKIFY_METASTORE=postgres the session's warehouse and metastore (it serves `make run`'s
+# marts), with the Derby default its own in .state/spark-thrift. Port: SPARKIFY_THRIFT_PORT.
 spark-server: setup ## start the local Spark Thrift Server on 127.0.0.1 (SPARKIFY_THRIFT_PORT, default 10000)
 	$(BIN)/python -m ingest spark-server start
 

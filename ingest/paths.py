@@ -44,10 +44,16 @@ class StatePaths:
     def thrift_server(self) -> StatePaths:
         """The same state, with the local Thrift Server's own warehouse and metastore.
 
-        `<root>/spark-thrift/{warehouse,metastore_db}`: Derby admits one JVM at a time, so the
-        server never shares the embedded Spark's metastore (see ingest/spark/thrift_server.py).
+        `<root>/spark-thrift/{warehouse,metastore_db}`: Derby admits one JVM at a time, so with
+        it the server never shares the embedded Spark's metastore; with the Postgres metastore
+        it does (see ingest/spark/thrift_server.py).
         """
         return replace(self, spark_dirname="spark-thrift")
+
+    @property
+    def session(self) -> StatePaths:
+        """The same state with the embedded Spark's own folder (`<root>/spark`)."""
+        return replace(self, spark_dirname="spark")
 
     @property
     def warehouse(self) -> Path:

@@ -120,6 +120,21 @@ class SparkSettings(SettingsGroup):
         "SPARKIFY_SPARK_BIND_ADDRESS", "127.0.0.1",
         "address the Spark driver listens on and advertises (a cluster master needs one "
         "its executors reach)")
+    lock_wait: int = env(
+        "SPARKIFY_SPARK_LOCK_WAIT", 600,
+        "seconds a command waits for another one's embedded Spark on the same state folder "
+        "(its Derby metastore admits one JVM) before it stops", ge=0, le=86400)
+    metastore: Literal["derby", "postgres"] = env(
+        "SPARKIFY_METASTORE", "derby",
+        "Hive metastore of every Spark JVM: `derby` (embedded, one JVM at a time) or "
+        "`postgres` (a database on the SPARKIFY_PG_* server, shared: docs/metastore.md)")
+    metastore_database: str = env(
+        "SPARKIFY_METASTORE_DATABASE", "sparkify_metastore",
+        "metastore=postgres: the database holding the metastore (one per state folder)",
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    jdbc_jar: Path = env(
+        "SPARKIFY_JDBC_JAR", Path("/usr/share/java/postgresql.jar"),
+        "metastore=postgres: the PostgreSQL JDBC driver (Debian: libpostgresql-jdbc-java)")
 
 
 class ThriftSettings(SettingsGroup):

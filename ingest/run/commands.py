@@ -128,6 +128,7 @@ def cmd_stream(args: argparse.Namespace) -> int:
     from ingest.paths import StatePaths
     from ingest.run.builds import spark_target, staged_by_hand
     from ingest.run.scheduler import build_after, parse_interval, use_schemas
+    from ingest.stage.ledger_mark import landing_mark
     from ingest.stage.stream import StreamConfig, run_stream
     from ingest.stage.stream_batch import LandedBatch
 
@@ -144,8 +145,11 @@ def cmd_stream(args: argparse.Namespace) -> int:
     config = StreamConfig(args.stream, require_source(args), args.raw_schema, args.max_records,
                           region, AwsSettings.read().endpoint_url)
 
+    mark = landing_mark(state, config.source)
+
     def after_batch(landed: LandedBatch) -> None:
-        build_after("spark", state, spark_target(state), args.raw_schema, args.schema, landed)
+        build_after("spark", state, spark_target(state), args.raw_schema, args.schema, landed,
+                    mark)
 
     def on_interrupted(_batch_id: int) -> None:
         # its rows may have landed (and be replayed as "nothing new") without a build

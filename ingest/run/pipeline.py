@@ -18,6 +18,7 @@ from ingest.sample.cache import generate_once
 from ingest.sample.generate import GenerateConfig
 from ingest.sample.local_s3 import local_s3
 from ingest.spark.session import spark_session
+from ingest.stage.ledger_mark import landing_mark
 from ingest.stage.spark import quote_identifier, stage_spark
 
 log = logging.getLogger(__name__)
@@ -81,14 +82,15 @@ def run_pipeline(source: str | None, *, raw_schema: str, schema: str, docs: bool
     docs_path = target / "index.html" if docs else None
     marker = BuildMarker.of(state, spark_target(state), raw_schema, schema)
     changed = rebuild or staged.landing is None or staged.landing.rows_changed
-    if not needs_build(marker, changed) and (docs_path is None or docs_path.is_file()):
+    mark = landing_mark(state, source)()  # what the build reads, taken before it starts
+    if not needs_build(marker, changed, mark) and (docs_path is None or docs_path.is_file()):
         log.info("nothing new since the last successful build of %s: no dbt build", schema)
         return PipelineSummary(source, time.monotonic() - started, {}, 0, None, docs_path)
     spark = spark_session(state)  # the session the stage started, or a new one
     os.environ["SPARKIFY_RAW_SCHEMA"] = raw_schema
     os.environ["SPARKIFY_SCHEMA"] = schema
     outcome = summarize_build(run_dbt(project, ["build", *dbt_paths], target="spark"))
-    marker.record_built()
+    marker.record_built(mark)
     if (target / "run_results.json").is_file():  # `docs generate` overwrites it
         shutil.copy2(target / "run_results.json", target / BUILD_RESULTS)
     if docs:

@@ -22,6 +22,7 @@ from ingest.errors import IngestError
 from ingest.locks import try_lock
 from ingest.paths import StatePaths, project_root
 from ingest.stage.core import StageOptions, StageReport
+from ingest.stage.ledger_mark import LedgerMark
 
 log = logging.getLogger(__name__)
 # the days a cycle's data tests read (macros/test_days.sql)
@@ -61,6 +62,7 @@ def run_cycle(config: CycleConfig, state: StatePaths) -> bool:
     cycle costs a listing); the result says whether a build ran.
     """
     from ingest.run.builds import postgres_target, spark_target
+    from ingest.stage.ledger_mark import landing_mark, warehouse_mark
 
     use_schemas(config.raw_schema, config.schema)
     report: StageReport | None
@@ -73,6 +75,7 @@ def run_cycle(config: CycleConfig, state: StatePaths) -> bool:
                                        settings=settings, state=state,
                                        options=config.options)
         where = postgres_target(settings.host, settings.port, settings.database)
+        mark = warehouse_mark(settings, config.raw_schema)
     else:
         from ingest.stage.spark import stage_spark
 
@@ -80,7 +83,9 @@ def run_cycle(config: CycleConfig, state: StatePaths) -> bool:
                              options=config.options)
         report = staged.landing
         where = spark_target(state)
-    return build_after(config.target, state, where, config.raw_schema, config.schema, report)
+        mark = landing_mark(state, config.source)
+    return build_after(config.target, state, where, config.raw_schema, config.schema, report,
+                       mark)
 
 
 def use_schemas(raw_schema: str, schema: str) -> None:
@@ -104,18 +109,24 @@ class Staged(Protocol):
 
 
 def build_after(target: str, state: StatePaths, where: str, raw_schema: str, schema: str,
-                staged: Staged | None) -> bool:
-    """The build step after a stage: `dbt build` unless no rows changed since the last
-    successful build with this project; the result says whether a build ran."""
-    from ingest.run.builds import BuildMarker, needs_build
+                staged: Staged | None, ledger_mark: LedgerMark) -> bool:
+    """The build step after a stage: `dbt build` unless the ledger holds what the last
+    successful build with this project read; the result says whether a build ran.
+
+    The ledger's mark is taken before the build starts and recorded when it succeeds: rows
+    a stage commits while the build runs change the ledger after the mark, so the next
+    cycle builds them (a marker saying only "built" would hide them)."""
+    from ingest.run.builds import BuildMarker, needs_build, project_fingerprint
 
     marker = BuildMarker.of(state, where, raw_schema, schema)
-    built_before = marker.is_current()
-    if staged is not None and not needs_build(marker, staged.rows_changed):
+    # the last build succeeded with this project: only what was staged since can differ
+    built_before = marker.recorded()[1] == project_fingerprint()
+    mark = ledger_mark()
+    if staged is not None and not needs_build(marker, staged.rows_changed, mark):
         log.info("nothing new since the last successful build of %s: no dbt build", schema)
         return False
     build(target, staged if built_before else None)
-    marker.record_built()
+    marker.record_built(mark)
     return True
 
 

@@ -1,4 +1,5 @@
-"""`spark-conf` and `spark-server` sub-commands: Spark's configuration, the local Thrift Server."""
+"""`spark-conf`, `metastore` and `spark-server` sub-commands: Spark's configuration, its
+metastore, the local Thrift Server."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from ingest.paths import StatePaths
 from ingest.setting_options import checked
 from ingest.settings import ThriftSettings
 from ingest.spark.conf import write_spark_conf
+from ingest.spark.metastore import Metastore, ensure_schema
+from ingest.spark.metastore import status as metastore_status
 from ingest.spark.thrift_files import server_files
 from ingest.spark.thrift_server import START_TIMEOUT, port_number, start, status, stop
 
@@ -24,11 +27,20 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     conf.add_argument("--dir", default=None, help="folder (default: SPARK_CONF_DIR or pyspark's)")
     conf.set_defaults(handler=cmd_spark_conf)
 
+    metastore = commands.add_parser(
+        "metastore", help="create or show the Hive metastore (SPARKIFY_METASTORE)",
+        description="create: make the PostgreSQL metastore's database and schema (idempotent; "
+                    "every Spark command also does it on first use). status: what it holds "
+                    "(exit 3: the PostgreSQL schema is not created yet).")
+    metastore.add_argument("action", choices=("create", "status"))
+    metastore.set_defaults(handler=cmd_metastore)
+
     parser = commands.add_parser(
         "spark-server",
         help="a local Spark Thrift Server (as on EMR) for the spark_thrift dbt target",
         description="Start, stop or show the local Spark Thrift Server. It binds 127.0.0.1, "
-                    "keeps its own warehouse and metastore in <state>/spark-thrift, and runs "
+                    "shares the session's warehouse and metastore with SPARKIFY_METASTORE=postgres "
+                    "(else keeps its own in <state>/spark-thrift), and runs "
                     "until `stop`. status exits 3 when nothing runs.",
     )
     parser.add_argument("action", choices=ACTIONS)
@@ -49,9 +61,27 @@ def _port_argument(value: str) -> int:
 
 
 def cmd_spark_conf(args: argparse.Namespace) -> int:
-    folder = write_spark_conf(StatePaths.default(), Path(args.dir) if args.dir else None)
-    log.info("Spark configuration written to %s (state in %s)", folder, StatePaths.default().root)
+    state = StatePaths.default()
+    folder = write_spark_conf(state, Path(args.dir) if args.dir else None)
+    log.info("Spark configuration written to %s (state in %s)", folder, state.root)
+    metastore = Metastore.of(state)
+    if metastore.shared:
+        from ingest.spark.session import java_binary
+
+        log.info("%s", ensure_schema(java_binary(), state).describe())
     return 0
+
+
+def cmd_metastore(args: argparse.Namespace) -> int:
+    state = StatePaths.default()
+    if args.action == "create":
+        from ingest.spark.session import java_binary
+
+        print(ensure_schema(java_binary(), state).describe())
+        return 0
+    shown = metastore_status(state)
+    print(shown.describe())
+    return 0 if shown.created or not shown.metastore.shared else 3
 
 
 def cmd_spark_server(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ from xml.sax.saxutils import escape
 
 from ingest.paths import StatePaths
 from ingest.settings import SparkSettings
+from ingest.spark.metastore import Metastore
 
 LOG4J2 = """\
 # Written by `python -m ingest spark-conf`: Spark says only warnings and errors.
@@ -45,16 +46,20 @@ def conf_dir() -> Path:
 def spark_defaults(state: StatePaths) -> dict[str, str]:
     """Static and session settings shared by every Spark entry point of the project."""
     settings = SparkSettings.read()
+    metastore = Metastore.of(state)
     java_options = f"-Dderby.system.home={state.spark} -Duser.timezone=UTC"
     # The driver's RPC and block manager ports: loopback by default, as local mode needs
     # nothing else. A cluster master needs an address its executors can reach.
-    return {
+    defaults = {
         "spark.master": settings.master,
         "spark.app.name": "sparkify",
         "spark.driver.memory": settings.driver_memory,
         "spark.driver.bindAddress": settings.bind_address,
         "spark.driver.host": settings.bind_address,
         "spark.driver.extraJavaOptions": java_options,
+        # executors in other JVMs (a standalone cluster) compute in UTC like the driver
+        "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
+        "spark.executorEnv.TZ": "UTC",
         "spark.sql.catalogImplementation": "hive",
         "spark.sql.warehouse.dir": state.warehouse.as_uri(),
         "spark.sql.session.timeZone": "UTC",
@@ -65,22 +70,31 @@ def spark_defaults(state: StatePaths) -> dict[str, str]:
         "spark.sql.parquet.compression.codec": "snappy",
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
-        "spark.hadoop.javax.jdo.option.ConnectionURL": metastore_url(state),
     }
-
-
-def metastore_url(state: StatePaths) -> str:
-    return f"jdbc:derby:;databaseName={state.metastore};create=true"
+    defaults.update({f"spark.hadoop.{key}": value
+                     for key, value in metastore.jdo_options(with_password=False).items()})
+    if metastore.shared:
+        jar = str(metastore.jdbc_jar)
+        defaults["spark.driver.extraClassPath"] = jar
+        # Other JVMs rewrite tables this one has read: a long-lived reader (the Thrift
+        # Server) forgets cached table metadata and file listings after 2 s, so it reads
+        # the partitions the writer swapped in, not the files it deleted (docs/metastore.md).
+        defaults["spark.sql.metadataCacheTTLSeconds"] = "2"
+    return defaults
 
 
 def hive_site(state: StatePaths) -> str:
+    metastore = Metastore.of(state)
     properties = {
-        "javax.jdo.option.ConnectionURL": metastore_url(state),
-        "javax.jdo.option.ConnectionDriverName": "org.apache.derby.jdbc.EmbeddedDriver",
+        **metastore.jdo_options(),
         "hive.metastore.warehouse.dir": state.warehouse.as_uri(),
         "hive.metastore.schema.verification": "false",
-        "datanucleus.schema.autoCreateAll": "true",
+        # Derby creates its tables on first use; the Postgres schema is made up front
+        # (ingest.spark.metastore.ensure_schema): letting DataNucleus do it there hangs.
+        "datanucleus.schema.autoCreateAll": "false" if metastore.shared else "true",
     }
+    if metastore.shared:
+        properties["datanucleus.identifierFactory"] = "datanucleus1"
     body = "\n".join(
         f"  <property><name>{escape(name)}</name><value>{escape(value)}</value></property>"
         for name, value in properties.items()
@@ -96,6 +110,13 @@ def write_spark_conf(state: StatePaths, target: Path | None = None) -> Path:
     defaults = "".join(f"{key} {value}\n" for key, value in spark_defaults(state).items())
     header = "# Written by `python -m ingest spark-conf` for this project's state folder.\n"
     (folder / "spark-defaults.conf").write_text(header + defaults, encoding="utf-8")
-    (folder / "hive-site.xml").write_text(hive_site(state), encoding="utf-8")
+    write_hive_site(folder / "hive-site.xml", state)
     (folder / "log4j2.properties").write_text(LOG4J2, encoding="utf-8")
     return folder
+
+
+def write_hive_site(path: Path, state: StatePaths) -> None:
+    """hive-site.xml, readable by its owner only (it may hold the metastore's password)."""
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    path.write_text(hive_site(state), encoding="utf-8")

@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from ingest.errors import IngestError
+from ingest.locks import hold_until_exit, lock_path
 from ingest.paths import StatePaths
 from ingest.settings import SparkSettings
 from ingest.spark.conf import conf_dir, write_spark_conf
+from ingest.spark.metastore import Metastore, ensure_schema
 
 log = logging.getLogger(__name__)
 OUR_HEADER = "# Written by `python -m ingest spark-conf`"
@@ -59,14 +61,22 @@ def ensure_spark_conf(state: StatePaths) -> Path:
 
 def spark_session(state: StatePaths | None = None) -> Any:
     """The process's SparkSession (the one dbt's session method will pick up too)."""
-    java_binary()
-    ensure_spark_conf(state or StatePaths.default())
+    state = state or StatePaths.default()
+    java = java_binary()
+    ensure_spark_conf(state)
+    metastore = Metastore.of(state)
+    if metastore.shared:
+        ensure_schema(java, state)
+    else:  # Derby admits one JVM: commands on one state folder take turns
+        claim_metastore(state)
     # Python workers (the Kinesis source's readers) must have the project's packages: run
     # them with this interpreter, not pyspark's default `python3` on PATH.
     os.environ["PYSPARK_PYTHON"] = str(SparkSettings.read().python or sys.executable)
     from pyspark.sql import SparkSession
 
-    log.info("starting Spark (local mode; the JVM takes 10-20 s to start)")
+    master = SparkSettings.read().master
+    log.info("starting Spark (master %s, metastore: %s; the JVM takes 10-20 s to start)",
+             master, metastore.describe())
     try:
         return SparkSession.builder.enableHiveSupport().getOrCreate()
     except Exception as exc:  # py4j and the JVM fail in many shapes
@@ -75,10 +85,28 @@ def spark_session(state: StatePaths | None = None) -> Any:
             raise IngestError(f"Spark's JVM exited at once: no usable Java. {JAVA_HINT}") from exc
         if "XJ040" in text or "Failed to start database" in text:
             raise IngestError(
-                f"the Spark metastore in {(state or StatePaths.default()).metastore} is in use "
-                "by another Spark process (a dbt run or a Thrift Server): stop it and retry"
+                f"the Spark metastore in {state.metastore} is in use by another Spark process "
+                "(a dbt command, a scheduled cycle, a stream or a Thrift Server): the embedded "
+                "Derby metastore admits one at a time. Wait for it and retry, or share a "
+                "PostgreSQL metastore between them: SPARKIFY_METASTORE=postgres "
+                "(docs/metastore.md)"
             ) from exc
         raise IngestError(f"Spark failed to start: {text.splitlines()[0][:300]}") from exc
+
+
+def claim_metastore(state: StatePaths) -> None:
+    """Hold the state folder's Spark lock for the life of this process, waiting for another
+    command's embedded Spark to end (SPARKIFY_SPARK_LOCK_WAIT seconds at most).
+
+    Derby admits one JVM per metastore: a `run` and a `stream` on one state folder would
+    both start, and the second would fail at its first catalog call, after landing rows,
+    with a py4j stack. They take turns instead; past the wait, the second stops with one
+    line before it lands or builds anything (a `stream` starts Spark before reading)."""
+    command = " ".join(["ingest", *sys.argv[1:3]]) if sys.argv[0].endswith(
+        ("ingest", "__main__.py")) else Path(sys.argv[0]).name
+    hold_until_exit(lock_path(state.locks, "spark", str(state.metastore)),
+                    f"the embedded Spark of {state.root} ({command})",
+                    timeout=SparkSettings.read().lock_wait)
 
 
 def _gateway_exited(exc: Exception) -> bool:

@@ -1,7 +1,8 @@
 """Where the local Thrift Server keeps its files, its Spark settings, and how it is launched.
 
-`<state>/spark-thrift/`: its own conf folder (SPARK_CONF_DIR of that JVM only), warehouse,
-Derby metastore, pid file, log and lock (see ingest.spark.thrift_server for why).
+`<state>/spark-thrift/`: its own conf folder (SPARK_CONF_DIR of that JVM only), pid file, log
+and lock; with the Derby metastore also its own warehouse and metastore, with the shared
+Postgres one the session's (see ingest.spark.thrift_server for why).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from pathlib import Path
 
 from ingest.errors import IngestError
 from ingest.paths import StatePaths
-from ingest.spark.conf import LOG4J2, hive_site, spark_defaults
+from ingest.spark.conf import LOG4J2, spark_defaults, write_hive_site
+from ingest.spark.metastore import Metastore
 
 MAIN_CLASS = "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2"
 BIND_HOST = "127.0.0.1"
@@ -49,14 +51,25 @@ class ServerFiles:
     def marker(self) -> str:
         return f"{STATE_MARKER}{self.folder}"
 
+    @property
+    def catalog(self) -> StatePaths:
+        """Whose warehouse and metastore the server uses.
+
+        With the shared (Postgres) metastore: the session's, so the server serves the marts
+        `make run` built. With Derby (one JVM at a time): its own, `<state>/spark-thrift`.
+        """
+        if Metastore.of(self.state).shared:
+            return self.state.session
+        return self.state
+
 
 def server_files(state: StatePaths | None = None) -> ServerFiles:
     return ServerFiles((state or StatePaths.default()).thrift_server)
 
 
 def server_settings(files: ServerFiles) -> dict[str, str]:
-    """The project's Spark settings, pointed at the server's own warehouse and metastore."""
-    settings = spark_defaults(files.state)
+    """The project's Spark settings, pointed at the server's catalog (ServerFiles.catalog)."""
+    settings = spark_defaults(files.catalog)
     settings["spark.app.name"] = "sparkify-thrift"
     settings["spark.driver.extraJavaOptions"] += f" {files.marker}"
     settings["spark.sql.session.timeZone"] = "UTC"
@@ -66,12 +79,12 @@ def server_settings(files: ServerFiles) -> dict[str, str]:
 def write_server_conf(files: ServerFiles) -> Path:
     """spark-defaults.conf, hive-site.xml and a quiet log4j2.properties for the server's JVM."""
     files.conf.mkdir(parents=True, exist_ok=True)
-    files.state.warehouse.mkdir(parents=True, exist_ok=True)
+    files.catalog.warehouse.mkdir(parents=True, exist_ok=True)
     header = ("# Written by ingest.spark.thrift_server for the local Spark Thrift Server's "
               "own state.\n")
     defaults = "".join(f"{key} {value}\n" for key, value in server_settings(files).items())
     (files.conf / "spark-defaults.conf").write_text(header + defaults, encoding="utf-8")
-    (files.conf / "hive-site.xml").write_text(hive_site(files.state), encoding="utf-8")
+    write_hive_site(files.conf / "hive-site.xml", files.catalog)
     (files.conf / "log4j2.properties").write_text(LOG4J2, encoding="utf-8")
     return files.conf
 

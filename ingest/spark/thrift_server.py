@@ -6,26 +6,23 @@ bound to 127.0.0.1, and waits until it answers SQL; `stop` ends that JVM and not
 `.sql()` that goes through the server, so the raw tables land in the server's metastore
 (ingest.stage.thrift); ingest.spark.commands is the `spark-server` command.
 
-Design: the server has its OWN state, `<state>/spark-thrift/{conf,warehouse,metastore_db}`,
-next to the embedded Spark's `<state>/spark/`, and its own Spark conf folder (passed as
-`SPARK_CONF_DIR` to that JVM only).
+Design: the server's catalog (warehouse and metastore) follows SPARKIFY_METASTORE.
 
-- Derby, the embedded metastore, admits one JVM at a time. Sharing `<state>/spark/metastore_db`
+- `postgres` (docs/metastore.md): the server shares the session's warehouse
+  (`<state>/spark/warehouse`) and the PostgreSQL metastore with every other Spark JVM of the
+  project, as on a real cluster: it serves the marts `make run` built, with no stage
+  through it, while dbt, `run --every` or `stream` run beside it.
+- `derby` (default): Derby admits one JVM at a time, so sharing `<state>/spark/metastore_db`
   would make the server and every session-mode `dbt` run, `ingest stage` or sqlfluff dbt
   templater fail each other with `XJ040 Failed to start database` for as long as the server
-  runs. With a separate Derby both can run at the same time.
-- A Postgres-backed metastore would let both JVMs share one catalog, as a real cluster does.
-  It was rejected for the local server. It needs a running PostgreSQL, and the embedded path
-  needs nothing but Java. pip pyspark ships no Hive `schematool` and no metastore DDL. Letting
-  DataNucleus create the schema (`datanucleus.schema.autoCreateAll`) HUNG against Postgres:
-  its `ALTER TABLE … ADD CONSTRAINT` waited on the same JVM's open transaction (tried
-  while building this module, on PostgreSQL 15 and pyspark 4.3). So the project would have
-  to ship and upgrade the Hive 2.3 metastore DDL itself.
-- A separate catalog also behaves like EMR, whose cluster has a metastore and warehouse of
-  its own. The price: the raw tables must be staged through the server (`ThriftSql`), and
-  the marts it builds live in `<state>/spark-thrift/warehouse`, not in the embedded
-  warehouse. The verified landing folder (`<state>/landing`) is shared, so staging through
-  the server reads no source object again: it only registers the tables.
+  runs. The server keeps its own `<state>/spark-thrift/{warehouse,metastore_db}`, like an
+  EMR cluster with its own catalog: the raw tables must be staged through the server
+  (`ThriftSql`), and the marts it builds live in its own warehouse. The verified landing
+  folder (`<state>/landing`) is shared, so staging through the server reads no source
+  object again: it only registers the tables.
+
+Its own conf folder (`<state>/spark-thrift/conf`, passed as `SPARK_CONF_DIR` to that JVM
+only) holds the settings either way.
 
 The server runs as a session leader (it survives the command that started it). Its pid is
 in `<state>/spark-thrift/server.pid` and its output in `server.log`. `stop` signals that pid
@@ -50,6 +47,7 @@ from pathlib import Path
 from ingest.errors import IngestError
 from ingest.paths import StatePaths
 from ingest.settings import ThriftSettings
+from ingest.spark.metastore import Metastore, ensure_schema
 from ingest.spark.processes import (
     cmdline,
     is_alive,
@@ -200,7 +198,9 @@ def start(port: int | None = None, state: StatePaths | None = None, *,
                 "another with --port or SPARKIFY_THRIFT_PORT")
         from ingest.spark.session import java_binary
 
-        java_binary()
+        java = java_binary()
+        if Metastore.of(files.state).shared:
+            ensure_schema(java, files.state)
         conf = write_server_conf(files)
         process = _launch(files, conf, port)
         try:
