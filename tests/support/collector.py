@@ -99,17 +99,18 @@ def collector_thread(endpoint: str, state: Path, limits: Limits | None = None, *
 
 
 @contextmanager
-def collector_process(endpoint: str, state: Path, *extra: str
+def collector_process(endpoint: str, state: Path, *extra: str, port: int | None = None,
+                      stream: str = STREAM
                       ) -> Iterator[tuple[subprocess.Popen[bytes], Collector]]:
     """`python -m ingest collect` in its own process (stopped with SIGTERM at the end)."""
     keys = KeyStore(state / "collector" / "api-keys.json")
     _key, text = keys.create("tests")
-    port = free_port()
+    port = port or free_port()
     env = {**os.environ, "AWS_ENDPOINT_URL": endpoint, "SPARKIFY_STATE_DIR": str(state),
            "PYTHONPATH": str(PROJECT_DIR)}
-    log = (state / "collector.log").open("wb")
+    log = (state / "collector.log").open("ab")
     process = subprocess.Popen(
-        [sys.executable, "-m", "ingest", "collect", "--stream", STREAM, "--shards", "2",
+        [sys.executable, "-m", "ingest", "collect", "--stream", stream, "--shards", "2",
          "--port", str(port), *extra], cwd=PROJECT_DIR, env=env, stdout=log,
         stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -124,7 +125,7 @@ def collector_process(endpoint: str, state: Path, *extra: str
                 pass
             assert time.monotonic() < deadline, "the collector did not start"
             time.sleep(0.1)
-        yield process, Collector(url, text, keys, kinesis(endpoint))
+        yield process, Collector(url, text, keys, kinesis(endpoint), stream)
     finally:
         stop(process)
         log.close()
