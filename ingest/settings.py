@@ -15,26 +15,26 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self
+from typing import Any, Literal, Self
 
 from pydantic import (
     AliasChoices,
-    BeforeValidator,
     Field,
     SecretStr,
     ValidationError,
     field_validator,
 )
-from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ingest.errors import IngestError
 from ingest.setting_rules import (
     TARGETS,
+    CommaList,
     EventRate,
     Interval,
     Target,
     Url,
+    env_names,
     no_control_characters,
 )
 
@@ -46,14 +46,6 @@ def env(name: str | tuple[str, ...], default: Any, doc: str, **rules: Any) -> An
     alias = AliasChoices(*name) if isinstance(name, tuple) else name
     return Field(default, validation_alias=alias, description=doc, **rules)
 
-
-def _comma_list(value: object) -> object:
-    if not isinstance(value, str):
-        return value
-    return tuple(item.strip() for item in value.split(",") if item.strip())
-
-
-CommaList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_comma_list)]
 
 class SettingsGroup(BaseSettings):
     """The settings of one area; `read()` takes them from the environment now."""
@@ -395,14 +387,6 @@ GROUPS: tuple[type[SettingsGroup], ...] = (
 def default_from(group: type[SettingsGroup], name: str) -> Callable[[], Any]:
     """A dataclass `default_factory`: the setting `name` of `group`, read when called."""
     return lambda: getattr(group.read(), name)
-
-
-def env_names(field: FieldInfo) -> tuple[str, ...]:
-    """The variable(s) a setting reads, first one first."""
-    alias = field.validation_alias
-    if isinstance(alias, AliasChoices):
-        return tuple(str(choice) for choice in alias.choices)
-    return (str(alias),)
 
 
 def env_name(group: type[SettingsGroup], setting: str) -> str:

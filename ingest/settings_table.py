@@ -8,7 +8,8 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ingest.settings import GROUPS, env_names
+from ingest.setting_rules import env_names
+from ingest.settings import GROUPS
 
 
 @dataclass(frozen=True)
