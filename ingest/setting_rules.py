@@ -11,9 +11,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, AliasChoices, BeforeValidator, SecretStr
-from pydantic.fields import FieldInfo
-from pydantic_settings import NoDecode
+from pydantic import AfterValidator, SecretStr
 
 TARGETS = ("spark", "spark_thrift", "postgres", "redshift")  # profiles/profiles.yml
 MAX_INTERVAL_SECONDS = 7 * 24 * 3600
@@ -75,20 +73,3 @@ EventRate = Annotated[str, AfterValidator(_event_rate)]
 Url = Annotated[str, AfterValidator(_url)]
 Target = Literal["spark", "spark_thrift", "postgres", "redshift"]
 Finite = Annotated[float, AfterValidator(_finite)]
-
-
-def _comma_list(value: object) -> object:
-    if not isinstance(value, str):
-        return value
-    return tuple(item.strip() for item in value.split(",") if item.strip())
-
-
-CommaList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_comma_list)]
-
-
-def env_names(field: FieldInfo) -> tuple[str, ...]:
-    """The variable(s) a setting reads, first one first."""
-    alias = field.validation_alias
-    if isinstance(alias, AliasChoices):
-        return tuple(str(choice) for choice in alias.choices)
-    return (str(alias),)

@@ -13,74 +13,30 @@ run/scheduler.py and sample/local_s3.py; those are writes, not settings.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Literal
 
-from pydantic import (
-    AliasChoices,
-    Field,
-    SecretStr,
-    ValidationError,
-    field_validator,
+from pydantic import SecretStr
+
+from ingest.setting_base import (
+    CommaList,
+    SettingsGroup,
+    default_from,
+    env,
+    env_name,
+    env_names,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from ingest.errors import IngestError
 from ingest.setting_rules import (
     TARGETS,
-    CommaList,
     EventRate,
     Interval,
     Target,
     Url,
-    env_names,
-    no_control_characters,
 )
 
+__all__ = ["GROUPS", "SettingsGroup", "default_from", "env_name", "env_names", "read_all"]
+
 PROJECT = "sparkify-dbt"  # the EMR cluster name and Redshift cluster id by default
-
-
-def env(name: str | tuple[str, ...], default: Any, doc: str, **rules: Any) -> Any:
-    """One setting: its variable (or variables, the first set wins), default and meaning."""
-    alias = AliasChoices(*name) if isinstance(name, tuple) else name
-    return Field(default, validation_alias=alias, description=doc, **rules)
-
-
-class SettingsGroup(BaseSettings):
-    """The settings of one area; `read()` takes them from the environment now."""
-
-    model_config = SettingsConfigDict(case_sensitive=True, env_ignore_empty=True,
-                                      frozen=True, extra="ignore", allow_inf_nan=False)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _plain_text(cls, value: object) -> object:
-        return no_control_characters(value)
-
-    @classmethod
-    def read(cls) -> Self:
-        try:
-            return cls()
-        except ValidationError as exc:
-            raise IngestError(_invalid(cls, exc)) from None
-
-
-def read_all() -> None:
-    """Check every setting now (the CLI does, before anything runs): IngestError naming the
-    first group's bad variables."""
-    for group in GROUPS:
-        group.read()
-
-
-def _invalid(group: type[SettingsGroup], exc: ValidationError) -> str:
-    problems = []
-    for error in exc.errors():
-        field = group.model_fields.get(str(error["loc"][0]))
-        name = " or ".join(env_names(field)) if field else str(error["loc"][0])
-        message = str(error["msg"]).removeprefix("Value error, ").lower()
-        problems.append(f"{name}={error['input']!r}: {message}")
-    return "bad environment variable: " + "; ".join(problems)
 
 
 class ProjectSettings(SettingsGroup):
@@ -384,11 +340,8 @@ GROUPS: tuple[type[SettingsGroup], ...] = (
 )
 
 
-def default_from(group: type[SettingsGroup], name: str) -> Callable[[], Any]:
-    """A dataclass `default_factory`: the setting `name` of `group`, read when called."""
-    return lambda: getattr(group.read(), name)
-
-
-def env_name(group: type[SettingsGroup], setting: str) -> str:
-    """The variable of one setting, for messages: env_name(PostgresSettings, "user")."""
-    return env_names(group.model_fields[setting])[0]
+def read_all() -> None:
+    """Check every setting now (the CLI does, before anything runs): IngestError naming the
+    first group's bad variables."""
+    for group in GROUPS:
+        group.read()

@@ -8,8 +8,7 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ingest.setting_rules import env_names
-from ingest.settings import GROUPS
+from ingest.settings import GROUPS, env_names
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,8 @@ from pydantic.fields import FieldInfo
 
 from ingest.cli import build_parser, main
 from ingest.setting_options import Checked
-from ingest.setting_rules import TARGETS, env_names
-from ingest.settings import GROUPS, SettingsGroup
+from ingest.setting_rules import TARGETS
+from ingest.settings import GROUPS, SettingsGroup, env_names
 from tests.support.project import PROJECT_DIR
 
 CONTROL = st.sampled_from(["\n", "\r", "\x00", "\x1b", "\x07", "\x7f", "\u2028", "\u202e"])
