@@ -317,6 +317,15 @@ class CollectSettings(SettingsGroup):
     max_pending: int = env("SPARKIFY_COLLECT_MAX_PENDING", 20_000,
                            "collect: events waiting for the stream before requests get 503 "
                            "(--max-pending)", ge=1, le=100_000_000)
+    header_timeout: float = env("SPARKIFY_COLLECT_HEADER_TIMEOUT", 10.0,
+                                "collect: seconds a request's headers may take to arrive "
+                                "(--header-timeout)", gt=0, le=600)
+    body_timeout: float = env("SPARKIFY_COLLECT_BODY_TIMEOUT", 60.0,
+                              "collect: seconds a request's body may take to arrive after "
+                              "its headers (--body-timeout)", gt=0, le=3600)
+    max_connections: int = env("SPARKIFY_COLLECT_MAX_CONNECTIONS", 128,
+                               "collect: open connections; one more closes the oldest idle "
+                               "one (--max-connections)", ge=1, le=100_000)
     api_key: SecretStr | None = env(
         "SPARKIFY_COLLECT_API_KEY", None,
         "the load tool (`python -m bench.collect --url`): the API key it posts with")

@@ -49,6 +49,18 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
                        default=settings.max_pending,
                        help="events waiting for the stream before 503 "
                             f"(default {settings.max_pending})")
+    serve.add_argument("--header-timeout", type=checked(CollectSettings, "header_timeout"),
+                       default=settings.header_timeout,
+                       help="seconds a request's headers may take "
+                            f"(default {settings.header_timeout:g})")
+    serve.add_argument("--body-timeout", type=checked(CollectSettings, "body_timeout"),
+                       default=settings.body_timeout,
+                       help="seconds a request's body may take after its headers "
+                            f"(default {settings.body_timeout:g})")
+    serve.add_argument("--max-connections", type=checked(CollectSettings, "max_connections"),
+                       default=settings.max_connections,
+                       help="open connections; one more closes the oldest idle one "
+                            f"(default {settings.max_connections})")
     serve.set_defaults(handler=cmd_collect)
 
     keys = commands.add_parser("collect-key", help="create, revoke or list the collector's "
@@ -61,6 +73,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def cmd_collect(args: argparse.Namespace) -> int:
     from ingest.collect.app import Limits
+    from ingest.collect.doors import Doors
     from ingest.collect.server import ServeOptions, serve
     from ingest.stream.kinesis import validate_stream_name
 
@@ -73,7 +86,10 @@ def cmd_collect(args: argparse.Namespace) -> int:
     limits = Limits(args.max_body, args.max_events, args.rate, args.burst)
     return serve(ServeOptions(validate_stream_name(args.stream), args.host, args.port,
                               args.shards, limits, args.cert, args.key,
-                              args.linger_ms / 1000, args.max_pending))
+                              args.linger_ms / 1000, args.max_pending,
+                              Doors(header_timeout=args.header_timeout,
+                                    body_timeout=args.body_timeout,
+                                    max_connections=args.max_connections)))
 
 
 def cmd_collect_key(args: argparse.Namespace) -> int:

@@ -96,11 +96,12 @@ def _add_schema_option(parser: argparse.ArgumentParser, settings: RunSettings) -
 def mark_builds_behind(staged: StagedRows) -> None:
     """`stage` changed rows outside a cycle: the marts built from that raw schema are behind,
     so the next cycle builds even though it finds nothing new to stage."""
-    from ingest.run.builds import postgres_target, spark_target, staged_by_hand
+    from ingest.run.builds import PrunedDays, postgres_target, spark_target, staged_by_hand
 
     warehouse = staged.warehouse
     target = spark_target(staged.state) if warehouse is None else postgres_target(
         warehouse.host, warehouse.port, warehouse.database)
+    PrunedDays.of(staged.state, target, staged.raw_schema).add(staged.pruned_days)
     staged_by_hand(staged.state, target, staged.raw_schema)
 
 
