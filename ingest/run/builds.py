@@ -12,14 +12,18 @@ changed model, macro, seed or test is built at the next cycle, even when nothing
 
 from __future__ import annotations
 
+import datetime as dt
 import glob
 import hashlib
+import json
 import logging
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from ingest.locks import exclusive
 from ingest.paths import StatePaths, project_root
 from ingest.raw.contract import validate_schema_name
 
@@ -69,6 +73,89 @@ class BuildMarker:
 
 
 _RECORD = re.compile(r"ledger state (\S+), with project (\S+)")
+
+
+# A pruned log object whose name holds no date: its rows may have been on any day.
+EVERY_DAY = "every day"
+
+
+@dataclass(frozen=True)
+class PrunedDays:
+    """The days whose log objects a stage pruned (`--prune`), until a build removed them
+    from the marts: the incremental models replace only the days their new rows cover, so
+    a day emptied in the raw table keeps its plays unless the build is told (var
+    `pruned_days`, macros/pruned_days.sql). One file per (target, raw schema), so a stage by
+    hand, a cycle's stage and a build in another process all see it (under its own lock)."""
+
+    path: Path
+
+    @classmethod
+    def of(cls, state: StatePaths, target: str, raw_schema: str) -> PrunedDays:
+        validate_schema_name(raw_schema, "raw schema")
+        return cls(state.root / "builds" / f"{target.replace('/', '_')}--{raw_schema}.pruned")
+
+    def add(self, days: frozenset[dt.date] | None) -> None:
+        """Record `days` (None: some day unknown, so every day) as pruned."""
+        if days is not None and not days:
+            return
+        added = [EVERY_DAY] if days is None else [day.isoformat() for day in sorted(days)]
+        with self._locked():
+            self._write(self._read() | set(added))
+        log.info("the next build removes the pruned days from the marts: %s",
+                 ", ".join(added))
+
+    def pending(self) -> frozenset[dt.date] | None:
+        """The days no build has removed yet (None: every day, a full refresh)."""
+        with self._locked():
+            recorded = self._read()
+        if EVERY_DAY in recorded:
+            return None
+        return frozenset(dt.date.fromisoformat(day) for day in recorded)
+
+    def built(self, days: frozenset[dt.date] | None) -> None:
+        """A build removed `days` (None: rebuilt everything); days pruned since stay."""
+        done = None if days is None else {day.isoformat() for day in days}
+        with self._locked():
+            recorded = self._read()
+            self._write(set() if done is None else recorded - done)
+
+    def _locked(self) -> Any:
+        return exclusive(self.path.with_suffix(".lock"), "a change of the pruned days",
+                         wait=True)
+
+    def _read(self) -> set[str]:
+        try:
+            lines = self.path.read_text(encoding="utf-8").split()
+        except FileNotFoundError:
+            return set()
+        return {line for line in lines if line == EVERY_DAY or _is_date(line)}
+
+    def _write(self, days: set[str]) -> None:
+        if not days:
+            self.path.unlink(missing_ok=True)
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_text("".join(f"{day}\n" for day in sorted(days)), encoding="utf-8")
+        os.replace(temporary, self.path)
+
+
+def _is_date(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def pruned_days_args(days: frozenset[dt.date] | None) -> list[str]:
+    """The dbt arguments that remove pruned days from the marts: the var the day models
+    read, or a full refresh when some day is unknown."""
+    if days is None:
+        return ["--full-refresh"]
+    if not days:
+        return []
+    return ["--vars", json.dumps({"pruned_days": [day.isoformat() for day in sorted(days)]})]
 
 
 # What a build's result depends on besides the staged rows: the dbt project's own files.

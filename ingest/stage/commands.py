@@ -7,6 +7,7 @@ the run area's, which marks the builds of that raw schema behind: ingest.run.com
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -30,6 +31,8 @@ class StagedRows:
     state: StatePaths
     raw_schema: str
     warehouse: ConnectionSettings | None = None
+    # the days of log objects it pruned (None: some day unknown), ingest.run.builds
+    pruned_days: frozenset[dt.date] | None = frozenset()
 
 
 OnStaged = Callable[[StagedRows], None]
@@ -140,7 +143,8 @@ def cmd_stage(args: argparse.Namespace, on_staged: OnStaged | None = None) -> in
         report = stage_postgres_report(source, schema=args.raw_schema, settings=settings,
                                        options=options)
         if report.rows_changed:
-            changed = StagedRows(StatePaths.default(), args.raw_schema, settings)
+            changed = StagedRows(StatePaths.default(), args.raw_schema, settings,
+                                 report.pruned_days())
     elif args.target == "redshift":
         _stage_redshift(args, source, options)
     elif args.target == "spark_thrift":
@@ -154,7 +158,8 @@ def cmd_stage(args: argparse.Namespace, on_staged: OnStaged | None = None) -> in
         staged = stage_spark(source, schema=args.raw_schema, location=args.location,
                              dry_run=args.dry_run, options=options)
         if staged.landing is not None and staged.landing.rows_changed:
-            changed = StagedRows(StatePaths.default(), args.raw_schema)
+            changed = StagedRows(StatePaths.default(), args.raw_schema,
+                                 pruned_days=staged.landing.pruned_days())
     if changed is not None and on_staged is not None:
         on_staged(changed)
     return 0
