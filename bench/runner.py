@@ -160,9 +160,11 @@ def _cycle_step(run: TargetRun, source: Path, steps: _Recorder) -> None:
     only at the days it rebuilt. dbt's run_results.json goes where the bench reads it.
     """
     from ingest.run.builds import BuildMarker, spark_target
+    from ingest.stage.ledger_mark import landing_mark
 
     state = StatePaths(Path(run.env["SPARKIFY_STATE_DIR"]).resolve())
-    BuildMarker.of(state, spark_target(state), run.raw_schema, run.schema).record_built()
+    BuildMarker.of(state, spark_target(state), run.raw_schema, run.schema).record_built(
+        landing_mark(state, str(source))())
     cycle_log = steps.run_dir / f"{INCREMENTAL_CYCLE}.log"
     steps.pipeline_step(run, INCREMENTAL_CYCLE, [sys.executable, "-m", "ingest", "run", "--once",
                                                  *_cycle_names(run, source)],

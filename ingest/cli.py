@@ -10,6 +10,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn, cast
 
 from ingest.clusters import commands as clusters
 from ingest.collect import commands as collect
@@ -17,7 +18,9 @@ from ingest.errors import EXIT_BUSY, EXIT_ERROR, EXIT_INTERRUPTED, IngestError
 from ingest.raw import commands as raw
 from ingest.report import commands as report
 from ingest.run import commands as run_area
+from ingest.safe_text import printable
 from ingest.sample import commands as sample
+from ingest.settings import read_all
 from ingest.settings_table import settings_text
 from ingest.spark import commands as spark
 from ingest.stage import commands as stage
@@ -26,9 +29,19 @@ from ingest.stream import commands as stream
 Handler = Callable[[argparse.Namespace], int]
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, with a bad command line said in one `error:` line (exit 2), as the other
+    errors a user can cause; `--help` shows the usage."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"error: {printable(self.prog)}: {printable(message)} (--help shows the usage)",
+              file=sys.stderr)
+        raise SystemExit(EXIT_ERROR)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line: global options, then every area's sub-commands."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="python -m ingest",
         description="Sparkify ingest: generate raw data, upload it to S3, stage it for dbt. "
                     "Most options' defaults can be set with the variables listed below.",
@@ -37,7 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    commands = parser.add_subparsers(dest="command", required=True)
+    # the sub-commands' parsers are Parsers too (argparse makes them of the parser's class)
+    commands = cast("argparse._SubParsersAction[argparse.ArgumentParser]",
+                    parser.add_subparsers(dest="command", required=True))
     sample.add_commands(commands)
     raw.add_commands(commands)
     stage.add_commands(commands, on_staged=run_area.mark_builds_behind)
@@ -52,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
+        read_all()  # every setting checked before anything runs, whatever the command
         parser = build_parser()
     except IngestError as exc:  # a setting of the wrong type: no parser without its default
         print(f"error: {exc}", file=sys.stderr)

@@ -1,4 +1,5 @@
-"""Exclusive file locks: one stage per (source, raw schema, target), one scheduled cycle.
+"""Exclusive file locks: one stage per (source, raw schema, target), one scheduled cycle,
+one embedded Spark per state folder (its Derby metastore admits one JVM).
 
 `flock` locks belong to an open file description, so the kernel releases them when the
 process dies, kill -9 included: a crashed stage never leaves a stale lock behind.
@@ -10,8 +11,9 @@ import fcntl
 import hashlib
 import logging
 import os
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TextIO
 
@@ -53,8 +55,10 @@ def try_lock(path: Path, what: str) -> Iterator[bool]:
 
 
 @contextmanager
-def exclusive(path: Path, what: str, *, wait: bool) -> Iterator[None]:
-    """Hold the lock on `path` for `what`; wait for it, or raise Busy at once."""
+def exclusive(path: Path, what: str, *, wait: bool,
+              timeout: float | None = None) -> Iterator[None]:
+    """Hold the lock on `path` for `what`; wait for it (at most `timeout` seconds, when
+    given), or raise Busy at once."""
     with _lock_file(path) as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -63,10 +67,44 @@ def exclusive(path: Path, what: str, *, wait: bool) -> Iterator[None]:
             if not wait:
                 raise Busy(f"{what} is already running ({who}; lock {path}): "
                            "try again later, or pass --wait to wait for it") from None
-            log.info("waiting for %s to finish (%s; lock %s)", what, who, path)
-            fcntl.flock(handle, fcntl.LOCK_EX)
+            if timeout is None:
+                log.info("waiting for %s to finish (%s; lock %s)", what, who, path)
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            else:
+                log.info("waiting for %s to finish, at most %g s (lock %s)", who, timeout,
+                         path)
+                _wait_for(handle, path, what, timeout)
         with _held(handle, what):
             yield
+
+
+def _wait_for(handle: TextIO, path: Path, what: str, timeout: float) -> None:
+    """Take the lock within `timeout` seconds, or raise Busy naming who still holds it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise Busy(f"{what}: {holder(path)} still holds {path} after {timeout:g} s "
+                           "of waiting: nothing was done; try again once it ends") from None
+            time.sleep(min(0.5, left))
+
+
+# Locks this process holds until it exits (the kernel releases them then, kill -9 included).
+_HELD_FOR_LIFE: dict[Path, ExitStack] = {}
+
+
+def hold_until_exit(path: Path, what: str, *, timeout: float) -> None:
+    """Take the lock on `path` for the rest of this process (waiting at most `timeout`
+    seconds for another holder); a second call for the same path does nothing."""
+    if path in _HELD_FOR_LIFE:
+        return
+    stack = ExitStack()
+    stack.enter_context(exclusive(path, what, wait=True, timeout=timeout))
+    _HELD_FOR_LIFE[path] = stack
 
 
 @contextmanager

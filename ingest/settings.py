@@ -13,55 +13,30 @@ run/scheduler.py and sample/local_s3.py; those are writes, not settings.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self
+from typing import Literal
 
-from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, ValidationError
-from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import SecretStr
 
-from ingest.errors import IngestError
+from ingest.setting_base import (
+    CommaList,
+    SettingsGroup,
+    default_from,
+    env,
+    env_name,
+    env_names,
+)
+from ingest.setting_rules import (
+    TARGETS,
+    EventRate,
+    Interval,
+    Target,
+    Url,
+)
+
+__all__ = ["GROUPS", "SettingsGroup", "default_from", "env_name", "env_names", "read_all"]
 
 PROJECT = "sparkify-dbt"  # the EMR cluster name and Redshift cluster id by default
-
-
-def env(name: str | tuple[str, ...], default: Any, doc: str, **rules: Any) -> Any:
-    """One setting: its variable (or variables, the first set wins), default and meaning."""
-    alias = AliasChoices(*name) if isinstance(name, tuple) else name
-    return Field(default, validation_alias=alias, description=doc, **rules)
-
-
-def _comma_list(value: object) -> object:
-    if not isinstance(value, str):
-        return value
-    return tuple(item.strip() for item in value.split(",") if item.strip())
-
-
-CommaList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_comma_list)]
-
-
-class SettingsGroup(BaseSettings):
-    """The settings of one area; `read()` takes them from the environment now."""
-
-    model_config = SettingsConfigDict(case_sensitive=True, env_ignore_empty=True,
-                                      frozen=True, extra="ignore")
-
-    @classmethod
-    def read(cls) -> Self:
-        try:
-            return cls()
-        except ValidationError as exc:
-            raise IngestError(_invalid(cls, exc)) from None
-
-
-def _invalid(group: type[SettingsGroup], exc: ValidationError) -> str:
-    problems = []
-    for error in exc.errors():
-        field = group.model_fields.get(str(error["loc"][0]))
-        name = " or ".join(env_names(field)) if field else str(error["loc"][0])
-        problems.append(f"{name}={error['input']!r}: {error['msg'].lower()}")
-    return "bad environment variable: " + "; ".join(problems)
 
 
 class ProjectSettings(SettingsGroup):
@@ -86,7 +61,7 @@ class SparkSettings(SettingsGroup):
                       "(`spark-cluster start`, docs/spark-cluster.md)")
     driver_memory: str = env("SPARKIFY_SPARK_DRIVER_MEMORY", "4g", "Spark driver memory")
     shuffle_partitions: int = env(
-        "SPARKIFY_SPARK_SHUFFLE_PARTITIONS", 4, "spark.sql.shuffle.partitions", ge=1)
+        "SPARKIFY_SPARK_SHUFFLE_PARTITIONS", 4, "spark.sql.shuffle.partitions", ge=1, le=100_000)
     python: Path | None = env(
         "PYSPARK_PYTHON", None,
         "the Python Spark's Python workers run, e.g. the streaming source's (default: the "
@@ -95,6 +70,10 @@ class SparkSettings(SettingsGroup):
         "SPARKIFY_SPARK_BIND_ADDRESS", "127.0.0.1",
         "address the Spark driver listens on and advertises (a cluster master needs one "
         "its executors reach)")
+    lock_wait: int = env(
+        "SPARKIFY_SPARK_LOCK_WAIT", 600,
+        "seconds a command waits for another one's embedded Spark on the same state folder "
+        "(its Derby metastore admits one JVM) before it stops", ge=0, le=86400)
     metastore: Literal["derby", "postgres"] = env(
         "SPARKIFY_METASTORE", "derby",
         "Hive metastore of every Spark JVM: `derby` (embedded, one JVM at a time) or "
@@ -145,9 +124,9 @@ class RedshiftSettings(SettingsGroup):
 class AwsSettings(SettingsGroup):
     """AWS: credentials and region come from boto3's own chain; named here where we say it."""
 
-    endpoint_url: str | None = env("AWS_ENDPOINT_URL", None,
+    endpoint_url: Url | None = env("AWS_ENDPOINT_URL", None,
                                    "AWS endpoint named in connection errors (boto3 reads it)")
-    s3_endpoint_url: str | None = env("AWS_ENDPOINT_URL_S3", None,
+    s3_endpoint_url: Url | None = env("AWS_ENDPOINT_URL_S3", None,
                                       "S3 endpoint, before AWS_ENDPOINT_URL (boto3 reads it)")
 
 
@@ -160,24 +139,27 @@ class SampleSettings(SettingsGroup):
     known_song_share: float = env("SPARKIFY_KNOWN_SONG_SHARE", 0.4,
                                   "generate: share of plays that name a song of the set",
                                   ge=0.0, le=1.0)
-    songs: int = env("SPARKIFY_SONGS", 71, "sample size: songs (--songs)", ge=0)
-    days: int = env("SPARKIFY_DAYS", 30, "sample size: days (--days)", ge=0)
+    songs: int = env("SPARKIFY_SONGS", 71, "sample size: songs (--songs)", ge=0, le=10_000_000)
+    days: int = env("SPARKIFY_DAYS", 30, "sample size: days (--days)", ge=0, le=36_500)
     events_per_day: int = env("SPARKIFY_EVENTS_PER_DAY", 270,
-                              "sample size: events per day (--events-per-day)", ge=0)
-    seed: int = env("SPARKIFY_SEED", 42, "sample: random seed (--seed)")
+                              "sample size: events per day (--events-per-day)", ge=0,
+                              le=100_000_000)
+    seed: int = env("SPARKIFY_SEED", 42, "sample: random seed (--seed)", ge=-2**63,
+                    le=2**63 - 1)
 
 
 class UploadSettings(SettingsGroup):
     """`upload`: local raw files to S3."""
 
     workers: int = env("SPARKIFY_UPLOAD_WORKERS", 16, "upload: parallel uploads (--workers)",
-                       ge=1)
+                       ge=1, le=1024)
 
 
 class StageSettings(SettingsGroup):
     """`stage`, `status`, `run`, `pipeline`: what is staged, where and how."""
 
-    target: str = env("SPARKIFY_TARGET", "spark", "dbt target, and the ingest's --target")
+    target: Target = env("SPARKIFY_TARGET", "spark",
+                         f"dbt target, and the ingest's --target: {', '.join(TARGETS)}")
     source: str | None = env("SPARKIFY_SOURCE", None,
                              "raw data: a local folder or s3://bucket/prefix (--source)")
     raw_schema: str = env("SPARKIFY_RAW_SCHEMA", "sparkify_raw",
@@ -191,9 +173,11 @@ class StageSettings(SettingsGroup):
     load_files_uri: str | None = env(
         "SPARKIFY_LOAD_FILES_URI", None,
         "stage redshift: s3:// prefix for manifests (default `<source>/_sparkify_loads`)")
-    batch_objects: int = env("SPARKIFY_BATCH_OBJECTS", 500, "objects per batch", ge=1)
+    batch_objects: int = env("SPARKIFY_BATCH_OBJECTS", 500, "objects per batch", ge=1,
+                               le=1_000_000)
     max_attempts: int = env("SPARKIFY_MAX_ATTEMPTS", 3,
-                            "runs an unreadable object stays pending before it is failed", ge=1)
+                            "runs an unreadable object stays pending before it is failed", ge=1,
+                            le=1000)
     prune: bool = env("SPARKIFY_PRUNE", False,
                       "drop the rows of objects that vanished from the source (--prune)")
     wait: bool = env("SPARKIFY_WAIT", True,
@@ -207,10 +191,11 @@ class RunSettings(SettingsGroup):
 
     schema_name: str = env("SPARKIFY_SCHEMA", "sparkify",
                            "marts schema (--schema; dbt reads it too)")
-    every: str = env("SPARKIFY_EVERY", "10m", "run: interval between cycles (--every)")
+    every: Interval = env("SPARKIFY_EVERY", "10m", "run: interval between cycles (--every)")
     idle_exit_code: int = env("SPARKIFY_IDLE_EXIT_CODE", 0,
                               "run: exit code when the last cycle built nothing "
-                              "(--idle-exit-code; 99: Airflow marks the task skipped)")
+                              "(--idle-exit-code; 99: Airflow marks the task skipped)",
+                              ge=0, le=255)
 
 
 class ReportSettings(SettingsGroup):
@@ -229,7 +214,7 @@ class EmrSettings(SettingsGroup):
     release: str = env("SPARKIFY_EMR_RELEASE", "emr-7.5.0", "EMR release label")
     instance_type: str = env("SPARKIFY_EMR_INSTANCE_TYPE", "m5.xlarge",
                              "EMR master and core instance type")
-    core_count: int = env("SPARKIFY_EMR_CORE_COUNT", 2, "EMR core instances", ge=0)
+    core_count: int = env("SPARKIFY_EMR_CORE_COUNT", 2, "EMR core instances", ge=0, le=1000)
     subnet: str | None = env("SPARKIFY_EMR_SUBNET", None, "EC2 subnet id of the EMR cluster")
     key_pair: str | None = env("SPARKIFY_EMR_KEY_PAIR", None, "EC2 key pair of the EMR nodes")
     log_uri: str | None = env("SPARKIFY_EMR_LOG_URI", None, "s3:// prefix for EMR logs")
@@ -237,7 +222,7 @@ class EmrSettings(SettingsGroup):
     job_flow_role: str = env("SPARKIFY_EMR_JOB_FLOW_ROLE", "EMR_EC2_DefaultRole",
                              "EC2 instance profile of the EMR nodes")
     timeout: float = env("SPARKIFY_EMR_TIMEOUT", 1800.0,
-                         "seconds `emr up` waits for the cluster", gt=0)
+                         "seconds `emr up` waits for the cluster", gt=0, le=86_400)
 
 
 class RedshiftClusterSettings(SettingsGroup):
@@ -246,7 +231,7 @@ class RedshiftClusterSettings(SettingsGroup):
     cluster_id: str = env("SPARKIFY_REDSHIFT_CLUSTER_ID", PROJECT,
                           "Redshift cluster identifier")
     node_type: str = env("SPARKIFY_REDSHIFT_NODE_TYPE", "ra3.xlplus", "Redshift node type")
-    node_count: int = env("SPARKIFY_REDSHIFT_NODE_COUNT", 1, "Redshift nodes", ge=1)
+    node_count: int = env("SPARKIFY_REDSHIFT_NODE_COUNT", 1, "Redshift nodes", ge=1, le=128)
     raw_uri: str | None = env("SPARKIFY_RAW_URI", None,
                               "s3://bucket/prefix the cluster's role may read")
     role_name: str = env("SPARKIFY_REDSHIFT_ROLE", "sparkify-dbt-redshift-s3-read",
@@ -257,17 +242,19 @@ class RedshiftClusterSettings(SettingsGroup):
     security_groups: CommaList = env("SPARKIFY_REDSHIFT_SECURITY_GROUPS", (),
                                      "VPC security group ids, comma-separated")
     timeout: float = env("SPARKIFY_REDSHIFT_TIMEOUT", 1800.0,
-                         "seconds `redshift up` waits for the cluster", gt=0)
+                         "seconds `redshift up` waits for the cluster", gt=0,
+                         le=86_400)
 
 
 class StreamSettings(SettingsGroup):
     """`produce`, `deliver` and `stream`: the Kinesis data stream (docs/streaming.md)."""
 
     name: str | None = env("SPARKIFY_STREAM", None, "Kinesis stream name (--stream)")
-    every: str = env("SPARKIFY_STREAM_EVERY", "30s",
+    every: Interval = env("SPARKIFY_STREAM_EVERY", "30s",
                      "stream: interval between micro-batches (--every)")
     max_records: int = env("SPARKIFY_STREAM_MAX_RECORDS", 100_000,
-                           "stream: records per micro-batch at most (--max-records)", ge=1)
+                           "stream: records per micro-batch at most (--max-records)", ge=1,
+                           le=100_000_000)
     region: str | None = env("SPARKIFY_STREAM_REGION", None,
                              "stream: region of the Kinesis stream (--region; default: "
                              "SPARKIFY_REGION, AWS_REGION, else boto3's)")
@@ -281,12 +268,12 @@ class StreamSettings(SettingsGroup):
 class ProduceSettings(SettingsGroup):
     """`produce`: how fast a source's events are replayed onto the stream."""
 
-    rate: str = env("SPARKIFY_PRODUCE_RATE", "max",
-                    "events per second, or `max` (--rate)", pattern=r"^(max|\d+(\.\d+)?)$")
+    rate: EventRate = env("SPARKIFY_PRODUCE_RATE", "max",
+                          "events per second, or `max` (--rate)")
     speedup: float | None = env(
         "SPARKIFY_PRODUCE_SPEEDUP", None,
         "replay the events' own `ts` timing this many times faster (--speedup; wins over "
-        "the rate)", gt=0)
+        "the rate)", gt=0, le=1e9)
 
 
 class DeliverSettings(SettingsGroup):
@@ -298,9 +285,11 @@ class DeliverSettings(SettingsGroup):
                            "deliver: records per shard buffer before it is written",
                            ge=1, le=1_000_000)
     max_bytes: int = env("SPARKIFY_DELIVER_MAX_BYTES", 5 * 1024 * 1024,
-                         "deliver: bytes per shard buffer before it is written", ge=1)
+                         "deliver: bytes per shard buffer before it is written", ge=1,
+                         le=1024**3)
     max_seconds: float = env("SPARKIFY_DELIVER_MAX_SECONDS", 60.0,
-                             "deliver: seconds a shard buffer waits before it is written", gt=0)
+                             "deliver: seconds a shard buffer waits before it is written", gt=0,
+                             le=86_400)
 
 
 class CollectSettings(SettingsGroup):
@@ -314,10 +303,11 @@ class CollectSettings(SettingsGroup):
     key: Path | None = env("SPARKIFY_COLLECT_KEY", None,
                            "collect: TLS private key, PEM (--key)")
     rate: float = env("SPARKIFY_COLLECT_RATE", 5000.0,
-                      "collect: events per second per API key (token bucket) (--rate)", gt=0)
+                      "collect: events per second per API key (token bucket) (--rate)", gt=0,
+                      le=1e7)
     burst: int = env("SPARKIFY_COLLECT_BURST", 10_000,
                      "collect: events an API key may send at once above the rate (--burst)",
-                     ge=1)
+                     ge=1, le=100_000_000)
     max_body: int = env("SPARKIFY_COLLECT_MAX_BODY", 1024 * 1024,
                         "collect: bytes a request body may hold (--max-body)",
                         ge=1024, le=5 * 1024 * 1024)
@@ -328,7 +318,16 @@ class CollectSettings(SettingsGroup):
                            "(--linger-ms)", ge=0, le=1000)
     max_pending: int = env("SPARKIFY_COLLECT_MAX_PENDING", 20_000,
                            "collect: events waiting for the stream before requests get 503 "
-                           "(--max-pending)", ge=1)
+                           "(--max-pending)", ge=1, le=100_000_000)
+    header_timeout: float = env("SPARKIFY_COLLECT_HEADER_TIMEOUT", 10.0,
+                                "collect: seconds a request's headers may take to arrive "
+                                "(--header-timeout)", gt=0, le=600)
+    body_timeout: float = env("SPARKIFY_COLLECT_BODY_TIMEOUT", 60.0,
+                              "collect: seconds a request's body may take to arrive after "
+                              "its headers (--body-timeout)", gt=0, le=3600)
+    max_connections: int = env("SPARKIFY_COLLECT_MAX_CONNECTIONS", 128,
+                               "collect: open connections; one more closes the oldest idle "
+                               "one (--max-connections)", ge=1, le=100_000)
     api_key: SecretStr | None = env(
         "SPARKIFY_COLLECT_API_KEY", None,
         "the load tool (`python -m bench.collect --url`): the API key it posts with")
@@ -343,19 +342,8 @@ GROUPS: tuple[type[SettingsGroup], ...] = (
 )
 
 
-def default_from(group: type[SettingsGroup], name: str) -> Callable[[], Any]:
-    """A dataclass `default_factory`: the setting `name` of `group`, read when called."""
-    return lambda: getattr(group.read(), name)
-
-
-def env_names(field: FieldInfo) -> tuple[str, ...]:
-    """The variable(s) a setting reads, first one first."""
-    alias = field.validation_alias
-    if isinstance(alias, AliasChoices):
-        return tuple(str(choice) for choice in alias.choices)
-    return (str(alias),)
-
-
-def env_name(group: type[SettingsGroup], setting: str) -> str:
-    """The variable of one setting, for messages: env_name(PostgresSettings, "user")."""
-    return env_names(group.model_fields[setting])[0]
+def read_all() -> None:
+    """Check every setting now (the CLI does, before anything runs): IngestError naming the
+    first group's bad variables."""
+    for group in GROUPS:
+        group.read()

@@ -20,13 +20,18 @@
     The config shared by the models that replace whole partitions (days, or user buckets),
     set by calling this macro at the top of the model: incremental with
     daily_incremental_strategy, partitioned by `partition_column` on Spark, keyed by it for
-    delete+insert elsewhere, failing on a schema change. With `test_day_column`, a
-    scheduled cycle's data tests read only the rebuilt days of it (macros/test_days.sql).
+    delete+insert elsewhere, failing on a schema change. With `test_day_column` (the model
+    is partitioned by day), a scheduled cycle's data tests read only the rebuilt days of it
+    (macros/test_days.sql), and a pre-hook removes the days stage --prune emptied
+    (macros/pruned_days.sql).
     A model's own keys go in its own config() call beside it.
 -#}
 {% macro partition_incremental(partition_column, test_day_column=none) %}
     {%- if test_day_column is not none -%}
         {%- do config(meta={'test_day_column': test_day_column}) -%}
+        {#- partitions by day: the days stage --prune emptied go first -#}
+        {%- do config(pre_hook="{{ sparkify.remove_pruned_days('"
+                               ~ partition_column ~ "') }}") -%}
     {%- endif -%}
     {%- do config(
         materialized='incremental',

@@ -122,7 +122,8 @@ rematched_song_days as (
     `<column> in (<the days to rebuild>)`: the days of days_to_rebuild (same arguments),
     asked of the warehouse once while the model compiles and written into its SQL as
     literal dates, so that Spark reads only those days' partitions of the tables it scans
-    (a join with a CTE of days reads them all). `false` when there is nothing to rebuild;
+    (a join with a CTE of days reads them all), with the days stage --prune emptied (var
+    pruned_days, macros/pruned_days.sql). `false` when there is nothing to rebuild;
     `true` (every day) on a first or full build, and when not executing (parsing; sqlfluff).
 -#}
 {% macro in_days_to_rebuild(
@@ -151,7 +152,11 @@ rematched_song_days as (
         ) }}
         select distinct {{ day_column }} as rebuilt_day from days_to_rebuild
     {%- endset -%}
+    {#- the days stage --prune emptied: their rows are removed first (remove_pruned_days) -#}
     {%- set days = [] -%}
+    {%- for day in sparkify.pruned_days() -%}
+        {%- do days.append("cast('" ~ day ~ "' as date)") -%}
+    {%- endfor -%}
     {%- for row in run_query(query).rows -%}
         {%- if row[0] is not none -%}
             {#- dates only: a value never reaches the SQL unchecked -#}
@@ -163,5 +168,5 @@ rematched_song_days as (
     {%- if not days -%}
         {{ return('false') }}
     {%- endif -%}
-    {{ return(column ~ ' in (' ~ days | sort | join(', ') ~ ')') }}
+    {{ return(column ~ ' in (' ~ days | unique | sort | join(', ') ~ ')') }}
 {% endmacro %}

@@ -18,6 +18,7 @@ from ingest.clusters.redshift import (
     redshift_status,
     redshift_up,
 )
+from ingest.setting_options import checked
 from ingest.settings import EmrSettings, RedshiftClusterSettings, RedshiftSettings
 
 ACTIONS = ("up", "status", "down")
@@ -37,21 +38,28 @@ def _add_emr(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     emr.add_argument("--name", default=None,
                      help=f"up: the cluster's name (default {settings.name}); down: only "
                           "the active project clusters of this name")
-    emr.add_argument("--release", default=settings.release)
-    emr.add_argument("--instance-type", default=settings.instance_type,
+    emr.add_argument("--release", type=checked(EmrSettings, "release"), default=settings.release)
+    emr.add_argument("--instance-type", type=checked(EmrSettings, "instance_type"),
+                     default=settings.instance_type,
                      help=f"master and core instance type (default {settings.instance_type})")
     emr.add_argument("--core-instance-type", default=None,
                      help="core nodes only (default: --instance-type)")
-    emr.add_argument("--core-count", type=int, default=settings.core_count)
-    emr.add_argument("--subnet", default=settings.subnet, help="EC2 subnet id")
-    emr.add_argument("--key-pair", default=settings.key_pair, help="EC2 key pair")
-    emr.add_argument("--log-uri", default=settings.log_uri, help="s3://… for logs")
-    emr.add_argument("--service-role", default=settings.service_role)
-    emr.add_argument("--job-flow-role", default=settings.job_flow_role,
+    emr.add_argument("--core-count", type=checked(EmrSettings, "core_count"),
+                     default=settings.core_count)
+    emr.add_argument("--subnet", type=checked(EmrSettings, "subnet"), default=settings.subnet,
+                     help="EC2 subnet id")
+    emr.add_argument("--key-pair", type=checked(EmrSettings, "key_pair"), default=settings.key_pair,
+                     help="EC2 key pair")
+    emr.add_argument("--log-uri", type=checked(EmrSettings, "log_uri"), default=settings.log_uri,
+                     help="s3://… for logs")
+    emr.add_argument("--service-role", type=checked(EmrSettings, "service_role"),
+                     default=settings.service_role)
+    emr.add_argument("--job-flow-role", type=checked(EmrSettings, "job_flow_role"),
+                     default=settings.job_flow_role,
                      help="EC2 instance profile of the nodes")
     emr.add_argument("--no-thrift-step", action="store_true",
                      help="do not add the step that starts the Spark Thrift server")
-    emr.add_argument("--timeout", type=float, default=settings.timeout,
+    emr.add_argument("--timeout", type=checked(EmrSettings, "timeout"), default=settings.timeout,
                      help=f"seconds `up` waits for the cluster (default {settings.timeout:.0f})")
     emr.add_argument("--cluster-id", default=None,
                      help="down: the cluster to terminate (default: every active "
@@ -63,25 +71,33 @@ def _add_redshift(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     settings, warehouse = RedshiftClusterSettings.read(), RedshiftSettings.read()
     rs = commands.add_parser("redshift", help="Redshift cluster + IAM role for the redshift target")
     rs.add_argument("action", choices=ACTIONS)
-    rs.add_argument("--cluster-id", default=settings.cluster_id,
+    rs.add_argument("--cluster-id", type=checked(RedshiftClusterSettings, "cluster_id"),
+                    default=settings.cluster_id,
                     help=f"cluster identifier (default {settings.cluster_id}); down deletes "
                          "this one")
-    rs.add_argument("--node-type", default=settings.node_type,
+    rs.add_argument("--node-type", type=checked(RedshiftClusterSettings, "node_type"),
+                    default=settings.node_type,
                     help=f"{settings.node_type} (default), or dc2.large where still offered")
-    rs.add_argument("--node-count", type=int, default=settings.node_count)
-    rs.add_argument("--database", default=warehouse.database)
-    rs.add_argument("--user", default=warehouse.user,
+    rs.add_argument("--node-count", type=checked(RedshiftClusterSettings, "node_count"),
+                    default=settings.node_count)
+    rs.add_argument("--database", type=checked(RedshiftSettings, "database"),
+                    default=warehouse.database)
+    rs.add_argument("--user", type=checked(RedshiftSettings, "user"), default=warehouse.user,
                     help=f"master user; the password is read only from {PASSWORD_ENV}")
-    rs.add_argument("--raw-uri", default=settings.raw_uri,
+    rs.add_argument("--raw-uri", type=checked(RedshiftClusterSettings, "raw_uri"),
+                    default=settings.raw_uri,
                     help="s3://bucket/prefix the cluster's role may read (up)")
-    rs.add_argument("--role-name", default=settings.role_name)
+    rs.add_argument("--role-name", type=checked(RedshiftClusterSettings, "role_name"),
+                    default=settings.role_name)
     rs.add_argument("--public", action="store_true", default=settings.public,
                     help="PubliclyAccessible=true (default false)")
-    rs.add_argument("--subnet-group", default=settings.subnet_group)
+    rs.add_argument("--subnet-group", type=checked(RedshiftClusterSettings, "subnet_group"),
+                    default=settings.subnet_group)
     rs.add_argument("--security-group", action="append", dest="security_groups",
                     default=None, help="VPC security group id, repeatable (default: "
                                        "SPARKIFY_REDSHIFT_SECURITY_GROUPS, comma-separated)")
-    rs.add_argument("--timeout", type=float, default=settings.timeout,
+    rs.add_argument("--timeout", type=checked(RedshiftClusterSettings, "timeout"),
+                    default=settings.timeout,
                     help=f"seconds `up` waits for the cluster (default {settings.timeout:.0f})")
     rs.add_argument("--all", action="store_true",
                     help=f"down: delete every {PROJECT} cluster, not only --cluster-id")

@@ -3,10 +3,12 @@
 `POST /v1/events` with an API key in `X-API-Key`, a body of NDJSON or JSON (one event or an
 array; ingest.collect.events) of at most `max_body` bytes and `max_events` events:
 
-- 401 no key, or a key the store does not know; 403 a revoked key; 415 another media type;
+- 401 no key, a key the store does not know, or a revoked one (the same answer: no oracle of
+  which ids exist); 415 another media type;
   413 a body or a batch over its limit; 400 a body that is not UTF-8 or not JSON as a whole;
-  429 over the key's rate (Retry-After); 503 the stream cannot take the events now
-  (Retry-After): nothing of the request is accepted;
+  429 over the key's rate (Retry-After); 503 the stream cannot take the events now, or the
+  key file cannot be read (Retry-After): nothing of the request is accepted; 408 a request
+  too slow to arrive, 431 headers over their limits (ingest.collect.doors);
 - 200 otherwise: per event, in order, `accepted` or `rejected` with the stage's reason. Both
   kinds are on the stream when the answer is sent: the accepted to be landed, the rejected
   to be quarantined with that reason by the consumer's stage.
@@ -16,6 +18,7 @@ Every error body is `{"error": <code>, "message": <one sentence>}`.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,6 +30,7 @@ from fastapi import FastAPI, Request, Response, Security
 from fastapi.security import APIKeyHeader
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from ingest.collect.events import (
     JSON_TYPE,
@@ -40,8 +44,9 @@ from ingest.collect.keys import Check, KeyStore
 from ingest.collect.limits import RateLimits
 from ingest.collect.metrics import Metrics
 from ingest.collect.sink import Backpressure, StreamSink
-from ingest.stream.kinesis import MAX_RECORD_BYTES
+from ingest.errors import IngestError
 
+log = logging.getLogger(__name__)
 KEY_HEADER = "X-API-Key"
 _EVENT_SCHEMA = {"type": "object", "description": "one event of the raw log format "
                  "(docs/data-contract.md), e.g. ts, userId, sessionId, itemInSession, page"}
@@ -55,12 +60,14 @@ _ERROR = {"content": {JSON_TYPE: {"schema": {"type": "object", "properties": {
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "each event accepted or rejected, in order"},
     400: {"description": "not UTF-8, or not JSON as a whole", **_ERROR},
-    401: {"description": "no API key, or an unknown one", **_ERROR},
-    403: {"description": "a revoked API key", **_ERROR},
+    401: {"description": "no API key, or an unknown or revoked one", **_ERROR},
+    408: {"description": "the request did not arrive in time", **_ERROR},
     413: {"description": "body or batch over the limit", **_ERROR},
+    431: {"description": "request headers over their size or count limit", **_ERROR},
     415: {"description": "not NDJSON or JSON", **_ERROR},
     429: {"description": "over the key's rate limit; see Retry-After", **_ERROR},
-    503: {"description": "the stream cannot take events now; see Retry-After", **_ERROR},
+    503: {"description": "the stream cannot take events now, or the API keys cannot be read; "
+                         "see Retry-After", **_ERROR},
 }
 
 
@@ -89,6 +96,7 @@ def create_app(stream: str, keys: KeyStore, sink: StreamSink, limits: Limits,
     """The app; its lifespan starts the sink and drains it on shutdown."""
     metrics = metrics or Metrics()
     rates = RateLimits(limits.rate, limits.burst)
+    key_problem = [""]  # the last key file problem logged
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -134,7 +142,7 @@ def create_app(stream: str, keys: KeyStore, sink: StreamSink, limits: Limits,
                           f"over this key's limit of {limits.rate:g} events/s "
                           f"(burst {limits.burst})", retry_after=max(1, round(wait + 0.5)))
         judged = judge(texts)
-        entries = [item.entry for item in judged if item.entry.size <= MAX_RECORD_BYTES]
+        entries = [item.entry for item in judged if item.on_stream]
         try:
             await sink.put(entries)
         except Backpressure as busy:
@@ -155,13 +163,20 @@ def create_app(stream: str, keys: KeyStore, sink: StreamSink, limits: Limits,
         if not presented:
             raise Refused(401, "missing_api_key", f"send an API key in the {KEY_HEADER} "
                           "header (`python -m ingest collect-key create` makes one)")
-        verdict = keys.cached(presented)
-        if verdict is None:
-            verdict = await run_in_threadpool(keys.verify, presented)
-        if verdict is Check.UNKNOWN:
-            raise Refused(401, "invalid_api_key", "the API key is not valid")
-        if verdict is Check.REVOKED:
-            raise Refused(403, "revoked_api_key", "the API key has been revoked")
+        try:
+            verdict = keys.cached(presented)
+            if verdict is None:
+                verdict = await run_in_threadpool(keys.verify, presented)
+        except IngestError as exc:
+            if str(exc) != key_problem[0]:  # said once in the log, not once per request
+                key_problem[0] = str(exc)
+                log.error("every request gets 503: %s", exc)
+            raise Refused(503, "api_keys_unavailable", "the collector cannot read its API "
+                          "keys now (its log says why)", retry_after=5) from None
+        key_problem[0] = ""
+        if verdict is not Check.OK:  # unknown and revoked alike: no oracle of the ids
+            raise Refused(401, "invalid_api_key", "the API key is not valid (unknown, or "
+                          "revoked)")
         return keys.key_id(presented)
 
     @app.get("/healthz")
@@ -189,12 +204,15 @@ async def _read_body(request: Request, limit: int) -> bytes:
                       f"of {limit}: send smaller batches")
     parts: list[bytes] = []
     size = 0
-    async for part in request.stream():
-        size += len(part)
-        if size > limit:
-            raise Refused(413, "body_too_large", f"a body over the limit of {limit} bytes: "
-                          "send smaller batches")
-        parts.append(part)
+    try:
+        async for part in request.stream():
+            size += len(part)
+            if size > limit:
+                raise Refused(413, "body_too_large", f"a body over the limit of {limit} "
+                              "bytes: send smaller batches")
+            parts.append(part)
+    except ClientDisconnect:  # gone, or cut off by a timeout (ingest.collect.doors)
+        raise Refused(408, "request_timeout", "the body did not arrive") from None
     return b"".join(parts)
 
 

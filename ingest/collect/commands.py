@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-from pathlib import Path
 
 from ingest.errors import IngestError
+from ingest.setting_options import checked
 from ingest.settings import CollectSettings, StreamSettings
 
 log = logging.getLogger("ingest")
@@ -18,31 +18,49 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     stream = StreamSettings.read()
     serve = commands.add_parser("collect", help="serve the HTTP API that puts posted events "
                                                 "on the Kinesis stream (API keys, TLS)")
-    serve.add_argument("--stream", default=stream.name, required=stream.name is None,
+    serve.add_argument("--stream", type=checked(StreamSettings, "name"), default=stream.name,
+                       required=stream.name is None,
                        help="Kinesis stream name (created if missing)")
-    serve.add_argument("--shards", type=int, default=stream.shards,
+    serve.add_argument("--shards", type=checked(StreamSettings, "shards"), default=stream.shards,
                        help=f"shards of a stream it creates (default {stream.shards})")
-    serve.add_argument("--host", default=settings.host,
+    serve.add_argument("--host", type=checked(CollectSettings, "host"), default=settings.host,
                        help=f"address (default {settings.host}; not loopback: TLS only)")
-    serve.add_argument("--port", type=int, default=settings.port,
+    serve.add_argument("--port", type=checked(CollectSettings, "port"), default=settings.port,
                        help=f"port (default {settings.port})")
-    serve.add_argument("--cert", type=Path, default=settings.cert,
+    serve.add_argument("--cert", type=checked(CollectSettings, "cert"), default=settings.cert,
                        help="TLS certificate chain (PEM)")
-    serve.add_argument("--key", type=Path, default=settings.key, help="TLS private key (PEM)")
-    serve.add_argument("--rate", type=float, default=settings.rate,
+    serve.add_argument("--key", type=checked(CollectSettings, "key"), default=settings.key,
+                       help="TLS private key (PEM)")
+    serve.add_argument("--rate", type=checked(CollectSettings, "rate"), default=settings.rate,
                        help=f"events per second per API key (default {settings.rate:g})")
-    serve.add_argument("--burst", type=int, default=settings.burst,
+    serve.add_argument("--burst", type=checked(CollectSettings, "burst"), default=settings.burst,
                        help=f"events a key may send at once (default {settings.burst})")
-    serve.add_argument("--max-body", type=int, default=settings.max_body,
+    serve.add_argument("--max-body", type=checked(CollectSettings, "max_body"),
+                       default=settings.max_body,
                        help=f"bytes per request (default {settings.max_body})")
-    serve.add_argument("--max-events", type=int, default=settings.max_events,
+    serve.add_argument("--max-events", type=checked(CollectSettings, "max_events"),
+                       default=settings.max_events,
                        help=f"events per request (default {settings.max_events})")
-    serve.add_argument("--linger-ms", type=float, default=settings.linger_ms,
+    serve.add_argument("--linger-ms", type=checked(CollectSettings, "linger_ms"),
+                       default=settings.linger_ms,
                        help="ms a PutRecords batch waits for more events "
                             f"(default {settings.linger_ms:g})")
-    serve.add_argument("--max-pending", type=int, default=settings.max_pending,
+    serve.add_argument("--max-pending", type=checked(CollectSettings, "max_pending"),
+                       default=settings.max_pending,
                        help="events waiting for the stream before 503 "
                             f"(default {settings.max_pending})")
+    serve.add_argument("--header-timeout", type=checked(CollectSettings, "header_timeout"),
+                       default=settings.header_timeout,
+                       help="seconds a request's headers may take "
+                            f"(default {settings.header_timeout:g})")
+    serve.add_argument("--body-timeout", type=checked(CollectSettings, "body_timeout"),
+                       default=settings.body_timeout,
+                       help="seconds a request's body may take after its headers "
+                            f"(default {settings.body_timeout:g})")
+    serve.add_argument("--max-connections", type=checked(CollectSettings, "max_connections"),
+                       default=settings.max_connections,
+                       help="open connections; one more closes the oldest idle one "
+                            f"(default {settings.max_connections})")
     serve.set_defaults(handler=cmd_collect)
 
     keys = commands.add_parser("collect-key", help="create, revoke or list the collector's "
@@ -55,6 +73,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def cmd_collect(args: argparse.Namespace) -> int:
     from ingest.collect.app import Limits
+    from ingest.collect.doors import Doors
     from ingest.collect.server import ServeOptions, serve
     from ingest.stream.kinesis import validate_stream_name
 
@@ -67,7 +86,10 @@ def cmd_collect(args: argparse.Namespace) -> int:
     limits = Limits(args.max_body, args.max_events, args.rate, args.burst)
     return serve(ServeOptions(validate_stream_name(args.stream), args.host, args.port,
                               args.shards, limits, args.cert, args.key,
-                              args.linger_ms / 1000, args.max_pending))
+                              args.linger_ms / 1000, args.max_pending,
+                              Doors(header_timeout=args.header_timeout,
+                                    body_timeout=args.body_timeout,
+                                    max_connections=args.max_connections)))
 
 
 def cmd_collect_key(args: argparse.Namespace) -> int:

@@ -42,10 +42,14 @@ class BodyProblem(Exception):
 @dataclass(frozen=True)
 class Judged:
     """One event: the record it goes on the stream as, and why it is rejected (None: it is
-    accepted)."""
+    accepted). A record over the stream's limit is rejected and never put (`on_stream`)."""
 
     entry: Entry
     reason: str | None
+
+    @property
+    def on_stream(self) -> bool:
+        return self.entry.too_large is None
 
 
 def media_type(content_type: str | None) -> str:
@@ -129,10 +133,11 @@ def judge(texts: list[str]) -> list[Judged]:
     judged = []
     for text in texts:
         data = text.encode("utf-8")
+        entry = event_of(data, None).entry
         try:
             check_line("log_data", text, data)
-            reason = None
+            reason = entry.too_large
         except LineProblem as problem:
             reason = problem.reason
-        judged.append(Judged(event_of(data, None).entry, reason))
+        judged.append(Judged(entry, reason))
     return judged

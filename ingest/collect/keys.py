@@ -10,6 +10,13 @@ The collector reloads the file when it changes (checked at most once a second), 
 revoked by `collect-key revoke` is refused within a second. A presented key that checked
 out is remembered by a SHA-256 digest of it, so scrypt runs once per key and process, not
 once per request.
+
+Wrong secrets are cheap to refuse: a key made since issue 25 also stores `tag`, the first 8
+hex digits of the SHA-256 of its secret (32 bits of a hash of 256 random bits: no help to a
+guesser), and a presented secret whose tag differs is refused without scrypt. For older keys
+scrypt runs at most `SCRYPT_AT_ONCE` at a time, and a wrong key is remembered (a bounded
+set) so sending it again costs nothing. A file that cannot be read makes every check raise
+IngestError (the collector answers 503) until the file changes.
 """
 
 from __future__ import annotations
@@ -37,6 +44,8 @@ _NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 # scrypt's cost: ~16 MiB and some 20-50 ms per check (then the digest is cached)
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 RELOAD_SECONDS = 1.0
+SCRYPT_AT_ONCE = 2  # scrypt checks in flight at most (each ~16 MiB and some 30-60 ms)
+_REMEMBERED_BAD = 10_000
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,7 @@ class ApiKey:
     salt: str
     digest: str
     revoked: str | None = None
+    tag: str | None = None  # sha256(secret)[:8 hex]: refuses a wrong secret without scrypt
 
     @property
     def active(self) -> bool:
@@ -67,6 +77,10 @@ def _digest(secret: str, salt: bytes) -> str:
     return hashlib.scrypt(secret.encode("ascii"), salt=salt, **_SCRYPT).hex()
 
 
+def _tag(secret: str) -> str:
+    return hashlib.sha256(secret.encode("ascii")).hexdigest()[:8]
+
+
 def _now() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
@@ -81,6 +95,9 @@ class KeyStore:
         self._checked_at = -RELOAD_SECONDS
         self._good: dict[bytes, str] = {}  # sha256 of a presented key -> its id
         self._locks: dict[str, threading.Lock] = {}
+        self._bad: dict[bytes, None] = {}  # sha256 of presented keys that failed (in order)
+        self._scrypt = threading.BoundedSemaphore(SCRYPT_AT_ONCE)
+        self._problem: str | None = None  # why the file cannot be read now
 
     # --- the CLI ---------------------------------------------------------------------------
 
@@ -96,7 +113,8 @@ class KeyStore:
                 key_id = secrets.token_hex(4)
             secret = secrets.token_urlsafe(32)
             salt = secrets.token_bytes(16)
-            key = ApiKey(key_id, name, _now(), salt.hex(), _digest(secret, salt))
+            key = ApiKey(key_id, name, _now(), salt.hex(), _digest(secret, salt),
+                         tag=_tag(secret))
             keys[key_id] = key
             self._write(keys)
         return key, f"{PREFIX}{key_id}_{secret}"
@@ -123,7 +141,8 @@ class KeyStore:
 
     def cached(self, presented: str) -> Check | None:
         """The verdict without scrypt when there is one: a known good key, a revoked one, a
-        malformed one; None when the secret must be checked (`verify`)."""
+        malformed one, a secret whose tag differs or that failed before; None when the secret
+        must be checked (`verify`). IngestError when the key file cannot be read."""
         self._reload()
         match = _KEY.fullmatch(presented)
         if match is None:
@@ -133,7 +152,11 @@ class KeyStore:
             return Check.UNKNOWN
         if not key.active:
             return Check.REVOKED
+        if key.tag is not None and not hmac.compare_digest(_tag(match.group(2)), key.tag):
+            return Check.UNKNOWN
         digest = hashlib.sha256(presented.encode("ascii")).digest()
+        if digest in self._bad:
+            return Check.UNKNOWN
         return Check.OK if self._good.get(digest) == key.key_id else None
 
     def verify(self, presented: str) -> Check:
@@ -150,10 +173,15 @@ class KeyStore:
             if verdict is not None:
                 return verdict
             key = self._keys[match.group(1)]
-            if not hmac.compare_digest(_digest(match.group(2), bytes.fromhex(key.salt)),
-                                       key.digest):
+            with self._scrypt:
+                computed = _digest(match.group(2), bytes.fromhex(key.salt))
+            presented_digest = hashlib.sha256(presented.encode("ascii")).digest()
+            if not hmac.compare_digest(computed, key.digest):
+                self._bad[presented_digest] = None
+                while len(self._bad) > _REMEMBERED_BAD:
+                    del self._bad[next(iter(self._bad))]
                 return Check.UNKNOWN
-            self._good[hashlib.sha256(presented.encode("ascii")).digest()] = key.key_id
+            self._good[presented_digest] = key.key_id
             return Check.OK
 
     def key_id(self, presented: str) -> str:
@@ -166,19 +194,31 @@ class KeyStore:
 
     def _reload(self, force: bool = False) -> None:
         now = time.monotonic()
-        if not force and now - self._checked_at < RELOAD_SECONDS:
-            return
-        self._checked_at = now
+        if force or now - self._checked_at >= RELOAD_SECONDS:
+            self._checked_at = now
+            self._reload_now()
+        if self._problem is not None:
+            raise IngestError(self._problem)
+
+    def _reload_now(self) -> None:
         try:
             info = self.path.stat()
         except FileNotFoundError:
-            self._keys, self._stamp, self._good = {}, None, {}
+            self._keys, self._stamp, self._good, self._problem = {}, None, {}, None
             return
         stamp = (info.st_mtime_ns, info.st_size)
-        if stamp != self._stamp:
-            self._keys, self._stamp = self._read(), stamp
-            self._good = {digest: key_id for digest, key_id in self._good.items()
-                          if key_id in self._keys and self._keys[key_id].active}
+        if stamp == self._stamp:
+            return
+        self._stamp = stamp
+        try:
+            self._keys, self._problem = self._read(), None
+        except (IngestError, OSError) as exc:  # damaged, or unreadable (permissions)
+            self._keys, self._good = {}, {}
+            self._problem = str(exc) if isinstance(exc, IngestError) else \
+                f"the API key file {self.path} cannot be read ({exc.strerror or exc})"
+            return
+        self._good = {digest: key_id for digest, key_id in self._good.items()
+                      if key_id in self._keys and self._keys[key_id].active}
 
     # --- the file --------------------------------------------------------------------------
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 import ipaddress
 import logging
 import signal
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
 from ingest.collect.app import Limits, create_app
+from ingest.collect.doors import Doors, uvicorn_options
 from ingest.collect.keys import KeyStore
 from ingest.collect.sink import StreamSink, kinesis_put
 from ingest.errors import IngestError
@@ -39,6 +40,7 @@ class ServeOptions:
     key: Path | None = None
     linger: float = 0.005
     max_pending: int = 20_000
+    doors: Doors = field(default_factory=Doors)
 
     @property
     def url(self) -> str:
@@ -89,6 +91,7 @@ def serve(options: ServeOptions) -> int:
     config = uvicorn.Config(
         app, host=options.host, port=options.port, lifespan="on", access_log=False,
         log_level="info", timeout_graceful_shutdown=GRACE_SECONDS,
+        **uvicorn_options(options.doors),
         ssl_certfile=str(options.cert) if options.cert else None,
         ssl_keyfile=str(options.key) if options.key else None)
     log.info("collecting events for stream %s on %s (POST /v1/events; keys in %s)",

@@ -14,6 +14,7 @@ not UTF-8, a broken symlink, a body that is gzip or not UTF-8; retried when it c
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final, Literal
@@ -252,6 +253,23 @@ class LedgerStore:
             f"where table_name = {self.mark} and object_key = {self.mark}",
             [(now, table, key) for key in keys],
         )
+
+    def state_mark(self, cursor: Any) -> str:
+        """A digest of what the ledger says the raw tables hold: each object with rows, its
+        fingerprint, when it loaded and how many rows. Any commit that adds, replaces or
+        removes rows changes it; a retry still pending, a failure or an archive does not.
+
+        A build records the mark it read before it started (ingest.run.builds): rows
+        committed while it ran are then seen as new by the next cycle.
+        """
+        statuses = ", ".join([self.mark] * len(HAS_ROWS))
+        cursor.execute(f"select table_name, object_key, source_uri, fingerprint, loaded_at, "
+                       f"rows_loaded from {self.name(LEDGER)} where status in ({statuses})",
+                       sorted(HAS_ROWS))
+        digest = hashlib.sha256()
+        for row in sorted(tuple(str(value) for value in row) for row in cursor.fetchall()):
+            digest.update("\0".join(row).encode("utf-8", "surrogateescape") + b"\n")
+        return digest.hexdigest()[:16]
 
     def quarantined(self, cursor: Any) -> list[tuple[str, str, int, str, str]]:
         cursor.execute(f"select table_name, object_key, line_number, reason, raw_line from "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ingest.setting_options import checked
 from ingest.settings import UploadSettings
 
 
@@ -13,7 +14,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     up = commands.add_parser("upload", help="copy a local raw folder to s3://bucket/prefix")
     up.add_argument("src_dir")
     up.add_argument("destination", help="s3://bucket/prefix")
-    up.add_argument("--workers", type=int, default=UploadSettings.read().workers)
+    up.add_argument("--workers", type=checked(UploadSettings, "workers"),
+                    default=UploadSettings.read().workers)
     up.set_defaults(handler=cmd_upload)
 
 

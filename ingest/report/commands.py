@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ingest.raw.contract import schema_name_argument
 from ingest.report.readers import TARGETS
+from ingest.setting_options import checked
 from ingest.settings import RunSettings, StageSettings
 
 
@@ -16,7 +17,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     staging, run = StageSettings.read(), RunSettings.read()
     report = commands.add_parser(
         "report", help="the dashboard's charts as PNG files and one HTML file under target/")
-    report.add_argument("--target", default=staging.target, choices=TARGETS,
+    report.add_argument("--target", type=checked(StageSettings, "target"), default=staging.target,
+                        choices=TARGETS,
                         help="whose marts: spark reads the warehouse's parquet files (no JVM)")
     report.add_argument("--schema", default=run.schema_name,
                         type=schema_name_argument("--schema / SPARKIFY_SCHEMA"))

@@ -1,23 +1,29 @@
 """Whether the marts are built from everything staged: idle cycles skip the build.
 
-A marker file per (target, raw schema, marts schema) in the state folder says "the last
-build finished after the last stage that changed rows", and holds a fingerprint of the dbt
-project it was built with. A stage that changes rows removes it before the build starts; a
-successful build writes it back. So a cycle skips `dbt build` only when nothing changed
-since a build that succeeded, with the same project: a failed or interrupted build is always
-retried, and a changed model, macro, seed or test is built at the next cycle, even when
-the stage finds nothing new.
+A marker file per (target, raw schema, marts schema) in the state folder records what the
+last successful build read: the ledger mark taken before it started (a digest of what the
+ledger says the raw tables hold, ingest.stage.ledger_mark), and a fingerprint of the dbt
+project it was built with. A cycle skips `dbt build` only when the ledger still has that
+mark and the project is the same: a stage committed while a build ran (another process, an
+Airflow DAG overlapping the scheduler) changed the ledger after the mark was taken, so the
+next cycle builds it; a failed or interrupted build writes no marker and is retried; a
+changed model, macro, seed or test is built at the next cycle, even when nothing is new.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import glob
 import hashlib
+import json
 import logging
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from ingest.locks import exclusive
 from ingest.paths import StatePaths, project_root
 from ingest.raw.contract import validate_schema_name
 
@@ -35,25 +41,121 @@ class BuildMarker:
         name = f"{target.replace('/', '_')}--{raw_schema}--{schema}.built"
         return cls(state.root / "builds" / name)
 
-    def is_current(self) -> bool:
-        """The last build succeeded, nothing was staged since, and the project is the one
-        it was built with."""
+    def recorded(self) -> tuple[str | None, str | None]:
+        """The ledger mark and the project fingerprint the last successful build recorded
+        (None for what the marker does not say)."""
         try:
-            recorded = self.path.read_text(encoding="utf-8").split()
+            text = self.path.read_text(encoding="utf-8")
         except OSError:
-            return False
-        return recorded[-1:] == [project_fingerprint()]
+            return None, None
+        match = _RECORD.search(text)
+        if match:
+            return match.group(1), match.group(2)
+        words = text.split()  # a marker from before ledger marks: a project only
+        return None, (words[-1] if words else None)
+
+    def is_current(self, mark: str) -> bool:
+        """The last build succeeded, it read the ledger as it is now (`mark`), and the
+        project is the one it was built with."""
+        return self.recorded() == (mark, project_fingerprint())
 
     def invalidate(self) -> None:
         """New rows were staged: the marts are behind until a build succeeds."""
         self.path.unlink(missing_ok=True)
 
-    def record_built(self) -> None:
+    def record_built(self, mark: str) -> None:
+        """A build succeeded, having read the ledger as `mark` says (taken before it began)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_suffix(".tmp")
-        temporary.write_text("the marts were built from everything staged, with project "
-                             f"{project_fingerprint()}\n", encoding="utf-8")
+        temporary.write_text(f"the marts were built from the ledger state {mark}, "
+                             f"with project {project_fingerprint()}\n", encoding="utf-8")
         os.replace(temporary, self.path)
+
+
+_RECORD = re.compile(r"ledger state (\S+), with project (\S+)")
+
+
+# A pruned log object whose name holds no date: its rows may have been on any day.
+EVERY_DAY = "every day"
+
+
+@dataclass(frozen=True)
+class PrunedDays:
+    """The days whose log objects a stage pruned (`--prune`), until a build removed them
+    from the marts: the incremental models replace only the days their new rows cover, so
+    a day emptied in the raw table keeps its plays unless the build is told (var
+    `pruned_days`, macros/pruned_days.sql). One file per (target, raw schema), so a stage by
+    hand, a cycle's stage and a build in another process all see it (under its own lock)."""
+
+    path: Path
+
+    @classmethod
+    def of(cls, state: StatePaths, target: str, raw_schema: str) -> PrunedDays:
+        validate_schema_name(raw_schema, "raw schema")
+        return cls(state.root / "builds" / f"{target.replace('/', '_')}--{raw_schema}.pruned")
+
+    def add(self, days: frozenset[dt.date] | None) -> None:
+        """Record `days` (None: some day unknown, so every day) as pruned."""
+        if days is not None and not days:
+            return
+        added = [EVERY_DAY] if days is None else [day.isoformat() for day in sorted(days)]
+        with self._locked():
+            self._write(self._read() | set(added))
+        log.info("the next build removes the pruned days from the marts: %s",
+                 ", ".join(added))
+
+    def pending(self) -> frozenset[dt.date] | None:
+        """The days no build has removed yet (None: every day, a full refresh)."""
+        with self._locked():
+            recorded = self._read()
+        if EVERY_DAY in recorded:
+            return None
+        return frozenset(dt.date.fromisoformat(day) for day in recorded)
+
+    def built(self, days: frozenset[dt.date] | None) -> None:
+        """A build removed `days` (None: rebuilt everything); days pruned since stay."""
+        done = None if days is None else {day.isoformat() for day in days}
+        with self._locked():
+            recorded = self._read()
+            self._write(set() if done is None else recorded - done)
+
+    def _locked(self) -> Any:
+        return exclusive(self.path.with_suffix(".lock"), "a change of the pruned days",
+                         wait=True)
+
+    def _read(self) -> set[str]:
+        try:
+            lines = self.path.read_text(encoding="utf-8").split()
+        except FileNotFoundError:
+            return set()
+        return {line for line in lines if line == EVERY_DAY or _is_date(line)}
+
+    def _write(self, days: set[str]) -> None:
+        if not days:
+            self.path.unlink(missing_ok=True)
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_text("".join(f"{day}\n" for day in sorted(days)), encoding="utf-8")
+        os.replace(temporary, self.path)
+
+
+def _is_date(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def pruned_days_args(days: frozenset[dt.date] | None) -> list[str]:
+    """The dbt arguments that remove pruned days from the marts: the var the day models
+    read, or a full refresh when some day is unknown."""
+    if days is None:
+        return ["--full-refresh"]
+    if not days:
+        return []
+    return ["--vars", json.dumps({"pruned_days": [day.isoformat() for day in sorted(days)]})]
 
 
 # What a build's result depends on besides the staged rows: the dbt project's own files.
@@ -95,13 +197,18 @@ def staged_by_hand(state: StatePaths, target: str, raw_schema: str) -> None:
         path.unlink(missing_ok=True)
 
 
-def needs_build(marker: BuildMarker, rows_changed: bool) -> bool:
-    """Whether to build now; invalidates the marker when the stage changed rows."""
+def needs_build(marker: BuildMarker, rows_changed: bool, mark: str) -> bool:
+    """Whether to build now, the ledger's mark being `mark`; invalidates the marker when
+    the stage changed rows."""
     if rows_changed:
         marker.invalidate()
         return True
-    if marker.is_current():
+    if marker.is_current(mark):
         return False
-    if marker.path.is_file():
+    built_from, project = marker.recorded()
+    if project == project_fingerprint() and built_from is not None:
+        log.info("rows were staged since the last successful build read the raw tables "
+                 "(ledger %s, now %s): building them", built_from, mark)
+    elif marker.path.is_file() and project != project_fingerprint():
         log.info("the dbt project changed since the last successful build: building it")
     return True

@@ -8,7 +8,14 @@ import argparse
 from ingest.errors import IngestError
 from ingest.raw.contract import schema_name_argument
 from ingest.sample.commands import add_size_options
-from ingest.settings import AwsSettings, RunSettings, SampleSettings, StageSettings, StreamSettings
+from ingest.setting_options import checked
+from ingest.settings import (
+    AwsSettings,
+    RunSettings,
+    SampleSettings,
+    StageSettings,
+    StreamSettings,
+)
 from ingest.stage.commands import (
     StagedRows,
     add_raw_schema_option,
@@ -22,22 +29,25 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     """Register `run`, `pipeline` and `stream`."""
     staging, settings = StageSettings.read(), RunSettings.read()
     run = commands.add_parser("run", help="stage + dbt build every interval, one at a time")
-    run.add_argument("--every", default=settings.every, help="interval, e.g. 10m")
+    run.add_argument("--every", type=checked(RunSettings, "every"), default=settings.every,
+                     help="interval, e.g. 10m")
     run.add_argument("--once", action="store_true", help="one cycle (for cron)")
     run.add_argument("--cycles", type=int, default=None, help="stop after N cycles")
-    run.add_argument("--idle-exit-code", type=int, default=settings.idle_exit_code,
+    run.add_argument("--idle-exit-code", type=checked(RunSettings, "idle_exit_code"),
+                     default=settings.idle_exit_code,
                      help="exit code when the last cycle built nothing, having nothing new "
                           "since the last successful build (default 0; 99: Airflow's "
                           "BashOperator marks the task skipped)")
-    run.add_argument("--target", default=staging.target, choices=["spark", "postgres"])
-    run.add_argument("--source", default=staging.source)
+    run.add_argument("--target", type=checked(StageSettings, "target"), default=staging.target,
+                     choices=["spark", "postgres"])
+    run.add_argument("--source", type=checked(StageSettings, "source"), default=staging.source)
     add_raw_schema_option(run, staging)
     _add_schema_option(run, settings)
     add_stage_options(run, staging)
     run.set_defaults(handler=cmd_run)
 
     pipe = commands.add_parser("pipeline", help="the whole pipeline on the embedded Spark")
-    pipe.add_argument("--source", default=staging.source,
+    pipe.add_argument("--source", type=checked(StageSettings, "source"), default=staging.source,
                       help="raw data to use (default: a generated sample via a local S3)")
     add_raw_schema_option(pipe, staging)
     _add_schema_option(pipe, settings)
@@ -55,20 +65,24 @@ def _add_stream_command(commands: argparse._SubParsersAction[argparse.ArgumentPa
     stream = commands.add_parser(
         "stream", help="Spark Structured Streaming from Kinesis into the landing, each "
                        "micro-batch followed by the incremental dbt build")
-    stream.add_argument("--stream", default=streams.name, help="the Kinesis data stream")
+    stream.add_argument("--stream", type=checked(StreamSettings, "name"), default=streams.name,
+                        help="the Kinesis data stream")
     when = stream.add_mutually_exclusive_group()
     when.add_argument("--once", action="store_true",
                       help="read what the stream holds now, then stop (for cron)")
-    when.add_argument("--every", default=streams.every,
+    when.add_argument("--every", type=checked(StreamSettings, "every"), default=streams.every,
                       help="interval between micro-batches, e.g. 30s (default)")
-    stream.add_argument("--target", default=staging.target, choices=["spark"])
-    stream.add_argument("--source", default=staging.source,
+    stream.add_argument("--target", type=checked(StageSettings, "target"), default=staging.target,
+                        choices=["spark"])
+    stream.add_argument("--source", type=checked(StageSettings, "source"), default=staging.source,
                         help="the batch source whose landing and raw tables the events join")
     add_raw_schema_option(stream, staging)
     _add_schema_option(stream, settings)
-    stream.add_argument("--max-records", type=int, default=streams.max_records,
+    stream.add_argument("--max-records", type=checked(StreamSettings, "max_records"),
+                        default=streams.max_records,
                         help="records per micro-batch at most")
-    stream.add_argument("--region", default=streams.region, help="the stream's AWS region")
+    stream.add_argument("--region", type=checked(StreamSettings, "region"), default=streams.region,
+                        help="the stream's AWS region")
     stream.set_defaults(handler=cmd_stream)
 
 
@@ -80,11 +94,12 @@ def _add_schema_option(parser: argparse.ArgumentParser, settings: RunSettings) -
 def mark_builds_behind(staged: StagedRows) -> None:
     """`stage` changed rows outside a cycle: the marts built from that raw schema are behind,
     so the next cycle builds even though it finds nothing new to stage."""
-    from ingest.run.builds import postgres_target, spark_target, staged_by_hand
+    from ingest.run.builds import PrunedDays, postgres_target, spark_target, staged_by_hand
 
     warehouse = staged.warehouse
     target = spark_target(staged.state) if warehouse is None else postgres_target(
         warehouse.host, warehouse.port, warehouse.database)
+    PrunedDays.of(staged.state, target, staged.raw_schema).add(staged.pruned_days)
     staged_by_hand(staged.state, target, staged.raw_schema)
 
 
@@ -114,6 +129,7 @@ def cmd_stream(args: argparse.Namespace) -> int:
     from ingest.paths import StatePaths
     from ingest.run.builds import spark_target, staged_by_hand
     from ingest.run.scheduler import build_after, parse_interval, use_schemas
+    from ingest.stage.ledger_mark import landing_mark
     from ingest.stage.stream import StreamConfig, run_stream
     from ingest.stage.stream_batch import LandedBatch
 
@@ -130,8 +146,11 @@ def cmd_stream(args: argparse.Namespace) -> int:
     config = StreamConfig(args.stream, require_source(args), args.raw_schema, args.max_records,
                           region, AwsSettings.read().endpoint_url)
 
+    mark = landing_mark(state, config.source)
+
     def after_batch(landed: LandedBatch) -> None:
-        build_after("spark", state, spark_target(state), args.raw_schema, args.schema, landed)
+        build_after("spark", state, spark_target(state), args.raw_schema, args.schema, landed,
+                    mark)
 
     def on_interrupted(_batch_id: int) -> None:
         # its rows may have landed (and be replayed as "nothing new") without a build

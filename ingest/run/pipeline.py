@@ -12,12 +12,19 @@ from pathlib import Path
 from ingest.paths import BUILD_RESULTS, StatePaths, project_root
 from ingest.raw.contract import validate_schema_name
 from ingest.raw.upload import upload
-from ingest.run.builds import BuildMarker, needs_build, spark_target
+from ingest.run.builds import (
+    BuildMarker,
+    PrunedDays,
+    needs_build,
+    pruned_days_args,
+    spark_target,
+)
 from ingest.run.dbt import DbtOutcome, run_dbt, summarize_build
 from ingest.sample.cache import generate_once
 from ingest.sample.generate import GenerateConfig
 from ingest.sample.local_s3 import local_s3
 from ingest.spark.session import spark_session
+from ingest.stage.ledger_mark import landing_mark
 from ingest.stage.spark import quote_identifier, stage_spark
 
 log = logging.getLogger(__name__)
@@ -80,15 +87,21 @@ def run_pipeline(source: str | None, *, raw_schema: str, schema: str, docs: bool
         staged = stage_spark(source, schema=raw_schema, state=state)
     docs_path = target / "index.html" if docs else None
     marker = BuildMarker.of(state, spark_target(state), raw_schema, schema)
-    changed = rebuild or staged.landing is None or staged.landing.rows_changed
-    if not needs_build(marker, changed) and (docs_path is None or docs_path.is_file()):
+    pruned = PrunedDays.of(state, spark_target(state), raw_schema)
+    removing = pruned.pending()  # days a `stage --prune` by hand emptied
+    changed = (rebuild or staged.landing is None or staged.landing.rows_changed
+               or removing != frozenset())
+    mark = landing_mark(state, source)()  # what the build reads, taken before it starts
+    if not needs_build(marker, changed, mark) and (docs_path is None or docs_path.is_file()):
         log.info("nothing new since the last successful build of %s: no dbt build", schema)
         return PipelineSummary(source, time.monotonic() - started, {}, 0, None, docs_path)
     spark = spark_session(state)  # the session the stage started, or a new one
     os.environ["SPARKIFY_RAW_SCHEMA"] = raw_schema
     os.environ["SPARKIFY_SCHEMA"] = schema
-    outcome = summarize_build(run_dbt(project, ["build", *dbt_paths], target="spark"))
-    marker.record_built()
+    outcome = summarize_build(run_dbt(project, ["build", *dbt_paths,
+                                                *pruned_days_args(removing)], target="spark"))
+    marker.record_built(mark)
+    pruned.built(removing)
     if (target / "run_results.json").is_file():  # `docs generate` overwrites it
         shutil.copy2(target / "run_results.json", target / BUILD_RESULTS)
     if docs:

@@ -22,6 +22,7 @@ from ingest.errors import IngestError
 from ingest.locks import try_lock
 from ingest.paths import StatePaths, project_root
 from ingest.stage.core import StageOptions, StageReport
+from ingest.stage.ledger_mark import LedgerMark
 
 log = logging.getLogger(__name__)
 # the days a cycle's data tests read (macros/test_days.sql)
@@ -61,6 +62,7 @@ def run_cycle(config: CycleConfig, state: StatePaths) -> bool:
     cycle costs a listing); the result says whether a build ran.
     """
     from ingest.run.builds import postgres_target, spark_target
+    from ingest.stage.ledger_mark import landing_mark, warehouse_mark
 
     use_schemas(config.raw_schema, config.schema)
     report: StageReport | None
@@ -73,6 +75,7 @@ def run_cycle(config: CycleConfig, state: StatePaths) -> bool:
                                        settings=settings, state=state,
                                        options=config.options)
         where = postgres_target(settings.host, settings.port, settings.database)
+        mark = warehouse_mark(settings, config.raw_schema)
     else:
         from ingest.stage.spark import stage_spark
 
@@ -80,7 +83,9 @@ def run_cycle(config: CycleConfig, state: StatePaths) -> bool:
                              options=config.options)
         report = staged.landing
         where = spark_target(state)
-    return build_after(config.target, state, where, config.raw_schema, config.schema, report)
+        mark = landing_mark(state, config.source)
+    return build_after(config.target, state, where, config.raw_schema, config.schema, report,
+                       mark)
 
 
 def use_schemas(raw_schema: str, schema: str) -> None:
@@ -102,20 +107,34 @@ class Staged(Protocol):
 
     def changed_days(self) -> frozenset[dt.date] | None: ...
 
+    def pruned_days(self) -> frozenset[dt.date] | None: ...
+
 
 def build_after(target: str, state: StatePaths, where: str, raw_schema: str, schema: str,
-                staged: Staged | None) -> bool:
-    """The build step after a stage: `dbt build` unless no rows changed since the last
-    successful build with this project; the result says whether a build ran."""
-    from ingest.run.builds import BuildMarker, needs_build
+                staged: Staged | None, ledger_mark: LedgerMark) -> bool:
+    """The build step after a stage: `dbt build` unless the ledger holds what the last
+    successful build with this project read; the result says whether a build ran.
+
+    The ledger's mark is taken before the build starts and recorded when it succeeds: rows
+    a stage commits while the build runs change the ledger after the mark, so the next
+    cycle builds them (a marker saying only "built" would hide them)."""
+    from ingest.run.builds import BuildMarker, PrunedDays, needs_build, project_fingerprint
 
     marker = BuildMarker.of(state, where, raw_schema, schema)
-    built_before = marker.is_current()
-    if staged is not None and not needs_build(marker, staged.rows_changed):
+    pruned = PrunedDays.of(state, where, raw_schema)
+    if staged is not None:
+        pruned.add(staged.pruned_days())
+    # the last build succeeded with this project: only what was staged since can differ
+    built_before = marker.recorded()[1] == project_fingerprint()
+    mark = ledger_mark()
+    removing = pruned.pending()  # taken before the build, like the mark
+    if (staged is not None and removing == frozenset()
+            and not needs_build(marker, staged.rows_changed, mark)):
         log.info("nothing new since the last successful build of %s: no dbt build", schema)
         return False
-    build(target, staged if built_before else None)
-    marker.record_built()
+    build(target, staged if built_before else None, removing)
+    marker.record_built(mark)
+    pruned.built(removing)
     return True
 
 
@@ -124,23 +143,32 @@ def build_after(target: str, state: StatePaths, where: str, raw_schema: str, sch
 UNCHANGED_PROJECT_EXCLUDES = ("--exclude-resource-type", "unit_test", "seed")
 
 
-def build(target: str, report: Staged | None) -> None:
+def build(target: str, report: Staged | None,
+          pruned: frozenset[dt.date] | None = frozenset()) -> None:
     """`dbt build` of what the stage changed, when only that can have changed since the
     last successful build with the same project (`report`; else None: the full build):
     unit tests and seeds left out, data tests scoped to the days the stage changed
-    (SPARKIFY_TEST_DAYS, macros/test_days.sql), or all of them when no log day changed."""
+    (SPARKIFY_TEST_DAYS, macros/test_days.sql), or all of them when no log day changed.
+    The `pruned` days (ingest.run.builds.PrunedDays) are removed from the marts first."""
+    from ingest.run.builds import pruned_days_args
     from ingest.run.dbt import run_dbt
 
+    removing = pruned_days_args(pruned)
+    if pruned:
+        log.info("removing the days stage --prune emptied from the marts: %s",
+                 ", ".join(day.isoformat() for day in sorted(pruned)))
+    elif pruned is None:
+        log.info("a pruned log object had no date in its name: rebuilding every day")
     if report is None:
-        run_dbt(project_root(), ["build"], target=target)
+        run_dbt(project_root(), ["build", *removing], target=target)
         return
-    args = ["build", *UNCHANGED_PROJECT_EXCLUDES]
+    args = ["build", *UNCHANGED_PROJECT_EXCLUDES, *removing]
     log.info("unit tests and seeds left out: the project is the one last built")
     days = report.changed_days()
     if not days:
         run_dbt(project_root(), args, target=target)
         return
-    listed = ",".join(day.isoformat() for day in sorted(days))
+    listed = ",".join(day.isoformat() for day in sorted(days | (pruned or frozenset())))
     log.info("data tests of this build: the rebuilt days %s", listed)
     os.environ[TEST_DAYS] = listed
     try:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import logging
 from pathlib import Path
 
+from ingest.setting_options import checked
 from ingest.settings import SampleSettings
 
 log = logging.getLogger("ingest")
@@ -16,10 +16,13 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     """Register `generate`: write a realistic raw data set."""
     settings = SampleSettings.read()
     gen = commands.add_parser("generate", help="write a realistic raw data set")
-    gen.add_argument("--out", default=settings.out, required=settings.out is None)
+    gen.add_argument("--out", type=checked(SampleSettings, "out"), default=settings.out,
+                     required=settings.out is None)
     add_size_options(gen, settings)
-    gen.add_argument("--start-date", type=dt.date.fromisoformat, default=settings.start_date)
-    gen.add_argument("--known-song-share", type=float, default=settings.known_song_share,
+    gen.add_argument("--start-date", type=checked(SampleSettings, "start_date"),
+                     default=settings.start_date)
+    gen.add_argument("--known-song-share", type=checked(SampleSettings, "known_song_share"),
+                     default=settings.known_song_share,
                      help="share of plays that name a song of the set "
                           f"(default {settings.known_song_share})")
     gen.set_defaults(handler=cmd_generate)
@@ -27,10 +30,11 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def add_size_options(parser: argparse.ArgumentParser, settings: SampleSettings) -> None:
     """--songs, --days, --events-per-day, --seed: the size of a generated sample."""
-    parser.add_argument("--songs", type=int, default=settings.songs)
-    parser.add_argument("--days", type=int, default=settings.days)
-    parser.add_argument("--events-per-day", type=int, default=settings.events_per_day)
-    parser.add_argument("--seed", type=int, default=settings.seed)
+    parser.add_argument("--songs", type=checked(SampleSettings, "songs"), default=settings.songs)
+    parser.add_argument("--days", type=checked(SampleSettings, "days"), default=settings.days)
+    parser.add_argument("--events-per-day", type=checked(SampleSettings, "events_per_day"),
+                        default=settings.events_per_day)
+    parser.add_argument("--seed", type=checked(SampleSettings, "seed"), default=settings.seed)
 
 
 def cmd_generate(args: argparse.Namespace) -> int:

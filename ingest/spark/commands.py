@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ingest.errors import IngestError
 from ingest.paths import StatePaths
+from ingest.setting_options import checked
 from ingest.settings import ThriftSettings
 from ingest.spark import cluster as spark_cluster
 from ingest.spark.cluster import WORKERS, ClusterFiles
@@ -57,7 +58,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument("action", choices=ACTIONS)
     parser.add_argument(
-        "--port", type=_port_argument, default=ThriftSettings.read().port,
+        "--port", type=checked(ThriftSettings, "port"), default=ThriftSettings.read().port,
         help="start: the port to listen on (default SPARKIFY_THRIFT_PORT or 10000)")
     parser.add_argument(
         "--timeout", type=float, default=START_TIMEOUT,

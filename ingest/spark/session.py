@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.errors import IngestError
+from ingest.locks import hold_until_exit, lock_path
 from ingest.paths import StatePaths
 from ingest.settings import SparkSettings
 from ingest.spark.conf import conf_dir, resolved_master, write_spark_conf
@@ -67,6 +68,8 @@ def spark_session(state: StatePaths | None = None) -> Any:
     metastore = Metastore.of(state)
     if metastore.shared:
         ensure_schema(java, state)
+    else:  # Derby admits one JVM: commands on one state folder take turns
+        claim_metastore(state)
     # Python workers (the Kinesis source's readers) must have the project's packages: run
     # them with this interpreter, not pyspark's default `python3` on PATH.
     os.environ["PYSPARK_PYTHON"] = str(SparkSettings.read().python or sys.executable)
@@ -106,6 +109,21 @@ EXECUTOR_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION
 
 def executor_environment() -> dict[str, str]:
     return {name: os.environ[name] for name in EXECUTOR_VARIABLES if os.environ.get(name)}
+
+
+def claim_metastore(state: StatePaths) -> None:
+    """Hold the state folder's Spark lock for the life of this process, waiting for another
+    command's embedded Spark to end (SPARKIFY_SPARK_LOCK_WAIT seconds at most).
+
+    Derby admits one JVM per metastore: a `run` and a `stream` on one state folder would
+    both start, and the second would fail at its first catalog call, after landing rows,
+    with a py4j stack. They take turns instead; past the wait, the second stops with one
+    line before it lands or builds anything (a `stream` starts Spark before reading)."""
+    command = " ".join(["ingest", *sys.argv[1:3]]) if sys.argv[0].endswith(
+        ("ingest", "__main__.py")) else Path(sys.argv[0]).name
+    hold_until_exit(lock_path(state.locks, "spark", str(state.metastore)),
+                    f"the embedded Spark of {state.root} ({command})",
+                    timeout=SparkSettings.read().lock_wait)
 
 
 def _gateway_exited(exc: Exception) -> bool:

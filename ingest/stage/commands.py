@@ -7,6 +7,7 @@ the run area's, which marks the builds of that raw schema behind: ingest.run.com
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 from ingest.errors import EXIT_BUSY, IngestError
 from ingest.paths import StatePaths
 from ingest.raw.contract import schema_name_argument
+from ingest.setting_options import checked
 from ingest.settings import StageSettings
 
 if TYPE_CHECKING:
@@ -29,6 +31,8 @@ class StagedRows:
     state: StatePaths
     raw_schema: str
     warehouse: ConnectionSettings | None = None
+    # the days of log objects it pruned (None: some day unknown), ingest.run.builds
+    pruned_days: frozenset[dt.date] | None = frozenset()
 
 
 OnStaged = Callable[[StagedRows], None]
@@ -39,21 +43,24 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     """Register `stage` and `status`; `on_staged` hears of every stage that changed rows."""
     settings = StageSettings.read()
     stage = commands.add_parser("stage", help="register raw data as tables for dbt")
-    stage.add_argument("--target", default=settings.target,
+    stage.add_argument("--target", type=checked(StageSettings, "target"), default=settings.target,
                        choices=["spark", "spark_thrift", "postgres", "redshift"],
                        help="spark_thrift: register the tables through the Thrift Server "
                             "(SPARKIFY_THRIFT_HOST/PORT)")
-    stage.add_argument("--source", default=settings.source,
+    stage.add_argument("--source", type=checked(StageSettings, "source"), default=settings.source,
                        help="local folder or s3://bucket/prefix with song_data/ and log_data/")
     add_raw_schema_option(stage, settings)
-    stage.add_argument("--location", choices=["local", "direct"], default=settings.location,
+    stage.add_argument("--location", choices=["local", "direct"], type=checked(StageSettings,
+                       "location"), default=settings.location,
                        help="local: verify new objects into a landing folder (default); "
                             "direct: tables read s3:// themselves (EMR)")
-    stage.add_argument("--iam-role", default=settings.iam_role,
+    stage.add_argument("--iam-role", type=checked(StageSettings, "iam_role"),
+                       default=settings.iam_role,
                        help="redshift: ARN of the role the cluster assumes to read S3")
-    stage.add_argument("--region", default=settings.region,
+    stage.add_argument("--region", type=checked(StageSettings, "region"), default=settings.region,
                        help="redshift: region of the raw bucket (default AWS_REGION)")
-    stage.add_argument("--load-files-uri", default=settings.load_files_uri,
+    stage.add_argument("--load-files-uri", type=checked(StageSettings, "load_files_uri"),
+                       default=settings.load_files_uri,
                        help="redshift: s3:// prefix for manifests and JSONPaths "
                             "(default <source>/_sparkify_loads)")
     stage.add_argument("--dry-run", action="store_true",
@@ -63,7 +70,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser],
 
     status = commands.add_parser("status", help="the ledger: staged, pending, failed, "
                                                 "quarantined objects and lines")
-    status.add_argument("--target", default=settings.target,
+    status.add_argument("--target", type=checked(StageSettings, "target"), default=settings.target,
                         choices=["spark", "postgres", "redshift"])
     add_raw_schema_option(status, settings)
     status.add_argument("--limit", type=int, default=20, help="quarantined lines to show")
@@ -77,13 +84,16 @@ def add_raw_schema_option(parser: argparse.ArgumentParser, settings: StageSettin
 
 def add_stage_options(parser: argparse.ArgumentParser, settings: StageSettings) -> None:
     """The staging core's options (ingest.stage.core.StageOptions), for stage and run."""
-    parser.add_argument("--batch-objects", type=int, default=settings.batch_objects,
+    parser.add_argument("--batch-objects", type=checked(StageSettings, "batch_objects"),
+                        default=settings.batch_objects,
                         help="objects per batch: one transaction, or one set of landing "
                              f"files and its ledger commit (default {settings.batch_objects})")
-    parser.add_argument("--max-attempts", type=int, default=settings.max_attempts,
+    parser.add_argument("--max-attempts", type=checked(StageSettings, "max_attempts"),
+                        default=settings.max_attempts,
                         help="runs an unreadable object stays pending before it is failed "
                              "(and a cut-off last line is quarantined)")
-    parser.add_argument("--prune", action="store_true", default=settings.prune,
+    parser.add_argument("--prune", action="store_true",
+                        default=settings.prune,
                         help="drop the rows of objects that vanished from the source "
                              "(default: keep them and report them)")
     wait = parser.add_mutually_exclusive_group()
@@ -94,7 +104,8 @@ def add_stage_options(parser: argparse.ArgumentParser, settings: StageSettings) 
                       help="if another stage of the same source and target runs, exit at once "
                            f"with code {EXIT_BUSY}")
     parser.set_defaults(wait=settings.wait)
-    parser.add_argument("--archive", default=settings.archive,
+    parser.add_argument("--archive", type=checked(StageSettings, "archive"),
+                        default=settings.archive,
                         help="copy processed raw objects to this folder or s3:// prefix")
     parser.add_argument("--delete-archived", action="store_true",
                         help="with --archive: delete archived objects from the source")
@@ -132,7 +143,8 @@ def cmd_stage(args: argparse.Namespace, on_staged: OnStaged | None = None) -> in
         report = stage_postgres_report(source, schema=args.raw_schema, settings=settings,
                                        options=options)
         if report.rows_changed:
-            changed = StagedRows(StatePaths.default(), args.raw_schema, settings)
+            changed = StagedRows(StatePaths.default(), args.raw_schema, settings,
+                                 report.pruned_days())
     elif args.target == "redshift":
         _stage_redshift(args, source, options)
     elif args.target == "spark_thrift":
@@ -146,7 +158,8 @@ def cmd_stage(args: argparse.Namespace, on_staged: OnStaged | None = None) -> in
         staged = stage_spark(source, schema=args.raw_schema, location=args.location,
                              dry_run=args.dry_run, options=options)
         if staged.landing is not None and staged.landing.rows_changed:
-            changed = StagedRows(StatePaths.default(), args.raw_schema)
+            changed = StagedRows(StatePaths.default(), args.raw_schema,
+                                 pruned_days=staged.landing.pruned_days())
     if changed is not None and on_staged is not None:
         on_staged(changed)
     return 0

@@ -179,6 +179,14 @@ class StageReport:
                 days.add(day)
         return frozenset(days)
 
+    def pruned_days(self) -> frozenset[dt.date] | None:
+        """The UTC days of the log objects this stage removed (`--prune`): the marts must
+        lose their rows at the next build. None when a removed object's name holds no date
+        (its rows may have been on any day)."""
+        plan = self.plans.get("log_data")
+        days = {file_date(key) for key in (plan.removed if plan else ())}
+        return None if None in days else frozenset(day for day in days if day is not None)
+
     def loads(self) -> list[TableLoad]:
         return [self._load(table, plan) for table, plan in self.plans.items()]
 

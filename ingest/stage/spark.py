@@ -230,7 +230,7 @@ def _register(spark: SqlRunner, schema: str, statements: list[str], landing: Sta
               verified: Path) -> None:
     """Create the tables when missing or made by other statements; bring the log table's
     partitions in line with the landing's days; refresh what Spark may have cached."""
-    spark.sql(statements[0])
+    _create_database(spark, schema, statements[0])
     existing = {str(row[1]) for row in spark.sql(
         f"show tables in {quote_identifier(schema)}").collect()}
     created = []
@@ -255,6 +255,15 @@ def _register(spark: SqlRunner, schema: str, statements: list[str], landing: Sta
         for name in _TABLE_NAMES:
             if name not in created:
                 spark.sql(f"refresh table {quote_identifier(schema)}.{quote_identifier(name)}")
+
+
+def _create_database(spark: SqlRunner, schema: str, create: str) -> None:
+    """Run `create database if not exists` only when the database is missing: the Hive
+    metastore answers an existing one with an AlreadyExistsException that its handler logs
+    with a ~100-line stack trace (at ERROR), at every stage and every stream micro-batch."""
+    listed = spark.sql(f"show databases like {quote_string(schema)}").collect()
+    if not any(str(row[0]).lower() == schema.lower() for row in listed):
+        spark.sql(create)
 
 
 _TABLE_NAMES = ("song_data", "log_data")

@@ -44,6 +44,10 @@ class LandedBatch:
         """The days the micro-batch's rows fall on (ingest.run.scheduler scopes its tests)."""
         return self.days
 
+    def pruned_days(self) -> frozenset[dt.date] | None:
+        """A micro-batch never removes rows."""
+        return frozenset()
+
 
 def land_batch(objects: StreamObjects, landing: Path, *, locks: Path,
                batch_source_uri: str) -> LandedBatch:

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from types import FrameType
 
 from ingest.errors import IngestError
+from ingest.setting_options import checked
 from ingest.settings import DeliverSettings, ProduceSettings, StageSettings, StreamSettings
 
 log = logging.getLogger("ingest")
@@ -27,14 +28,15 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     source = StageSettings.read().source
     prod.add_argument("--source", default=source, required=source is None,
                       help="local folder or s3://bucket/prefix with log_data/")
-    prod.add_argument("--shards", type=int, default=stream.shards,
+    prod.add_argument("--shards", type=checked(StreamSettings, "shards"), default=stream.shards,
                       help=f"shards of a stream it creates (default {stream.shards})")
     speed = prod.add_mutually_exclusive_group()
-    speed.add_argument("--rate", default=pace.rate,
+    speed.add_argument("--rate", type=checked(ProduceSettings, "rate"), default=pace.rate,
                        help=f"events per second, or max (default {pace.rate})")
-    speed.add_argument("--speedup", type=float, default=pace.speedup,
+    speed.add_argument("--speedup", type=checked(ProduceSettings, "speedup"), default=pace.speedup,
                        help="replay the events' own ts timing this many times faster")
-    prod.add_argument("--encrypt", metavar="KMS_KEY", default=stream.kms_key,
+    prod.add_argument("--encrypt", metavar="KMS_KEY", type=checked(StreamSettings, "kms_key"),
+                      default=stream.kms_key,
                       help="encrypt the stream server-side with this KMS key id or alias")
     prod.set_defaults(handler=cmd_produce)
 
@@ -42,15 +44,19 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     dlv = commands.add_parser("deliver", help="write a Kinesis stream's records as raw log "
                                                "objects (like Firehose), checkpointed")
     _stream_option(dlv, stream)
-    dlv.add_argument("--to", default=limits.to, required=limits.to is None,
+    dlv.add_argument("--to", type=checked(DeliverSettings, "to"), default=limits.to,
+                     required=limits.to is None,
                      help="local folder or s3://bucket/prefix (objects go under log_data/)")
     dlv.add_argument("--once", action="store_true",
                      help="deliver what the stream holds now, then stop")
-    dlv.add_argument("--max-records", type=int, default=limits.max_records,
+    dlv.add_argument("--max-records", type=checked(DeliverSettings, "max_records"),
+                     default=limits.max_records,
                      help=f"records per shard buffer (default {limits.max_records})")
-    dlv.add_argument("--max-bytes", type=int, default=limits.max_bytes,
+    dlv.add_argument("--max-bytes", type=checked(DeliverSettings, "max_bytes"),
+                     default=limits.max_bytes,
                      help=f"bytes per shard buffer (default {limits.max_bytes})")
-    dlv.add_argument("--max-seconds", type=float, default=limits.max_seconds,
+    dlv.add_argument("--max-seconds", type=checked(DeliverSettings, "max_seconds"),
+                     default=limits.max_seconds,
                      help=f"seconds a shard buffer waits (default {limits.max_seconds:g})")
     dlv.add_argument("--wait", action="store_true",
                      help="wait for another delivery of the same stream and destination to "
@@ -59,7 +65,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _stream_option(parser: argparse.ArgumentParser, settings: StreamSettings) -> None:
-    parser.add_argument("--stream", default=settings.name, required=settings.name is None,
+    parser.add_argument("--stream", type=checked(StreamSettings, "name"), default=settings.name,
+                        required=settings.name is None,
                         help="Kinesis stream name")
 
 

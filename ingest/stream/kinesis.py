@@ -48,6 +48,15 @@ class Entry:
         """What the record counts against the PutRecords limits."""
         return len(self.data) + len(self.partition_key.encode("utf-8"))
 
+    @property
+    def too_large(self) -> str | None:
+        """Why the stream cannot take this record (None: it can): the one definition of
+        the record limit, for the collector's answer and `produce` alike."""
+        if self.size <= MAX_RECORD_BYTES:
+            return None
+        return (f"{len(self.data)} bytes, {self.size} with its partition key: over the "
+                f"stream's record limit of {MAX_RECORD_BYTES} bytes (data + partition key)")
+
 
 @dataclass(frozen=True)
 class ShardInfo:

@@ -27,7 +27,6 @@ from ingest.raw.sources import RawSource
 from ingest.stream.kinesis import (
     MAX_BATCH_BYTES,
     MAX_BATCH_RECORDS,
-    MAX_RECORD_BYTES,
     Entry,
     put_records,
 )
@@ -153,9 +152,9 @@ def produce(client: object, stream: str, source: RawSource, pace: Pace) -> Produ
     log.info("producing the events of %s onto stream %s, %s", source.uri, stream,
              pace.describe())
     for index, event in enumerate(source_events(source, report, progress)):
-        if event.entry.size > MAX_RECORD_BYTES:
-            log.warning("a line of %d bytes is over the 1 MiB record limit: skipped",
-                        len(event.entry.data))
+        too_large = event.entry.too_large
+        if too_large is not None:
+            log.warning("a line is not put on the stream: %s", too_large)
             report.too_large += 1
             continue
         if first_ts is None:

@@ -15,6 +15,7 @@ from ingest.cli import main
 from ingest.ledger.archive import ArchiveRequest
 from ingest.paths import StatePaths
 from ingest.run.scheduler import CycleConfig, cycle_lock, parse_interval, run_cycle, run_every
+from ingest.stage.core import StageOptions
 from ingest.stage.postgres import stage_postgres
 from tests.support.project import (
     FIXTURES,
@@ -251,3 +252,93 @@ def test_a_stage_by_hand_makes_the_next_cycle_build(
     assert run_cycle(config, state) is True, "the rows staged by hand were not built"
     assert raw_rows(pg_database, "fct_songplays", "sparkify") == plays + 10
     assert run_cycle(config, state) is False
+
+
+def test_a_stage_committed_during_a_build_is_built_by_the_next_cycle(
+    pg_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Airflow's sparkify_daily stages while sparkify_every_10_minutes builds: the stage
+    commits after `dbt build` read the raw tables and before the cycle writes its marker
+    (injected deterministically, right after dbt returns). The marker records the ledger
+    mark the build read, so the next cycle, though it finds nothing new to stage, builds."""
+    import ingest.run.dbt
+
+    monkeypatch.setenv("SPARKIFY_SCHEMA", "sparkify")
+    monkeypatch.setenv("SPARKIFY_STATE_DIR", str(tmp_path / "state"))
+    raw = copy_handwritten(tmp_path)
+    state = StatePaths(tmp_path / "state")
+    config = CycleConfig("postgres", str(raw), "sparkify_raw", "sparkify")
+    assert run_cycle(config, state) is True
+    plays = raw_rows(pg_database, "fct_songplays", "sparkify")
+    day = dt.date(2018, 11, 3)
+    real_run_dbt = ingest.run.dbt.run_dbt
+    staged_during: list[int] = []
+
+    def build_then_stage(*args: object, **kwargs: object) -> object:
+        result = real_run_dbt(*args, **kwargs)  # type: ignore[arg-type]
+        if not staged_during:  # the other DAG's stage, between the build and its marker
+            (raw / log_key(day)).write_bytes(log_with_bad_lines(day, 10, []))
+            staged_during.append(main(["stage", "--target", "postgres", "--source", str(raw)]))
+        return result
+
+    (raw / log_key(dt.date(2018, 11, 4))).write_bytes(
+        log_with_bad_lines(dt.date(2018, 11, 4), 5, []))
+    with monkeypatch.context() as patch:
+        patch.setattr(ingest.run.dbt, "run_dbt", build_then_stage)
+        assert run_cycle(config, state) is True
+    assert staged_during == [0]
+    assert raw_rows(pg_database, "fct_songplays", "sparkify") == plays + 5, (
+        "the build ran before the interleaved stage committed")
+
+    assert run_cycle(config, state) is True, "the rows staged during the build were not built"
+    assert raw_rows(pg_database, "fct_songplays", "sparkify") == plays + 15
+    built_days = postgres_rows(pg_database, "select count(*) as n from sparkify.fct_songplays "
+                                            "where start_date = '2018-11-03'")
+    assert built_days[0]["n"] == 10
+    assert run_cycle(config, state) is False, "built from the ledger as it is: nothing to do"
+
+
+def _plays_on(database: str, day: dt.date) -> dict[str, int]:
+    """The rows of `day` in each table incremental by day."""
+    tables = {"sparkify.fct_songplays": "start_date", "sparkify.dim_time": "start_date",
+              "sparkify_intermediate.int_events__deduplicated": "event_date",
+              "sparkify_intermediate.int_songplays__matched_to_songs": "event_date"}
+    return {table: postgres_rows(database, f"select count(*) as n from {table} "
+                                           f"where {column} = '{day.isoformat()}'")[0]["n"]
+            for table, column in tables.items()}
+
+
+def test_a_pruned_object_leaves_the_marts_at_the_next_build(
+    pg_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`stage --prune` of a day already built, by hand and in a cycle: the next build
+    removes that day from every model incremental by day (they replace only the days their
+    new rows cover), and its data tests, the raw-to-fact reconciliation among them, pass."""
+    monkeypatch.setenv("SPARKIFY_SCHEMA", "sparkify")
+    monkeypatch.setenv("SPARKIFY_STATE_DIR", str(tmp_path / "state"))
+    raw = copy_handwritten(tmp_path)
+    state = StatePaths(tmp_path / "state")
+    config = CycleConfig("postgres", str(raw), "sparkify_raw", "sparkify")
+    day = dt.date(2018, 11, 3)
+    (raw / log_key(day)).parent.mkdir(parents=True, exist_ok=True)
+    (raw / log_key(day)).write_bytes(log_with_bad_lines(day, 10, []))
+    assert run_cycle(config, state) is True
+    plays = raw_rows(pg_database, "fct_songplays", "sparkify")
+    assert set(_plays_on(pg_database, day).values()) == {10}
+
+    (raw / log_key(day)).unlink()
+    assert main(["stage", "--target", "postgres", "--source", str(raw), "--prune"]) == 0
+    assert run_cycle(config, state) is True, "the pruned day was not built"
+    assert set(_plays_on(pg_database, day).values()) == {0}
+    assert raw_rows(pg_database, "fct_songplays", "sparkify") == plays - 10
+    assert run_cycle(config, state) is False, "the pruned day stays removed: nothing to do"
+
+    (raw / log_key(day)).write_bytes(log_with_bad_lines(day, 10, []))  # back, then pruned
+    assert run_cycle(config, state) is True  # by a cycle that stages with --prune
+    assert set(_plays_on(pg_database, day).values()) == {10}
+    (raw / log_key(day)).unlink()
+    pruning = CycleConfig("postgres", str(raw), "sparkify_raw", "sparkify",
+                          StageOptions(prune=True))
+    assert run_cycle(pruning, state) is True
+    assert set(_plays_on(pg_database, day).values()) == {0}
+    assert not list((state.root / "builds").glob("*.pruned")), "every pruned day was built"

@@ -1,14 +1,19 @@
-"""The build marker's project fingerprint: it changes with the dbt project's files, and
-only with them (no JVM, no database)."""
+"""The build marker: the project fingerprint changes with the dbt project's files, and only
+with them; the ledger mark with the rows staged, and only with them (no JVM, no database)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
 
 from ingest.paths import StatePaths
-from ingest.run.builds import PROJECT_PARTS, BuildMarker, project_fingerprint
-from tests.support.project import PROJECT_DIR
+from ingest.run.builds import PROJECT_PARTS, BuildMarker, needs_build, project_fingerprint
+from ingest.stage.core import StageOptions
+from ingest.stage.ledger_mark import NOTHING_STAGED, landing_mark
+from ingest.stage.spark import prepare_local
+from tests.support.project import PROJECT_DIR, copy_handwritten
+from tests.support.raw_lines import log_key, log_with_bad_lines
 
 
 def _copy(destination: Path) -> Path:
@@ -42,11 +47,59 @@ def test_the_fingerprint_follows_the_dbt_files_only(tmp_path: Path) -> None:
 
 def test_a_marker_of_another_project_is_not_current(tmp_path: Path) -> None:
     marker = BuildMarker.of(StatePaths(tmp_path), "spark@x", "raw", "marts")
-    assert not marker.is_current()
-    marker.record_built()
-    assert marker.is_current()
-    marker.path.write_text("the marts were built from everything staged, with project 0\n",
+    assert not marker.is_current("m1")
+    marker.record_built("m1")
+    assert marker.is_current("m1")
+    assert not marker.is_current("m2"), "the ledger moved since the build read it"
+    marker.path.write_text("the marts were built from the ledger state m1, with project 0\n",
                            encoding="utf-8")
-    assert not marker.is_current()
+    assert not marker.is_current("m1")
+    marker.path.write_text("the marts were built from everything staged, with project "
+                           f"{project_fingerprint()}\n", encoding="utf-8")
+    assert not marker.is_current("m1"), "a marker from before ledger marks builds again"
     marker.path.write_text("the marts were built from everything staged\n", encoding="utf-8")
-    assert not marker.is_current(), "a marker from before fingerprints builds again"
+    assert not marker.is_current("m1"), "a marker from before fingerprints builds again"
+
+
+def test_the_ledger_mark_follows_the_rows_staged(tmp_path: Path) -> None:
+    """The Spark landing's mark (the same digest as a warehouse's, LedgerStore.state_mark):
+    it moves with every commit that adds, replaces or removes rows, and only then."""
+    raw = copy_handwritten(tmp_path)
+    state = StatePaths(tmp_path / "state")
+    mark = landing_mark(state, str(raw))
+    assert mark() == NOTHING_STAGED
+    prepare_local(str(raw), state)
+    first = mark()
+    assert first != NOTHING_STAGED
+    prepare_local(str(raw), state)
+    assert mark() == first, "nothing new: the same mark"
+
+    day = dt.date(2018, 11, 3)
+    new_day = raw / log_key(day)
+    new_day.parent.mkdir(parents=True, exist_ok=True)
+    new_day.write_bytes(log_with_bad_lines(day, 5, []))
+    prepare_local(str(raw), state)
+    added = mark()
+    assert added not in {first, NOTHING_STAGED}
+
+    new_day.write_bytes(log_with_bad_lines(day, 6, []))  # the same object, changed
+    prepare_local(str(raw), state)
+    changed = mark()
+    assert changed not in {first, added}
+
+    new_day.unlink()  # gone from the source: its rows stay, until a stage prunes them
+    prepare_local(str(raw), state)
+    assert mark() == changed
+    prepare_local(str(raw), state, StageOptions(prune=True))
+    assert mark() not in {added, changed}
+
+
+def test_a_build_marker_compares_the_ledger_with_what_the_build_read(tmp_path: Path) -> None:
+    """A stage committed while the build ran (after the mark, before the marker): the
+    marker says what the build read, so the next cycle sees the ledger moved and builds."""
+    marker = BuildMarker.of(StatePaths(tmp_path), "spark@x", "raw", "marts")
+    assert needs_build(marker, False, "before")  # never built
+    marker.record_built("before")  # the build took "before", then a stage committed
+    assert needs_build(marker, False, "after"), "the rows staged during the build"
+    assert not needs_build(marker, False, "before")
+    assert needs_build(marker, True, "before") and not marker.path.exists()

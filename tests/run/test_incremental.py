@@ -23,8 +23,10 @@ from typing import Any
 import pytest
 
 from ingest.paths import StatePaths
+from ingest.run.builds import pruned_days_args
 from ingest.run.dbt import run_dbt
 from ingest.sample.generate import GenerateConfig, generate
+from ingest.stage.core import StageOptions
 from ingest.stage.postgres import stage_postgres
 from ingest.stage.spark import stage_spark
 from tests.support.cross_engine import Export, assert_same_marts, export_marts
@@ -47,7 +49,7 @@ Versions = dict[tuple[str, dt.date], Any]
 
 @dataclass
 class Engine:
-    stage: Callable[[Path], None]
+    stage: Callable[[Path, bool], None]  # the source, and whether to prune
     dbt: Callable[[list[str]], None]
     marts: Callable[[], Export]
     day_versions: Callable[[], Versions]
@@ -150,13 +152,13 @@ def run_history(engine: Engine, full: Path, source: Path) -> None:
     def step(days: list[dt.date]) -> set[tuple[str, dt.date]]:
         _source_with(full, source, days)
         before = engine.day_versions()
-        engine.stage(source)
+        engine.stage(source, False)
         engine.dbt(["run"])
         assert_same_marts({"expected": _expected(source), "engine": engine.marts()})
         return _rewritten(before, engine.day_versions())
 
     _source_with(full, source, DAYS[1:4], without=song.path)
-    engine.stage(source)
+    engine.stage(source, False)
     engine.dbt(["build"])
     assert_same_marts({"expected": _expected(source), "engine": engine.marts()})
 
@@ -178,6 +180,15 @@ def run_history(engine: Engine, full: Path, source: Path) -> None:
     levels_after = {dict(row)["user_id"]: row for row in engine.marts()["dim_users"]}
     assert {key for key in levels_after if levels_after[key] != levels_before.get(key)} == {
         int(user)}, "only the user of the late event changes"
+
+    before = engine.day_versions()  # a day already built, pruned: it leaves every table
+    _log(source, DAYS[0]).unlink()
+    engine.stage(source, True)
+    engine.dbt(["run", *pruned_days_args(frozenset({DAYS[0]}))])
+    assert_same_marts({"expected": _expected(source), "engine": engine.marts()})
+    after = engine.day_versions()
+    assert set(before) - set(after) == _all_tables(DAYS[0]), "the pruned day is gone"
+    assert _rewritten(before, after) == set(), "and nothing else was rewritten"
 
     before = engine.day_versions()  # a backfill of one day rewrites that day only
     engine.dbt(["run", "--vars", f"{{backfill_from: '{DAYS[1]}', backfill_to: '{DAYS[1]}'}}"])
@@ -206,8 +217,9 @@ def test_spark_incremental_history(spark: Any, session_state: Path, full_raw: Pa
         return versions
 
     engine = Engine(
-        stage=lambda source: stage_spark(str(source), schema="incr_raw", state=state,
-                                         spark=spark) and None,
+        stage=lambda source, prune: stage_spark(str(source), schema="incr_raw", state=state,
+                                                spark=spark,
+                                                options=StageOptions(prune=prune)) and None,
         dbt=lambda args: run_dbt(PROJECT_DIR, [*args, "--target-path", str(tmp_path / "t")],
                                  target="spark"),
         marts=lambda: export_marts(lambda mart: [
@@ -232,7 +244,7 @@ def test_postgres_incremental_history(pg_database: str, full_raw: Path, tmp_path
         return dict(versions)
 
     engine = Engine(
-        stage=lambda source: stage_postgres(str(source)) and None,
+        stage=lambda source, prune: stage_postgres(str(source), prune=prune) and None,
         dbt=lambda args: run_dbt(PROJECT_DIR, [*args, "--target-path", str(tmp_path / "t")],
                                  target="postgres"),
         marts=lambda: export_marts(

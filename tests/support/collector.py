@@ -21,6 +21,7 @@ import httpx
 
 from bench.collect import stop
 from ingest.collect.app import Limits, create_app
+from ingest.collect.doors import Doors, uvicorn_options
 from ingest.collect.keys import KeyStore
 from ingest.collect.sink import StreamSink, kinesis_put
 from ingest.stream.kinesis import ensure_stream, kinesis_client
@@ -66,8 +67,8 @@ def events(count: int, day: dt.date = DAY, first: int = 0) -> list[bytes]:
 @contextmanager
 def collector_thread(endpoint: str, state: Path, limits: Limits | None = None, *,
                      linger: float = 0.005, cert: Path | None = None,
-                     key_file: Path | None = None, stream: str = STREAM
-                     ) -> Iterator[Collector]:
+                     key_file: Path | None = None, stream: str = STREAM,
+                     doors: Doors | None = None) -> Iterator[Collector]:
     """The app under uvicorn in a thread (no signal handling there), on a free port."""
     import uvicorn
 
@@ -79,7 +80,7 @@ def collector_thread(endpoint: str, state: Path, limits: Limits | None = None, *
     app = create_app(stream, keys, sink, limits or Limits())
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            access_log=False,
+                            access_log=False, **uvicorn_options(doors or Doors()),
                             ssl_certfile=str(cert) if cert else None,
                             ssl_keyfile=str(key_file) if key_file else None)
     server = uvicorn.Server(config)
@@ -98,17 +99,18 @@ def collector_thread(endpoint: str, state: Path, limits: Limits | None = None, *
 
 
 @contextmanager
-def collector_process(endpoint: str, state: Path, *extra: str
+def collector_process(endpoint: str, state: Path, *extra: str, port: int | None = None,
+                      stream: str = STREAM
                       ) -> Iterator[tuple[subprocess.Popen[bytes], Collector]]:
     """`python -m ingest collect` in its own process (stopped with SIGTERM at the end)."""
     keys = KeyStore(state / "collector" / "api-keys.json")
     _key, text = keys.create("tests")
-    port = free_port()
+    port = port or free_port()
     env = {**os.environ, "AWS_ENDPOINT_URL": endpoint, "SPARKIFY_STATE_DIR": str(state),
            "PYTHONPATH": str(PROJECT_DIR)}
-    log = (state / "collector.log").open("wb")
+    log = (state / "collector.log").open("ab")
     process = subprocess.Popen(
-        [sys.executable, "-m", "ingest", "collect", "--stream", STREAM, "--shards", "2",
+        [sys.executable, "-m", "ingest", "collect", "--stream", stream, "--shards", "2",
          "--port", str(port), *extra], cwd=PROJECT_DIR, env=env, stdout=log,
         stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -123,7 +125,7 @@ def collector_process(endpoint: str, state: Path, *extra: str
                 pass
             assert time.monotonic() < deadline, "the collector did not start"
             time.sleep(0.1)
-        yield process, Collector(url, text, keys, kinesis(endpoint))
+        yield process, Collector(url, text, keys, kinesis(endpoint), stream)
     finally:
         stop(process)
         log.close()
