@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from ingest.paths import StatePaths
-from tests.support.cross_engine import Export, export_marts
+from tests.support.cross_engine import MARTS, Export, export_marts
 from tests.support.expected_marts import build_expected_marts
 from tests.support.project import FIXTURES, PROJECT_DIR, throwaway_database
 
@@ -98,8 +98,9 @@ class SharedProject:
         assert code == 0, f"{name} exited {code}:\n{tail(text)}"
         return text
 
-    def marts(self, schema: str | None = None) -> Export:
-        """The marts of `schema` in the shared warehouse, read from their parquet files."""
+    def marts(self, schema: str | None = None, only: tuple[str, ...] = MARTS) -> Export:
+        """The marts of `schema` (those in `only`) in the warehouse, read from their parquet
+        files."""
         import duckdb
 
         from ingest.report.readers import ParquetReader
@@ -109,6 +110,8 @@ class SharedProject:
         connection.execute("set TimeZone = 'UTC'")
 
         def fetch(mart: str) -> list[dict[str, Any]]:
+            if mart not in only:
+                return []
             cursor = connection.execute(f"select * from {reader.relation(mart)}")
             names = [column[0] for column in cursor.description]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
