@@ -21,6 +21,7 @@ PROD_MANIFEST ?=
 .PHONY: help setup run test test-fast test-long lint typecheck docs dashboard report clean
 .PHONY: check lint-sql fix rules coverage-catalog prod-artifacts ci-slim
 .PHONY: spark-server spark-server-stop spark-server-status bench bench-thrift bench-smoke
+.PHONY: bench-cluster
 .PHONY: collector bench-collect
 .PHONY: airflow airflow-up airflow-down
 
@@ -152,6 +153,9 @@ bench-thrift: setup ## size S through a warm local Spark Thrift Server (started 
 	$(BIN)/python -m ingest spark-server start
 	$(BIN)/python -m bench --size S --target spark_thrift --runs $(BENCH_RUNS); \
 	  status=$$?; $(BIN)/python -m ingest spark-server stop; exit $$status
+
+bench-cluster: setup ## size M on a local two-worker Spark cluster (started and stopped by the run), beside `make bench`'s local-mode M
+	$(BIN)/python -m bench --size M --target spark_cluster --runs $(BENCH_RUNS)
 
 bench-collect: setup ## the collector's load figures at 1, 10 and 50 clients (moto on loopback), into BENCHMARKS.md
 	$(BIN)/python -m bench.collect

@@ -78,10 +78,11 @@ def run_once(size: BenchSize, data: Dataset, target: str, run_dir: Path,
     project_counts: dict[str, RowCounts] = {}
     idle: IdleCycles | None = None
     with target_run(target, run_dir / "state") as run:
-        stage = [sys.executable, "-m", "ingest", "stage", "--target", target,
+        embedded = run.dbt_target == "spark"  # local mode or the standalone cluster
+        stage = [sys.executable, "-m", "ingest", "stage", "--target", run.dbt_target,
                  "--source", str(data.source)]
         build = [dbt_executable(), "build", "--project-dir", str(steps.project),
-                 "--profiles-dir", str(steps.project / "profiles"), "--target", target,
+                 "--profiles-dir", str(steps.project / "profiles"), "--target", run.dbt_target,
                  "--target-path", str(run_dir / "target"), "--log-path", str(run_dir / "logs"),
                  *size.dbt_build_args]
         steps.pipeline_step(run, "stage", stage)
@@ -89,13 +90,13 @@ def run_once(size: BenchSize, data: Dataset, target: str, run_dir: Path,
         _count_marts(project_counts, "full", run, run_dir)
         link(data.extra_day, data.incoming)
         try:
-            if target == "spark":
+            if embedded:
                 _cycle_step(run, data.source, steps)
             else:
                 steps.pipeline_step(run, "stage_incremental", stage)
                 steps.pipeline_step(run, "dbt_build_incremental", build)
             _count_marts(project_counts, "plus_day", run, run_dir)
-            if target == "spark":
+            if embedded:
                 idle = _idle_steps(run, data.source, steps)
             else:
                 run.notes.append(f"no nothing-new steps on {target} (`ingest run` cycles "
@@ -211,7 +212,7 @@ def _count_marts(counts: dict[str, RowCounts], when: str, run: TargetRun,
 def mart_counts(run: TargetRun, state: Path) -> RowCounts | None:
     """Rows of the marts, read from the embedded Spark warehouse's parquet files by DuckDB
     (no JVM); None on the other targets."""
-    if run.target != "spark":
+    if run.dbt_target != "spark":
         return None
     import duckdb
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-TARGETS = ("spark", "spark_thrift", "postgres")
+# spark_cluster: the spark target with its executors on a local two-worker standalone cluster
+# (ingest spark-cluster, started and stopped by the run, its daemons' memory counted)
+TARGETS = ("spark", "spark_thrift", "postgres", "spark_cluster")
 FULL_STEPS = ("stage", "dbt_build")
 INCREMENTAL_STEPS = ("stage_incremental", "dbt_build_incremental")
 # the +1 day on the spark target: one scheduled cycle (`ingest run --once`), as it arrives in

@@ -25,6 +25,7 @@ from ingest.spark.processes import port_answers
 from ingest.spark.thrift_sql import ThriftSql
 
 log = logging.getLogger(__name__)
+SPARK_CLUSTER = "spark_cluster"
 
 
 @dataclass
@@ -37,6 +38,11 @@ class TargetRun:
     raw_schema: str
     server_pids: tuple[int, ...] = ()
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def dbt_target(self) -> str:
+        """The dbt target and the ingest's --target: spark_cluster is the spark target."""
+        return "spark" if self.target == SPARK_CLUSTER else self.target
 
 
 def step_env(state: Path) -> dict[str, str]:
@@ -57,6 +63,12 @@ def target_run(target: str, state: Path) -> Iterator[TargetRun]:
     tag = uuid.uuid4().hex[:8]
     if target in {"spark", "postgres"}:
         run = TargetRun(target, env, "bench", "bench_raw")
+    elif target == SPARK_CLUSTER:
+        run = TargetRun(target, env, "bench", "bench_raw")
+        run.server_pids = _start_cluster(env)
+        run.notes.append("executors on a local standalone cluster (a master and two workers, "
+                         "2 cores per application); the daemons' RSS is counted in every "
+                         "pipeline step")
     elif target == "spark_thrift":
         thrift = ThriftSettings.read()
         host, port = thrift.host, thrift.port
@@ -68,7 +80,7 @@ def target_run(target: str, state: Path) -> Iterator[TargetRun]:
                 else "not a local process, so its memory is not counted"))
     else:
         raise IngestError(f"unknown target {target!r}: use one of {', '.join(TARGETS)}")
-    env.update({"SPARKIFY_TARGET": target, "SPARKIFY_SCHEMA": run.schema,
+    env.update({"SPARKIFY_TARGET": run.dbt_target, "SPARKIFY_SCHEMA": run.schema,
                 "SPARKIFY_RAW_SCHEMA": run.raw_schema})
     database = f"sparkify_bench_{tag}"
     if target == "postgres":
@@ -83,6 +95,28 @@ def target_run(target: str, state: Path) -> Iterator[TargetRun]:
             _postgres_admin(f'drop database if exists "{database}" with (force)')
         elif target == "spark_thrift":
             _drop_thrift_schemas(run)
+        elif target == SPARK_CLUSTER:
+            _ingest(env, "spark-cluster", "stop")
+
+
+def _ingest(env: dict[str, str], *args: str) -> None:
+    subprocess.run([sys.executable, "-m", "ingest", *args], env=env, check=True,
+                   capture_output=True)
+
+
+def _start_cluster(env: dict[str, str]) -> tuple[int, ...]:
+    """Start the run's own cluster (not timed), point its Spark conf at it; the daemons' pids."""
+    from ingest.paths import StatePaths
+    from ingest.spark.cluster import status
+
+    _ingest(env, "spark-cluster", "start")
+    env["SPARKIFY_SPARK_MASTER"] = "standalone"
+    _ingest(env, "spark-conf", "--dir", env["SPARK_CONF_DIR"])
+    info = status(StatePaths(Path(env["SPARKIFY_STATE_DIR"])))
+    if info is None:
+        raise IngestError("the bench's Spark cluster stopped right after it started")
+    log.info("bench on the Spark cluster %s (%d workers)", info.url, info.alive_workers)
+    return tuple(daemon.pid for daemon in info.daemons)
 
 
 def check_target(target: str) -> None:

@@ -56,7 +56,9 @@ class SparkSettings(SettingsGroup):
         "JAVA_HOME", None, "the Java 17+ that starts Spark (default: `java` on PATH)")
     conf_dir: Path | None = env(
         "SPARK_CONF_DIR", None, "folder of the Spark configuration (default: pyspark's conf/)")
-    master: str = env("SPARKIFY_SPARK_MASTER", "local[*]", "Spark master URL")
+    master: str = env("SPARKIFY_SPARK_MASTER", "local[*]",
+                      "Spark master URL, or `standalone`: the project's local cluster "
+                      "(`spark-cluster start`, docs/spark-cluster.md)")
     driver_memory: str = env("SPARKIFY_SPARK_DRIVER_MEMORY", "4g", "Spark driver memory")
     shuffle_partitions: int = env(
         "SPARKIFY_SPARK_SHUFFLE_PARTITIONS", 4, "spark.sql.shuffle.partitions", ge=1, le=100_000)

@@ -28,6 +28,11 @@ ALLOWED_READS = {
     "raw/sources.py": 'os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")',
     # the Thrift Server JVM inherits the environment, plus its own SPARK_CONF_DIR and TZ
     "spark/thrift_server.py": "{**os.environ,",
+    # the standalone cluster's daemons inherit the environment, plus SPARK_HOME and their marker
+    "spark/cluster.py": "{**os.environ,",
+    # a cluster's executors get the driver's AWS variables as spark.executorEnv.* (the
+    # Kinesis source's Python workers run there)
+    "spark/session.py": "{name: os.environ[name] for name in EXECUTOR_VARIABLES",
     # saves the variables it overrides, to restore them after the local S3 endpoint stops
     "sample/local_s3.py": "os.environ.get(key)",
 }

@@ -11,6 +11,8 @@ from ingest.errors import IngestError
 from ingest.paths import StatePaths
 from ingest.setting_options import checked
 from ingest.settings import ThriftSettings
+from ingest.spark import cluster as spark_cluster
+from ingest.spark.cluster import WORKERS, ClusterFiles
 from ingest.spark.conf import write_spark_conf
 from ingest.spark.metastore import Metastore, ensure_schema
 from ingest.spark.metastore import status as metastore_status
@@ -34,6 +36,17 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
                     "(exit 3: the PostgreSQL schema is not created yet).")
     metastore.add_argument("action", choices=("create", "status"))
     metastore.set_defaults(handler=cmd_metastore)
+
+    cluster = commands.add_parser(
+        "spark-cluster", help="a local Spark standalone cluster: a master and workers",
+        description="Start, stop or show a Spark standalone cluster on 127.0.0.1 (a master and "
+                    "two workers, each its own JVM; state and logs in <state>/spark-cluster). "
+                    "SPARKIFY_SPARK_MASTER=standalone makes every Spark command run on it. "
+                    "status exits 3 when it is not running.")
+    cluster.add_argument("action", choices=ACTIONS)
+    cluster.add_argument("--workers", type=int, default=WORKERS,
+                         help=f"start: number of workers (default {WORKERS})")
+    cluster.set_defaults(handler=cmd_spark_cluster)
 
     parser = commands.add_parser(
         "spark-server",
@@ -100,4 +113,27 @@ def cmd_spark_server(args: argparse.Namespace) -> int:
         print(f"Spark Thrift Server not running (state: {server_files(state).folder})")
         return 3
     print(running.describe())
+    return 0
+
+
+def cmd_spark_cluster(args: argparse.Namespace) -> int:
+    state = StatePaths.default()
+    files = ClusterFiles.of(state)
+    if args.action == "start":
+        if args.workers < 1:
+            raise IngestError("--workers must be 1 or more")
+        from ingest.spark.session import java_binary
+
+        java_binary()
+        print(spark_cluster.start(state, workers=args.workers).describe(files))
+        print("run Spark on it: SPARKIFY_SPARK_MASTER=standalone (docs/spark-cluster.md)")
+        return 0
+    if args.action == "stop":
+        spark_cluster.stop(state)
+        return 0
+    running = spark_cluster.status(state)
+    if running is None:
+        print(f"Spark cluster not running (state: {files.folder})")
+        return 3
+    print(running.describe(files))
     return 0

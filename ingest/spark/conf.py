@@ -8,12 +8,17 @@ Thrift Server started from this venv share one warehouse and metastore from any 
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from xml.sax.saxutils import escape
 
 from ingest.paths import StatePaths
 from ingest.settings import SparkSettings
+from ingest.spark.cluster import CORES_PER_APP, EXECUTOR_MEMORY, master_url
 from ingest.spark.metastore import Metastore
+
+# SPARKIFY_SPARK_MASTER's name for the project's own standalone cluster (ingest.spark.cluster)
+STANDALONE = "standalone"
 
 LOG4J2 = """\
 # Written by `python -m ingest spark-conf`: Spark says only warnings and errors.
@@ -43,6 +48,12 @@ def conf_dir() -> Path:
     return Path(_find_spark_home()) / "conf"
 
 
+def resolved_master(state: StatePaths) -> str:
+    """SPARKIFY_SPARK_MASTER, with `standalone` resolved to the running cluster's URL."""
+    master = SparkSettings.read().master
+    return master_url(state) if master == STANDALONE else master
+
+
 def spark_defaults(state: StatePaths) -> dict[str, str]:
     """Static and session settings shared by every Spark entry point of the project."""
     settings = SparkSettings.read()
@@ -50,8 +61,9 @@ def spark_defaults(state: StatePaths) -> dict[str, str]:
     java_options = f"-Dderby.system.home={state.spark} -Duser.timezone=UTC"
     # The driver's RPC and block manager ports: loopback by default, as local mode needs
     # nothing else. A cluster master needs an address its executors can reach.
+    master = resolved_master(state)
     defaults = {
-        "spark.master": settings.master,
+        "spark.master": master,
         "spark.app.name": "sparkify",
         "spark.driver.memory": settings.driver_memory,
         "spark.driver.bindAddress": settings.bind_address,
@@ -73,6 +85,13 @@ def spark_defaults(state: StatePaths) -> dict[str, str]:
     }
     defaults.update({f"spark.hadoop.{key}": value
                      for key, value in metastore.jdo_options(with_password=False).items()})
+    if not master.startswith("local"):
+        # executors in other JVMs: a share of the cluster each (so a Thrift Server and a dbt
+        # run fit at once), and the venv's Python for Python workers (the Kinesis source)
+        defaults["spark.cores.max"] = str(CORES_PER_APP)
+        defaults["spark.executor.cores"] = "1"
+        defaults["spark.executor.memory"] = EXECUTOR_MEMORY
+        defaults["spark.pyspark.python"] = str(settings.python or sys.executable)
     if metastore.shared:
         jar = str(metastore.jdbc_jar)
         defaults["spark.driver.extraClassPath"] = jar

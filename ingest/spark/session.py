@@ -1,4 +1,5 @@
-"""The embedded Spark session (pyspark local mode, Hive metastore), started with clear errors."""
+"""The embedded Spark session (pyspark; local mode, or SPARKIFY_SPARK_MASTER's cluster), started
+with clear errors."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from ingest.errors import IngestError
 from ingest.locks import hold_until_exit, lock_path
 from ingest.paths import StatePaths
 from ingest.settings import SparkSettings
-from ingest.spark.conf import conf_dir, write_spark_conf
+from ingest.spark.conf import conf_dir, resolved_master, write_spark_conf
 from ingest.spark.metastore import Metastore, ensure_schema
 
 log = logging.getLogger(__name__)
@@ -74,11 +75,17 @@ def spark_session(state: StatePaths | None = None) -> Any:
     os.environ["PYSPARK_PYTHON"] = str(SparkSettings.read().python or sys.executable)
     from pyspark.sql import SparkSession
 
-    master = SparkSettings.read().master
+    master = resolved_master(state)
     log.info("starting Spark (master %s, metastore: %s; the JVM takes 10-20 s to start)",
              master, metastore.describe())
+    builder = SparkSession.builder.enableHiveSupport()
+    if not master.startswith("local"):
+        # executors of a cluster start from their worker's environment: hand them what the
+        # Python workers need to reach AWS (the Kinesis source), as spark.executorEnv.*
+        for name, value in executor_environment().items():
+            builder = builder.config(f"spark.executorEnv.{name}", value)
     try:
-        return SparkSession.builder.enableHiveSupport().getOrCreate()
+        return builder.getOrCreate()
     except Exception as exc:  # py4j and the JVM fail in many shapes
         text = str(exc)
         if _gateway_exited(exc):
@@ -92,6 +99,16 @@ def spark_session(state: StatePaths | None = None) -> Any:
                 "(docs/metastore.md)"
             ) from exc
         raise IngestError(f"Spark failed to start: {text.splitlines()[0][:300]}") from exc
+
+
+# what the driver's environment hands on to a cluster's executors
+EXECUTOR_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                      "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL",
+                      "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_KINESIS", "TZ")
+
+
+def executor_environment() -> dict[str, str]:
+    return {name: os.environ[name] for name in EXECUTOR_VARIABLES if os.environ.get(name)}
 
 
 def claim_metastore(state: StatePaths) -> None:
