@@ -20,6 +20,7 @@ from ingest.report import commands as report
 from ingest.run import commands as run_area
 from ingest.safe_text import printable
 from ingest.sample import commands as sample
+from ingest.setting_options import Checked
 from ingest.settings import read_all
 from ingest.settings_table import settings_text
 from ingest.spark import commands as spark
@@ -37,6 +38,24 @@ class Parser(argparse.ArgumentParser):
         print(f"error: {printable(self.prog)}: {printable(message)} (--help shows the usage)",
               file=sys.stderr)
         raise SystemExit(EXIT_ERROR)
+
+    def parse_known_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                         namespace: argparse.Namespace | None = None
+                         ) -> tuple[argparse.Namespace, list[str]]:
+        """argparse checks `choices` only of a value given on the command line: a default
+        from a variable (SPARKIFY_TARGET=redshift for `run`) is checked here."""
+        parsed, rest = super().parse_known_args(args, namespace)
+        for action in self._actions:
+            value = getattr(parsed, action.dest, None)
+            if (action.choices is None or not action.option_strings or value is None
+                    or value is not action.default or value in action.choices):
+                continue
+            allowed = ", ".join(map(str, action.choices))
+            source = (action.type.variable if isinstance(action.type, Checked)
+                      else "its variable")
+            self.error(f"argument {action.option_strings[0]}: {value!r} (from {source}) is "
+                       f"not one of {allowed} here")
+        return parsed, rest
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -316,10 +316,11 @@ def list_raw(source: RawSource) -> dict[str, list[RawObject]]:
 
 
 def require_raw_layout(source: RawSource) -> dict[str, list[RawObject]]:
-    """List both raw folders; fail clearly when either holds no JSON file."""
+    """List both raw folders; fail clearly when song_data/, or both, hold no JSON file (a
+    source of songs only is one whose events come by the stream or the collector)."""
     listing = list_raw(source)
     missing = [folder for folder, objects in listing.items() if not objects]
-    if missing:
+    if missing and missing != ["log_data"]:
         raise IngestError(no_files_message(source.uri, missing))
     return listing
 

@@ -26,7 +26,11 @@ Line rules, the same for song_data and log_data:
   fits signed 32 bits and a `bigint` signed 64 bits (a bool or 1.0 is not an integer); a
   `double` is a finite number (NaN, Infinity and 1e400 are not); a `string` is a string
   (or an integer, kept as its digits) without NUL characters or lone surrogates;
-- a log line's `ts` falls on the file's UTC date.
+- a log line's `ts` falls on the file's UTC date;
+- each value within what every target holds (ingest.raw.limits): ids not negative, `userId`
+  "" or the canonical digits of an `int`, `ts` and `registration` within the years
+  0001-9999 (epoch milliseconds), `length` and `duration` 0..1e9 seconds, text at most
+  65,535 bytes of UTF-8, `level` and `gender` among the values the models accept.
 
 Fields outside the contract are dropped from the records: nothing downstream reads them, so
 nothing downstream has to cope with them.

@@ -76,7 +76,7 @@ _RECORD = re.compile(r"ledger state (\S+), with project (\S+)")
 
 
 # A pruned log object whose name holds no date: its rows may have been on any day.
-EVERY_DAY = "every day"
+EVERY_DAY = "every-day"
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ class PrunedDays:
 
     def _read(self) -> set[str]:
         try:
-            lines = self.path.read_text(encoding="utf-8").split()
+            lines = self.path.read_text(encoding="utf-8").splitlines()
         except FileNotFoundError:
             return set()
         return {line for line in lines if line == EVERY_DAY or _is_date(line)}

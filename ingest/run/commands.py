@@ -75,7 +75,9 @@ def _add_stream_command(commands: argparse._SubParsersAction[argparse.ArgumentPa
     stream.add_argument("--target", type=checked(StageSettings, "target"), default=staging.target,
                         choices=["spark"])
     stream.add_argument("--source", type=checked(StageSettings, "source"), default=staging.source,
-                        help="the batch source whose landing and raw tables the events join")
+                        help="the batch source: staged first (its songs, and any daily log "
+                             "files; songs only is fine), its landing and raw tables are "
+                             "the ones the events join")
     add_raw_schema_option(stream, staging)
     _add_schema_option(stream, settings)
     stream.add_argument("--max-records", type=checked(StreamSettings, "max_records"),
@@ -126,9 +128,12 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
 
 
 def cmd_stream(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from ingest.paths import StatePaths
     from ingest.run.builds import spark_target, staged_by_hand
     from ingest.run.scheduler import build_after, parse_interval, use_schemas
+    from ingest.stage.core import StageReport
     from ingest.stage.ledger_mark import landing_mark
     from ingest.stage.stream import StreamConfig, run_stream
     from ingest.stage.stream_batch import LandedBatch
@@ -156,5 +161,21 @@ def cmd_stream(args: argparse.Namespace) -> int:
         # its rows may have landed (and be replayed as "nothing new") without a build
         staged_by_hand(state, spark_target(state), args.raw_schema)
 
-    return run_stream(config, every=every, state=state, after_batch=after_batch,
-                      on_interrupted=on_interrupted)
+    sources: list[StageReport] = []
+
+    def on_source_staged(report: StageReport) -> None:
+        sources.append(report)
+        if every is not None:
+            # a continuous stream: what the source brought (new songs) reaches the marts
+            # now, not with the next event; --once builds it with its micro-batches
+            build_after("spark", state, spark_target(state), args.raw_schema, args.schema,
+                        report, mark)
+
+    code = run_stream(config, every=every, state=state, after_batch=after_batch,
+                      on_interrupted=on_interrupted, on_source_staged=on_source_staged)
+    if args.once and sources:
+        # what the source brought and no micro-batch built (an empty stream, or a source
+        # staged by hand since the last build): built now, if the ledger moved since
+        build_after("spark", state, spark_target(state), args.raw_schema, args.schema,
+                    replace(sources[0], rows_changed=False), mark)
+    return code

@@ -252,7 +252,9 @@ def rows_changed(plans: dict[str, TablePlan], processed: dict[str, list[Processe
 
 def check_listing(source: SourceLocation, listing: dict[str, list[RawObject]],
                   ledger: Ledger) -> None:
-    """Refuse a raw folder that lists nothing, unless all it ever held was archived.
+    """Refuse a raw folder that lists nothing, unless all it ever held was archived, or it
+    is the log folder of a source that holds songs (its events come by the stream or the
+    collector: `log_data/` may be empty or missing).
 
     A missing or empty folder (renamed, unmounted, a wrong prefix) must never read as
     "every object was deleted": that would empty the table.
@@ -272,7 +274,10 @@ def check_listing(source: SourceLocation, listing: dict[str, list[RawObject]],
                 "staged: nothing was changed. Check --source (a renamed or unmounted "
                 "folder, a wrong prefix); objects really deleted keep their rows unless "
                 "they vanish one by one and the stage runs with --prune")
-    if never_staged:
+    if never_staged == ["log_data"] and listing["song_data"]:
+        log.info("source %s holds songs only (no object under log_data/): its events come "
+                 "by `stream` or the collector", source.uri)
+    elif never_staged:
         raise IngestError(no_files_message(source.uri, never_staged))
 
 

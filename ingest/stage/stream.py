@@ -8,6 +8,10 @@ quarantined with their reason, rows landed per UTC day with their ledger entries
 tables learn the new days, and `after_batch` (the CLI passes the incremental dbt build of
 ingest.run.scheduler) runs before the next micro-batch starts.
 
+The batch source itself is staged first, when the stream starts (its songs, and any daily
+log files, as `stage` would): a deployment whose every event comes by the stream still
+gets its songs. `on_source_staged` is then called with that stage's report.
+
 The query's checkpoint (`<state>/streams/<stream>--<landing>/checkpoint`) holds the offsets
 Spark has planned and committed: a query stopped or killed mid-batch replays that batch
 (the same records, so the same objects: the ledger loads nothing twice) and goes on. One
@@ -28,12 +32,14 @@ from ingest.locks import exclusive, lock_path
 from ingest.paths import StatePaths
 from ingest.raw.sources import SourceLocation, parse_source
 from ingest.raw.stream_objects import StreamObjects, StreamRecord
-from ingest.stage.spark import landing_folder, register_landing
+from ingest.stage.core import StageReport
+from ingest.stage.spark import landing_folder, register_landing, stage_spark
 from ingest.stage.stream_batch import LandedBatch, land_batch
 from ingest.stream.source import NAME, KinesisOptions, check_stream, default_region, register
 
 log = logging.getLogger(__name__)
 AfterBatch = Callable[[LandedBatch], None]
+SourceStaged = Callable[[StageReport], None]
 Interrupted = Callable[[int], None]
 
 
@@ -75,12 +81,15 @@ def interrupted_batch(checkpoint: Path) -> int | None:
 
 def run_stream(config: StreamConfig, *, every: float | None, state: StatePaths | None = None,
                after_batch: AfterBatch | None = None, spark: Any = None,
-               on_interrupted: Interrupted | None = None) -> int:
+               on_interrupted: Interrupted | None = None,
+               on_source_staged: SourceStaged | None = None) -> int:
     """Read the stream until it is stopped (`every` seconds between micro-batches), or,
     with `every` None, what it holds now (`trigger(availableNow=True)`), then return.
 
     `on_interrupted(batch_id)` is called first when the last query died mid-batch: its rows
-    may have landed without the build that follows, and the replay lands nothing new."""
+    may have landed without the build that follows, and the replay lands nothing new. Then
+    the batch source is staged (its songs: new ones are in the tables before any event of
+    the stream is), and `on_source_staged` gets that stage's report."""
     state = state or StatePaths.default()
     if config.region is None:
         config = replace(config, region=default_region())
@@ -101,6 +110,10 @@ def run_stream(config: StreamConfig, *, every: float | None, state: StatePaths |
 
             spark = spark_session(state)
         register(spark)
+        staged = stage_spark(config.source, schema=config.raw_schema, state=state,
+                             spark=spark).landing
+        if on_source_staged is not None and staged is not None:
+            on_source_staged(staged)
         batches = MicroBatches(config, state, location, spark, after_batch)
         while True:
             log.info("streaming %s into %s (%s; checkpoint %s)", config.stream, landing,

@@ -198,6 +198,7 @@ def test_the_variables_of_the_issue_are_refused_before_anything_runs(
                             capture_output=True, text=True, check=True).stdout
     for name, value, argv in [
             ("SPARKIFY_TARGET", "postgress", ["stage", "--source", str(tmp_path)]),
+            ("SPARKIFY_TARGET", "redshift", ["run", "--once"]),  # a target, not run's
             ("AWS_ENDPOINT_URL", "not a url", ["produce", "--stream", "s", "--source", "x"]),
             ("SPARKIFY_IDLE_EXIT_CODE", "256", ["run", "--once"]),
             ("SPARKIFY_SPARK_MASTER", "local[*]\nspark.evil true",

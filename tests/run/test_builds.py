@@ -8,7 +8,14 @@ import shutil
 from pathlib import Path
 
 from ingest.paths import StatePaths
-from ingest.run.builds import PROJECT_PARTS, BuildMarker, needs_build, project_fingerprint
+from ingest.run.builds import (
+    PROJECT_PARTS,
+    BuildMarker,
+    PrunedDays,
+    needs_build,
+    project_fingerprint,
+    pruned_days_args,
+)
 from ingest.stage.core import StageOptions
 from ingest.stage.ledger_mark import NOTHING_STAGED, landing_mark
 from ingest.stage.spark import prepare_local
@@ -103,3 +110,22 @@ def test_a_build_marker_compares_the_ledger_with_what_the_build_read(tmp_path: P
     assert needs_build(marker, False, "after"), "the rows staged during the build"
     assert not needs_build(marker, False, "before")
     assert needs_build(marker, True, "before") and not marker.path.exists()
+
+
+def test_pruned_days_wait_for_the_build_that_removes_them(tmp_path: Path) -> None:
+    """Pruned days are kept until a build removed them: days pruned while it ran stay for
+    the next one; an object without a date in its name makes it a full refresh."""
+    pruned = PrunedDays.of(StatePaths(tmp_path), "postgres@h:1/db", "raw")
+    assert pruned.pending() == frozenset() and pruned_days_args(frozenset()) == []
+    first, second = dt.date(2018, 11, 3), dt.date(2018, 11, 4)
+    pruned.add(frozenset({first}))
+    removing = pruned.pending()  # a build starts
+    assert removing == {first}
+    assert pruned_days_args(removing) == ["--vars", '{"pruned_days": ["2018-11-03"]}']
+    pruned.add(frozenset({second}))  # pruned while it ran
+    pruned.built(removing)
+    assert pruned.pending() == {second}
+    pruned.add(None)
+    assert pruned.pending() is None and pruned_days_args(None) == ["--full-refresh"]
+    pruned.built(None)
+    assert pruned.pending() == frozenset() and not pruned.path.exists()

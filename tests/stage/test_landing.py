@@ -200,9 +200,10 @@ def test_a_log_object_of_several_days_lands_one_file_per_day_and_changes_replace
     assert _day_counts(verified, key) == {}, "a pending object has no rows, not old ones"
 
     (raw / key).write_text(json.dumps({**json.loads(good_event(six, 9)), "ts": 2**62}))
-    beyond = _land(str(raw), landing)  # a ts no calendar holds: the null partition
-    assert beyond.rows["log_data"] == 16 + 1
-    assert _day_counts(verified, key) == {"event_date=__HIVE_DEFAULT_PARTITION__": 1}
+    beyond = _land(str(raw), landing)  # a ts no timestamp holds: quarantined, never the
+    assert beyond.rows["log_data"] == 16  # null partition (issue 25)
+    assert beyond.count("log_data", "quarantined") == 1
+    assert _day_counts(verified, key) == {}
 
 
 def test_a_changed_song_replaces_its_rows_and_prune_drops_vanished_objects(
@@ -283,3 +284,33 @@ def test_a_json_landing_with_archived_objects_is_refused(tmp_path: Path) -> None
     with pytest.raises(IngestError, match="2 of its objects were archived"):
         _land(str(raw), landing)
     assert (landing / "verified" / "log_data" / "2018").is_dir(), "nothing was removed"
+
+
+@pytest.mark.parametrize("log_folder", ["missing", "empty"])
+def test_a_songs_only_source_stages_and_says_so(
+    log_folder: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Events that all come by the stream or the collector: the source holds songs only."""
+    raw = tmp_path / "raw"
+    shutil.copytree(RAW / "song_data", raw / "song_data")
+    if log_folder == "empty":
+        (raw / "log_data" / "2018").mkdir(parents=True)
+    caplog.set_level("INFO", logger="ingest.stage.core")
+
+    report = _land(str(raw), tmp_path / "landing")
+
+    assert report.rows == {"song_data": 8, "log_data": 0}
+    assert report.count("song_data", "loaded") == 8 and report.rows_changed
+    assert "8 song files, 0 log files" in caplog.text
+    assert "holds songs only" in caplog.text
+    assert _land(str(raw), tmp_path / "landing").rows == {"song_data": 8, "log_data": 0}
+
+
+def test_a_source_without_songs_or_without_anything_still_fails(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    shutil.copytree(RAW / "log_data", raw / "log_data")
+    with pytest.raises(IngestError, match="has no JSON files under song_data/:"):
+        _land(str(raw), tmp_path / "landing")
+    shutil.rmtree(raw / "log_data")
+    with pytest.raises(IngestError, match="no JSON files under song_data/ and log_data/"):
+        _land(str(raw), tmp_path / "landing")

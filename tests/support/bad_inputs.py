@@ -110,7 +110,8 @@ def good_events(day: dt.date, count: int, start: int = 0) -> list[str]:
 DIGITS_401 = "9" * 401
 DIGITS_5000 = "1" * 5000
 DEEP_100K = "[" * 100_000 + "]" * 100_000
-HUGE_TEXT = "x" * (600 * 1024)  # fits a line; loads
+LARGEST_TEXT = "\u65e5" * (65_535 // 3)  # 65,535 bytes of UTF-8: the text limit; loads
+HUGE_TEXT = "x" * (600 * 1024)  # fits a line, not a text value (Redshift's varchar(max))
 TOO_LONG = "y" * (1024 * 1024 + 10)  # a line beyond the 1 MiB limit
 
 
@@ -193,8 +194,8 @@ def _song_cases(corpus: _Corpus) -> None:
     corpus.song("non-ASCII UTF-8 text", _song(artist_name='"Åsa Ñandú 日本"'), LOADED, 1, 0)
     corpus.song("a field outside the contract (dropped)", _song(extra='{"x": [1, 2]}'),
                 LOADED, 1, 0)
-    corpus.song("a 600 KiB string (under the line limit)",
-                _song(title=json.dumps(HUGE_TEXT)), LOADED, 1, 0)
+    corpus.song("a string of 65,535 bytes of UTF-8 (the text limit)",
+                _song(title=json.dumps(LARGEST_TEXT, ensure_ascii=False)), LOADED, 1, 0)
     corpus.song("two good records in one song file",
                 lambda n: good(n) + "\n" + with_fields(song_record(n + 10_000)), LOADED, 2, 0)
     corpus.song("an empty file", b"", LOADED, 0, 0)
@@ -228,6 +229,9 @@ def _song_cases(corpus: _Corpus) -> None:
         _bad_song("a bool for a string", "expected a string", artist_name="false"),
         _bad_song("a field nested 100 deep", "nested too deeply",
                   extra="[" * 100 + "]" * 100),
+        _bad_song("a 600 KiB string (under the line limit, over the text limit)",
+                  "over the 65535-byte limit of a text value", title=json.dumps(HUGE_TEXT)),
+        _bad_song("a negative duration", "outside the range 0..", duration="-1.5"),
     ]
     for description, body, reason in bad_lines:
         corpus.song(description, body, QUARANTINED, 0, 1, reason)
@@ -319,6 +323,14 @@ def _log_cases(corpus: _Corpus) -> None:
         ("a line nested 100,000 deep", lambda day: DEEP_100K, "nested too deeply"),
         ("a line longer than 1 MiB", lambda day: event(day, 90, song=json.dumps(TOO_LONG)),
          "longer than"),
+        ("userId not digits (no build can cast it)",
+         lambda day: event(day, 90, userId='"abc"'), "a user id is"),
+        ("userId beyond the int range", lambda day: event(day, 90, userId='"99999999999"'),
+         "a user id is"),
+        ("registration 1e300 (no timestamp holds it)",
+         lambda day: event(day, 90, registration="1e300"), "outside the epoch milliseconds"),
+        ("a level the models do not accept", lambda day: event(day, 90, level='"gold"'),
+         'expected one of "free", "paid"'),
     ]
     for description, bad, reason in bad_lines:
         corpus.log(f"{description}, between good events", around(bad), QUARANTINED, 4, 1,
@@ -448,6 +460,29 @@ BAD_LOG_LINES = [
     ("ts beyond the year 9999", event(DAY, 5, ts="253402300800000"),
      "falls on no calendar date, outside the file's date"),
     ("the largest ts", event(DAY, 5, ts=str(2**63 - 1)), "falls on no calendar date"),
+    ("userId not digits", event(DAY, 5, userId='"abc"'),
+     "field 'userId' is \"abc\": a user id is \"\" or the digits of an integer 0..2147483647"),
+    ("userId beyond the int range", event(DAY, 5, userId='"99999999999"'), "a user id is"),
+    ("userId with a leading zero", event(DAY, 5, userId='"077"'), "no sign, space or leading"),
+    ("userId with a sign", event(DAY, 5, userId='"-5"'), "a user id is"),
+    ("userId with spaces", event(DAY, 5, userId='" 5"'), "a user id is"),
+    ("userId in non-ASCII digits", event(DAY, 5, userId='"\u0665"'), "a user id is"),
+    ("userId a negative JSON number", event(DAY, 5, userId="-5"), "a user id is"),
+    ("a negative sessionId", event(DAY, 5, sessionId="-1"), "an id is not negative"),
+    ("a negative itemInSession", event(DAY, 5, itemInSession="-2147483648"),
+     "an id is not negative"),
+    ("registration 1e300", event(DAY, 5, registration="1e300"),
+     "field 'registration' is 1e+300, outside the epoch milliseconds"),
+    ("registration before the year 1", event(DAY, 5, registration="-62135596800001.0"),
+     "outside the epoch milliseconds -62135596800000..253402300799999"),
+    ("a negative length", event(DAY, 5, length="-0.5"), "outside the range 0..1000000000"),
+    ("a length of 1e300", event(DAY, 5, length="1e300"), "seconds"),
+    ("a level outside free and paid", event(DAY, 5, level='"Free"'),
+     'field \'level\' is "Free", expected one of "free", "paid"'),
+    ("a level given as a number", event(DAY, 5, level="1"), "expected one of"),
+    ("a gender outside F and M", event(DAY, 5, gender='""'), 'expected one of "F", "M"'),
+    ("a text value over 65,535 bytes", event(DAY, 5, song=json.dumps("\u00e9" * 32768)),
+     "field 'song' is 65536 bytes of UTF-8, over the 65535-byte limit"),
     ("an array nested 100,000 deep", DEEP_100K, "nested too deeply"),
     ("a value nested 100 deep", event(DAY, 5, song="[" * 100 + "]" * 100),
      "nested too deeply"),
