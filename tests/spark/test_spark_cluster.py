@@ -52,10 +52,12 @@ START = dt.date(2019, 7, 1)
 @contextmanager
 def cluster_project(root: Path, schema: str, **env: str) -> Iterator[SharedProject]:
     """A project whose Spark runs on its own two-worker cluster, stopped afterwards."""
-    with spark_project(root, schema, SPARKIFY_SPARK_MASTER="standalone", **env) as project:
+    with spark_project(root, schema, conf=False, SPARKIFY_SPARK_MASTER="standalone",
+                       **env) as project:
         project.run("cluster start", project.ingest_command("spark-cluster", "start"),
                     timeout=300)
         try:
+            project.run("spark-conf", project.ingest_command("spark-conf"), timeout=300)
             yield project
         finally:
             project.run("cluster stop", project.ingest_command("spark-cluster", "stop"))
