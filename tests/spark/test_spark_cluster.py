@@ -10,7 +10,9 @@ The lifecycle test (start, status, stop, idempotence) needs no build and is not 
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import shutil
 import signal
 import time
 from collections.abc import Iterator
@@ -19,9 +21,19 @@ from pathlib import Path
 
 import pytest
 
+from ingest.sample.generate import GenerateConfig, generate
 from ingest.spark.cluster import ClusterFiles
 from ingest.spark.processes import is_alive
 from tests.support.cross_engine import assert_same_marts
+from tests.support.kinesis import (
+    FAKE_CREDENTIALS,
+    REGION,
+    create_stream,
+    event_lines,
+    kinesis,
+    moto_endpoint,
+    put_lines,
+)
 from tests.support.shared_metastore import (
     HANDWRITTEN_DAYS,
     SharedProject,
@@ -31,17 +43,21 @@ from tests.support.shared_metastore import (
     tail,
     wait_for_line,
 )
+from tests.support.stream_marts import log_path, write_day
 
 pytestmark = [pytest.mark.spark]
+START = dt.date(2019, 7, 1)
 
 
 @contextmanager
-def cluster_project(root: Path, schema: str) -> Iterator[SharedProject]:
+def cluster_project(root: Path, schema: str, **env: str) -> Iterator[SharedProject]:
     """A project whose Spark runs on its own two-worker cluster, stopped afterwards."""
-    with spark_project(root, schema, SPARKIFY_SPARK_MASTER="standalone") as project:
+    with spark_project(root, schema, conf=False, SPARKIFY_SPARK_MASTER="standalone",
+                       **env) as project:
         project.run("cluster start", project.ingest_command("spark-cluster", "start"),
                     timeout=300)
         try:
+            project.run("spark-conf", project.ingest_command("spark-conf"), timeout=300)
             yield project
         finally:
             project.run("cluster stop", project.ingest_command("spark-cluster", "stop"))
@@ -75,11 +91,20 @@ def test_cluster_lifecycle(tmp_path: Path) -> None:
 
 
 @pytest.mark.long
-def test_batch_and_next_day_on_the_cluster(tmp_path: Path) -> None:
-    """`make run`, then a `run --once` cycle with one more day, on two workers: the marts
-    equal local mode's after each."""
-    raw = copy_days(tmp_path / "raw", HANDWRITTEN_DAYS[:1])
-    with cluster_project(tmp_path / "project", "clustered") as project:
+def test_batch_next_day_and_stream_on_the_cluster(tmp_path: Path) -> None:
+    """On two workers: `make run` on a first day, a `run --once` cycle with a second day, then
+    `stream --once` of a third day from Kinesis (moto; the source's Python readers run in the
+    executors): after each, the marts equal local mode's."""
+    config = GenerateConfig(songs=30, days=3, events_per_day=120, seed=27,
+                            start_date=START, known_song_share=0.7)
+    full, raw = tmp_path / "full", tmp_path / "raw"
+    generate(full, config)
+    shutil.copytree(full / "song_data", raw / "song_data")
+    days = [START + dt.timedelta(days=offset) for offset in range(3)]
+    write_day(raw, days[0], event_lines(log_path(full, days[0])))
+    with moto_endpoint() as endpoint, cluster_project(
+            tmp_path / "project", "clustered", AWS_ENDPOINT_URL=endpoint, AWS_REGION=REGION,
+            **FAKE_CREDENTIALS) as project:
         output = project.run("make run", project.ingest_command(
             "pipeline", "--source", str(raw), "--no-docs"))
         assert "spark://127.0.0.1:" in output, "the driver ran against the cluster"
@@ -88,9 +113,20 @@ def test_batch_and_next_day_on_the_cluster(tmp_path: Path) -> None:
         assert {path.parts[-3] for path in executors} == {"work-1", "work-2"}, \
             "both workers ran executors"
 
-        copy_days(raw, HANDWRITTEN_DAYS[1:])
+        write_day(raw, days[1], event_lines(log_path(full, days[1])))
         project.run("cycle", project.ingest_command("run", "--once", "--source", str(raw)))
         assert_same_marts({"local": expected_marts(raw), "cluster": project.marts()})
+
+        expected = tmp_path / "expected"
+        shutil.copytree(raw, expected)
+        streamed = event_lines(log_path(full, days[2]))
+        client = kinesis(endpoint)
+        create_stream(client, "events", shards=2)
+        put_lines(client, "events", streamed)
+        write_day(expected, days[2], streamed)
+        project.run("stream", project.ingest_command(
+            "stream", "--stream", "events", "--once", "--source", str(raw)))
+        assert_same_marts({"local": expected_marts(expected), "cluster": project.marts()})
 
 
 @pytest.mark.long

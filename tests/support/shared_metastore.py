@@ -157,8 +157,10 @@ def shared_project(root: Path, schema: str, **extra_env: str) -> Iterator[Shared
 
 
 @contextmanager
-def spark_project(root: Path, schema: str, **extra_env: str) -> Iterator[SharedProject]:
-    """A state folder and Spark conf of its own (Derby unless `extra_env` says otherwise)."""
+def spark_project(root: Path, schema: str, *, conf: bool = True,
+                  **extra_env: str) -> Iterator[SharedProject]:
+    """A state folder and Spark conf of its own (Derby unless `extra_env` says otherwise);
+    `conf=False`: the caller writes the Spark conf (`ingest spark-conf`)."""
     root.mkdir(parents=True, exist_ok=True)
     if True:
         env = {
@@ -173,5 +175,6 @@ def spark_project(root: Path, schema: str, **extra_env: str) -> Iterator[SharedP
             **extra_env,
         }
         project = SharedProject(root, env, schema, f"{schema}_raw")
-        project.run("spark-conf", project.ingest_command("spark-conf"), timeout=300)
+        if conf:
+            project.run("spark-conf", project.ingest_command("spark-conf"), timeout=300)
         yield project
