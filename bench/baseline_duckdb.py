@@ -6,8 +6,9 @@ One process, one in-memory DuckDB database, the raw files read where they are:
 `song_data/**/*.json` (one song per file) and `log_data/**/*.json` (one file per day), with
 explicit column types (no inference). The same rules as the project's marts:
 
-- events: duplicate deliveries (same userId, sessionId, itemInSession) dropped, the first
-  kept (smallest ts, then page, then level);
+- events: duplicate deliveries (same userId, sessionId, itemInSession on the same UTC day
+  of ts) dropped, the first kept (smallest ts, then page, then level); the same key on
+  another day is another event;
 - songplays: the NextSong events of known users; a play matches a song when the trimmed,
   lower-cased title and artist name are equal and |duration - length| <= 1.0 s; among
   several candidates the smallest difference wins, then the smallest song_id; unmatched
@@ -83,7 +84,7 @@ select
 from songs_clean
 group by artist_id;
 
--- events: the first delivery of each (user, session, item)
+-- events: the first delivery of each (user, session, item) on its UTC day
 create table events as
 select
     cast(nullif(userId, '') as integer) as user_id,
@@ -104,7 +105,8 @@ select
     length
 from raw_events
 qualify row_number() over (
-    partition by nullif(userId, ''), sessionId, itemInSession
+    partition by nullif(userId, ''), sessionId, itemInSession,
+        cast(make_timestamp(ts * 1000) as date)
     order by ts, page, level
 ) = 1;
 
@@ -120,7 +122,8 @@ qualify row_number() over (
 create table plays as
 select
     md5(concat_ws('|', cast(user_id as varchar), cast(session_id as varchar),
-                  cast(item_in_session as varchar))) as songplay_id,
+                  cast(item_in_session as varchar),
+                  cast(cast(start_time as date) as varchar))) as songplay_id,
     start_time, user_id, level, session_id, item_in_session, location, user_agent, length,
     lower(trim(song)) as title_key,
     lower(trim(artist)) as artist_key

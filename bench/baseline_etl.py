@@ -83,7 +83,8 @@ def run(spark: Any, input_dir: Path, output_dir: Path) -> None:
     log_df = spark.read.json(str(input_dir / "log_data" / "*" / "*" / "*.json"))
     log_df = log_df.where(F.col("userId") != "") \
         .withColumn("start_time", F.timestamp_millis(F.col("ts"))) \
-        .dropDuplicates(["userId", "sessionId", "itemInSession"])
+        .withColumn("event_date", F.to_date("start_time")) \
+        .dropDuplicates(["userId", "sessionId", "itemInSession", "event_date"])
     plays = log_df.where(F.col("page") == "NextSong")
 
     latest = Window.partitionBy("userId").orderBy(F.col("ts").desc())

@@ -1,5 +1,6 @@
--- One row per event: the app sometimes delivers an event twice (same user, session and
--- position in the session, on the same day); the first delivery is kept.
+-- One row per event (`event_id`: user, session and position in the session on a UTC day):
+-- the app sometimes delivers an event twice, with the same ts, so on the same day; the
+-- first delivery is kept. The same key on another day is another event.
 -- Incremental by day (partitions of event_date): a run rebuilds only the days that received
 -- newly staged events, and the days of vars backfill_from/backfill_to. Spark overwrites
 -- those partitions; Postgres and Redshift delete and insert the same days.

@@ -1,5 +1,6 @@
--- Reconciliation: every distinct NextSong event of a known user in the raw log is exactly
--- one row of fct_songplays (nothing lost, nothing doubled). Returns a row on mismatch.
+-- Reconciliation: every distinct NextSong event of a known user in the raw log (its key,
+-- user, session and item, on its UTC day) is exactly one row of fct_songplays (nothing
+-- lost, nothing doubled). Returns a row on mismatch.
 -- A scheduled cycle (SPARKIFY_TEST_DAYS) reconciles the days it rebuilt; else every day.
 with
 
@@ -8,7 +9,8 @@ raw_plays as (
     select distinct
         user_id,
         session_id,
-        item_in_session
+        item_in_session,
+        event_date
 
     from {{ ref('stg_sparkify__events') }}
     where page = 'NextSong'

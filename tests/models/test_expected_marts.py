@@ -17,8 +17,13 @@ MARTS = build_expected_marts(FIXTURES / "raw_handwritten", PROJECT_DIR / "seeds"
 
 
 def _play(user: int, session: int, item: int) -> dict[str, object]:
-    key = songplay_id({"user_id": user, "session_id": session, "item_in_session": item})
-    return next(row for row in MARTS["fct_songplays"] if row["songplay_id"] == key)
+    play = next(row for row in MARTS["fct_songplays"]
+                if (row["user_id"], row["session_id"], row["item_in_session"])
+                == (user, session, item))
+    ms = int((play["start_time"] - dt.datetime(1970, 1, 1)).total_seconds() * 1000)
+    assert play["songplay_id"] == songplay_id(
+        {"user_id": user, "session_id": session, "item_in_session": item, "ts": ms})
+    return play
 
 
 def test_row_counts() -> None:

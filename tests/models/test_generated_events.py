@@ -7,7 +7,9 @@ refused one a quarantined line with the check's reason.
 The events come from tests/support/contract_events.py with a fixed seed (hypothesis,
 derandomized, a bounded count): ids from 0 to the int maximum, `ts` and `registration` at the
 ends of the timestamp range, empty and JSON-number user ids, any Unicode text and values at
-the 65,535-byte text limit, nulls and missing fields, exact and same-day redeliveries. A few
+the 65,535-byte text limit, nulls and missing fields, copies of an event's key on another
+UTC day (other events: the same key on two days is two rows and two plays), exact and
+same-day redeliveries (removed). A few
 plays name a song of the source (durations 0 and the largest) so the song match runs on
 them. The fast half (no engine) is tests/raw/test_limits.py.
 """
@@ -33,7 +35,7 @@ from ingest.run.dbt import run_dbt
 from ingest.stage.landing_ledger import ledger_entries
 from ingest.stage.postgres import stage_postgres
 from ingest.stage.spark import landing_folder, stage_spark
-from tests.support.contract_events import event_day, event_key, generated_events
+from tests.support.contract_events import event_identity, event_key, generated_events
 from tests.support.project import PROJECT_DIR, postgres_rows
 
 pytestmark = pytest.mark.dbt
@@ -54,13 +56,13 @@ class Expected:
 
     raw_rows: int
     events: set[tuple[int | None, int, int, dt.date]]
-    plays: set[tuple[int, int, int]]
-    matched: dict[tuple[int, int, int], str]
+    plays: set[tuple[int, int, int, dt.date]]
+    matched: dict[tuple[int, int, int, dt.date], str]
     users: set[int]
     quarantined: list[tuple[int, str]]  # (line number, reason)
 
 
-def _with_songs(records: list[dict[str, Any]]) -> dict[tuple[int, int, int], str]:
+def _with_songs(records: list[dict[str, Any]]) -> dict[tuple[int, int, int, dt.date], str]:
     """Make every fifth play of a user name a song (its length within the match window);
     the songs they must match."""
     matched = {}
@@ -70,15 +72,15 @@ def _with_songs(records: list[dict[str, Any]]) -> dict[tuple[int, int, int], str
         song_id, _artist_id, title, artist, duration = SONGS[number % len(SONGS)]
         length = min(duration + 0.25, float(limits.MAX_SECONDS))
         record.update(song=title, artist=artist, length=length)
-        user, session, item = event_key(record)
-        matched[(int(user or 0), session, item)] = song_id
+        (user, session, item), day = event_identity(record)
+        matched[(int(user or 0), session, item, day)] = song_id
     return matched
 
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Expected]:
     """The raw source (the songs, one log object of the generated lines) and its answer."""
-    matched: dict[tuple[int, int, int], str] = {}
+    matched: dict[tuple[int, int, int, dt.date], str] = {}
     events = generated_events(ACCEPTED, refused=REFUSED,
                               prepare=lambda records: matched.update(_with_songs(records)))
     lines = events.lines()
@@ -100,12 +102,14 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Expected]
         except LineProblem as problem:
             quarantined.append((number, problem.reason))
     assert len(quarantined) == REFUSED and len(good) == len(events.accepted)
-    keys = {event_key(record): record for record in good}
-    events_expected = {(int(user) if user else None, session, item, event_day(record))
-                       for (user, session, item), record in keys.items()}
-    plays = {(int(user), session, item) for (user, session, item), record in keys.items()
+    identities = {event_identity(record): record for record in good}
+    assert len({event_key(record) for record in good}) < len(identities)  # keys on two days
+    events_expected = {(int(user) if user else None, session, item, day)
+                       for ((user, session, item), day) in identities}
+    plays = {(int(user), session, item, day)
+             for ((user, session, item), day), record in identities.items()
              if user and record["page"] == "NextSong"}
-    users = {int(user) for user, _session, _item in keys if user}
+    users = {int(user) for (user, _session, _item), _day in identities if user}
     return raw, Expected(len(good), events_expected, plays, matched, users, quarantined)
 
 
@@ -117,13 +121,13 @@ def _assert_accounted_for(expected: Expected, rows: Rows, schema: str,
     assert len(events) == len(expected.events)
     assert {(row["user_id"], row["session_id"], row["item_in_session"], row["event_date"])
             for row in events} == expected.events
-    plays = rows(f"select user_id, session_id, item_in_session, song_id "
+    plays = rows(f"select user_id, session_id, item_in_session, start_date, song_id "
                  f"from {schema}.fct_songplays")
     assert len(plays) == len(expected.plays)
-    assert {(row["user_id"], row["session_id"], row["item_in_session"]) for row in plays} \
-        == expected.plays
-    songs = {(row["user_id"], row["session_id"], row["item_in_session"]): row["song_id"]
-             for row in plays if row["song_id"] is not None}
+    assert {(row["user_id"], row["session_id"], row["item_in_session"], row["start_date"])
+            for row in plays} == expected.plays
+    songs = {(row["user_id"], row["session_id"], row["item_in_session"], row["start_date"]):
+             row["song_id"] for row in plays if row["song_id"] is not None}
     assert songs == expected.matched
     users = rows(f"select user_id from {schema}.dim_users")
     assert {row["user_id"] for row in users} == expected.users

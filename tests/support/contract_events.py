@@ -11,13 +11,14 @@ value pushed just past a limit (or to a value no engine's type holds).
 
 `generated_events(n)` draws n accepted events with a fixed seed (derandomized, no example
 database) after a few fixed events at the ends of every range, keeps one event per
-(userId, sessionId, itemInSession) key (giving a new sessionId where a key was taken: small
-ids come up often), then adds exact
-redeliveries and same-day redeliveries with a later `ts`. The raw format says that key
-identifies an event: the models deduplicate it within a UTC day, and which of two
-different events of one key they keep depends on each engine's text order (ties on `ts`);
-the same key on two days breaks the marts' uniqueness tests (a limit of the models, not of
-a line: no line check can see it).
+(userId, sessionId, itemInSession) key and UTC day (giving a new sessionId where a key was
+taken that day: small ids come up often), adds copies of some with the same key and a `ts`
+a day later (or earlier, at the end of the range) — a client resending an event with a
+changed `ts`, two clients reusing a session id — then exact redeliveries and same-day
+redeliveries with a later `ts`. An event is its key on its UTC day (`event_id` hashes
+both): the copies on another day are events of their own, the redeliveries are removed.
+Two different events of one key on one day stay out: which one the models keep depends on
+each engine's text order (ties on `ts`).
 """
 
 from __future__ import annotations
@@ -214,20 +215,38 @@ def boundary_events() -> list[dict[str, Any]]:
     ]
 
 
+def event_identity(record: dict[str, Any]) -> tuple[tuple[str | None, int, int], dt.date]:
+    """What identifies an event in the models: its key on the UTC day of its `ts`."""
+    return event_key(record), event_day(record)
+
+
+def _another_day(record: dict[str, Any]) -> dict[str, Any]:
+    """A copy with the same key and a `ts` one day later (one day earlier at the end of the
+    range)."""
+    later = record["ts"] + MS_PER_DAY
+    return {**record, "ts": later if later <= limits.EPOCH_MS_MAX else record["ts"] - MS_PER_DAY}
+
+
 def generated_events(count: int, refused: int = 0,
                      prepare: Callable[[list[dict[str, Any]]], None] | None = None
                      ) -> GeneratedEvents:
     """The boundary events and `count` examples of accepted events (fixed seed), one per key
-    (an event whose key was taken gets a new sessionId), `prepare`d (changed in place), then
-    redeliveries of some; and `refused` events beyond a limit."""
+    and day (an event whose key was taken that day gets a new sessionId), copies of some
+    with the same key on another day, all `prepare`d (changed in place), then redeliveries
+    of some; and `refused` events beyond a limit."""
     events: list[dict[str, Any]] = []
-    keys: set[tuple[str | None, int, int]] = set()
+    identities: set[tuple[tuple[str | None, int, int], dt.date]] = set()
     for number, record in enumerate([*boundary_events(),
                                      *draw_examples(accepted_event(), count)]):
-        if event_key(record) in keys:  # see the module's docstring
+        if event_identity(record) in identities:  # see the module's docstring
             record["sessionId"] = 1_000_000_000 + number
-        keys.add(event_key(record))
+        identities.add(event_identity(record))
         events.append(record)
+    for record in events[::6]:  # the same key on another day: another event
+        copy = _another_day(record)
+        if event_identity(copy) not in identities:
+            identities.add(event_identity(copy))
+            events.append(copy)
     if prepare is not None:
         prepare(events)
     redelivered = []

@@ -85,15 +85,30 @@ def state_code(location: str | None) -> str | None:
     return location.rsplit(", ", 1)[1].split("-", 1)[0]
 
 
+def event_date(event: Row) -> dt.date:
+    """The UTC day of the event's `ts` (epoch milliseconds)."""
+    return dt.date(1970, 1, 1) + dt.timedelta(days=event["ts"] // 86_400_000)
+
+
+def identity(event: Row) -> tuple[Any, ...]:
+    """What identifies an event: the raw format's key (user, session, item) on the UTC day
+    of its ts. A redelivery keeps its ts, so its day; the same key on another day is
+    another event."""
+    return (event["user_id"], event["session_id"], event["item_in_session"],
+            event_date(event))
+
+
 def songplay_id(event: Row) -> str:
-    natural = f"{event['user_id']}|{event['session_id']}|{event['item_in_session']}"
+    user, session, item, day = identity(event)
+    natural = f"{user}|{session}|{item}|{day.isoformat()}"
     return hashlib.md5(natural.encode(), usedforsecurity=False).hexdigest()
 
 
 def deduplicated(events: Iterable[Row]) -> list[Row]:
+    """One event per identity: the delivery with the smallest ts."""
     first: dict[tuple[Any, ...], Row] = {}
     for event in events:
-        natural = (event["user_id"], event["session_id"], event["item_in_session"])
+        natural = identity(event)
         if natural not in first or event["ts"] < first[natural]["ts"]:
             first[natural] = event
     return list(first.values())

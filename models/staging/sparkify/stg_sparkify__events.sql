@@ -12,8 +12,14 @@ source as (
 cleaned as (
 
     select
-        {{ sparkify.surrogate_key(["nullif(userid, '')", 'sessionid', 'iteminsession']) }}
-            as event_id,
+        -- an event is its key on its UTC day: the same key on another day is another
+        -- event (a redelivery keeps its ts, so its day, and is removed downstream)
+        {{ sparkify.surrogate_key([
+            "nullif(userid, '')",
+            'sessionid',
+            'iteminsession',
+            sparkify.utc_event_date(source('sparkify', 'log_data'), 'ts'),
+        ]) }} as event_id,
         cast(nullif(userid, '') as {{ dbt.type_int() }}) as user_id,
         sessionid as session_id,
         iteminsession as item_in_session,
