@@ -11,7 +11,9 @@ the 65,535-byte text limit, nulls and missing fields, copies of an event's key o
 UTC day (other events: the same key on two days is two rows and two plays), exact and
 same-day redeliveries (removed). A few
 plays name a song of the source (durations 0 and the largest) so the song match runs on
-them. The fast half (no engine) is tests/raw/test_limits.py.
+them. The fast half (no engine) is tests/raw/test_limits.py. One fixed case (issue 25)
+builds a generated day, then the next day's object with a play of it resent a day later:
+the incremental build passes and the key is two plays.
 """
 
 from __future__ import annotations
@@ -32,10 +34,13 @@ from ingest.raw.lines import LineProblem
 from ingest.raw.sources import parse_source
 from ingest.raw.verify import check_line
 from ingest.run.dbt import run_dbt
+from ingest.sample.config import GenerateConfig
+from ingest.sample.generate import generate
 from ingest.stage.landing_ledger import ledger_entries
 from ingest.stage.postgres import stage_postgres
 from ingest.stage.spark import landing_folder, stage_spark
 from tests.support.contract_events import event_identity, event_key, generated_events
+from tests.support.expected_marts import build_expected_marts
 from tests.support.project import PROJECT_DIR, postgres_rows
 
 pytestmark = pytest.mark.dbt
@@ -176,3 +181,35 @@ def test_generated_events_build_on_spark(generated: tuple[Path, Expected], spark
     _entries, quarantine = ledger_entries(landing_folder(state, parse_source(str(raw))))
     _assert_accounted_for(expected, rows, schema,
                           [(row[2], row[3]) for row in quarantine])
+
+
+def test_a_key_resent_the_next_day_is_another_play_on_postgres(
+        pg_database: str, tmp_path: Path) -> None:
+    """Issue 25: a generated day is built; then the next day's object brings a play of that
+    day again with its `ts` a day later, twice (a client resending it, then a redelivery of
+    that). The incremental build of the next day passes every test, and the key is two
+    plays (one per day) whose songplay_ids are the reference's; the redelivery is removed."""
+    raw = tmp_path / "raw"
+    generate(raw, GenerateConfig(songs=20, days=1, events_per_day=120, seed=25,
+                                        start_date=dt.date(2018, 11, 1)))
+    [day_log] = sorted((raw / "log_data").rglob("*.json"))
+    records = [json.loads(line) for line in day_log.read_text().splitlines() if line.strip()]
+    play = next(record for record in records
+                if record["page"] == "NextSong" and record["userId"])
+    resent = json.dumps({**play, "ts": play["ts"] + 86_400_000})
+    build = ["build", "--target-path", str(tmp_path / "target")]
+    stage_postgres(str(raw), schema="sparkify_raw")
+    run_dbt(PROJECT_DIR, build, target="postgres")
+    day_log.with_name(day_log.name.replace("-01-", "-02-")).write_text(f"{resent}\n{resent}\n")
+    stage_postgres(str(raw), schema="sparkify_raw")
+    run_dbt(PROJECT_DIR, build, target="postgres")  # raises when a test fails
+
+    plays = postgres_rows(pg_database, "select songplay_id, start_date from sparkify.fct_songplays")
+    expected = build_expected_marts(raw, PROJECT_DIR / "seeds" / "us_states.csv")
+    assert sorted(row["songplay_id"] for row in plays) \
+        == [row["songplay_id"] for row in expected["fct_songplays"]]
+    key = (int(play["userId"]), play["sessionId"], play["itemInSession"])
+    both_days = [row for row in expected["fct_songplays"]
+                 if (row["user_id"], row["session_id"], row["item_in_session"]) == key]
+    assert sorted(row["start_date"] for row in both_days) \
+        == [dt.date(2018, 11, 1), dt.date(2018, 11, 2)]
