@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.cli import build_parser as build_bench_parser
+from bench.batch.cli import build_parser as build_bench_parser
 from ingest.cli import build_parser
 from tests.support.project import PROJECT_DIR
 
