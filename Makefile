@@ -113,7 +113,7 @@ check: setup ## ruff, SQL lint, and the project's rules on the models (all run, 
 	if [ $$rc -ne 0 ]; then echo "make check: FAILED (see the problems above)"; fi; \
 	exit $$rc
 
-lint-sql: setup ## sqlfluff on models, analyses, macros, tests/dbt: as Spark SQL and as Redshift
+lint-sql: setup ## sqlfluff on models, analyses, macros, tests/dbt, tests/generic: as Spark SQL and as Redshift
 	$(BIN)/python -m checks.lint_sql
 
 fix: setup ## apply sqlfluff's fixes to the dbt SQL, then lint it

@@ -2,7 +2,7 @@
 
 import sys
 
-from bench.cli import build_parser
+from bench.batch.cli import build_parser
 from ingest.cli import run
 
 sys.exit(run(build_parser()))

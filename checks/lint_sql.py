@@ -6,7 +6,7 @@ warehouse is needed. The Redshift pass adds checks/sqlfluff/redshift.cfg, which 
 dialect and makes `adapter.dispatch` pick the macros' redshift__/postgres__ variants.
 
 Usage: python -m checks.lint_sql [--fix] [--project-dir DIR] [PATH ...]
-(default paths: models analyses macros tests/dbt)
+(default paths: models analyses macros tests/dbt tests/generic)
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_PATHS = ("models", "analyses", "macros", "tests/dbt")
+DEFAULT_PATHS = ("models", "analyses", "macros", "tests/dbt", "tests/generic")
 # (dialect shown in messages, extra config file relative to the project, or None)
 PASSES: tuple[tuple[str, str | None], ...] = (
     ("sparksql", None),

@@ -67,8 +67,9 @@ def validate_identifier(name: str) -> str:
 # pastes schema names into its SQL, quoted but not escaped, so this rule is all that stands
 # between a name and the warehouse. At most 63 characters: PostgreSQL's limit (longer names
 # are silently truncated, so two could collide; Redshift allows 127, Spark more). The same
-# literal is in macros/generate_schema_name.sql, the gate on the dbt side (the profiles
-# cannot raise an error); tests/models/test_schema_names.py checks that they are equal.
+# literal is in macros/overrides/generate_schema_name.sql, the gate on the dbt side (the
+# profiles cannot raise an error); tests/models/test_schema_names.py checks that they are
+# equal.
 # Always use fullmatch: with match(), `$` would accept a trailing newline.
 SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 SCHEMA_NAME_RULE = "use letters, digits and underscores, at most 63, not starting with a digit"

@@ -84,8 +84,9 @@ class PrunedDays:
     """The days whose log objects a stage pruned (`--prune`), until a build removed them
     from the marts: the incremental models replace only the days their new rows cover, so
     a day emptied in the raw table keeps its plays unless the build is told (var
-    `pruned_days`, macros/pruned_days.sql). One file per (target, raw schema), so a stage by
-    hand, a cycle's stage and a build in another process all see it (under its own lock)."""
+    `pruned_days`, macros/incremental/pruned_days.sql). One file per (target, raw schema),
+    so a stage by hand, a cycle's stage and a build in another process all see it (under
+    its own lock)."""
 
     path: Path
 
@@ -159,7 +160,7 @@ def pruned_days_args(days: frozenset[dt.date] | None) -> list[str]:
 
 
 # What a build's result depends on besides the staged rows: the dbt project's own files.
-PROJECT_PARTS = ("dbt_project.yml", "models", "macros", "seeds", "tests/dbt")
+PROJECT_PARTS = ("dbt_project.yml", "models", "macros", "seeds", "tests/dbt", "tests/generic")
 
 
 def project_fingerprint(project: Path | None = None) -> str:

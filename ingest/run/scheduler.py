@@ -25,7 +25,7 @@ from ingest.stage.core import StageOptions, StageReport
 from ingest.stage.ledger_mark import LedgerMark
 
 log = logging.getLogger(__name__)
-# the days a cycle's data tests read (macros/test_days.sql)
+# the days a cycle's data tests read (macros/testing/test_days.sql)
 TEST_DAYS = "SPARKIFY_TEST_DAYS"
 Target = Literal["spark", "postgres"]
 _INTERVAL = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h)?$")
@@ -148,7 +148,7 @@ def build(target: str, report: Staged | None,
     """`dbt build` of what the stage changed, when only that can have changed since the
     last successful build with the same project (`report`; else None: the full build):
     unit tests and seeds left out, data tests scoped to the days the stage changed
-    (SPARKIFY_TEST_DAYS, macros/test_days.sql), or all of them when no log day changed.
+    (SPARKIFY_TEST_DAYS, macros/testing/test_days.sql), or all of them when no log day changed.
     The `pruned` days (ingest.run.builds.PrunedDays) are removed from the marts first."""
     from ingest.run.builds import pruned_days_args
     from ingest.run.dbt import run_dbt

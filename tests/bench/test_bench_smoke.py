@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.results import BASELINE_TABLES, BenchResult
-from bench.run import run_bench
-from bench.sizes import SIZES
-from bench.steps import (
+from bench.batch.results import BASELINE_TABLES, BenchResult
+from bench.batch.run import run_bench
+from bench.batch.sizes import SIZES
+from bench.batch.steps import (
     IDLE_STEPS,
     INCREMENTAL_CYCLE,
     NOTHING_NEW_MESSAGE,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.steps import TARGETS
-from bench.targets import SPARK_CLUSTER, TargetRun
+from bench.batch.steps import TARGETS
+from bench.batch.targets import SPARK_CLUSTER, TargetRun
 
 
 def test_the_cluster_target_builds_as_spark(tmp_path: Path) -> None:

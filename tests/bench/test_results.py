@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.goals import latest_figures, targets_section
-from bench.report import markdown_section, update_markdown
-from bench.results import BenchResult, has_duckdb
+from bench.batch.goals import latest_figures, targets_section
+from bench.batch.report import markdown_section
+from bench.batch.results import BenchResult, has_duckdb
+from bench.common.markdown import update_markdown
 from tests.support.project import PROJECT_DIR
 
 RESULTS = PROJECT_DIR / "bench" / "results"
@@ -82,7 +83,7 @@ def test_update_markdown_replaces_only_its_section(tmp_path: Path) -> None:
 
 
 def test_the_chart_of_a_results_file_is_a_png(tmp_path: Path) -> None:
-    from bench.chart import write_chart
+    from bench.batch.chart import write_chart
 
     result = BenchResult.from_json(json.loads(LATEST["M"].read_text(encoding="utf-8")))
     write_chart(result, tmp_path / "M.png")

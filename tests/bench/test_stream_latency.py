@@ -1,7 +1,7 @@
 """The streaming latency benchmark's own parts, without a stream: what counts as a play, when
 one is seen in the fact table's files, the percentiles and the report.
 
-The benchmark itself (`python -m bench.stream_latency`, minutes of a continuous stream) is
+The benchmark itself (`python -m bench.stream`, minutes of a continuous stream) is
 run by hand; its figures are in BENCHMARKS.md.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from bench.stream_latency import StreamBenchResult, Watcher, markdown, percentile, plays_of
+from bench.stream.latency import StreamBenchResult, Watcher, markdown, percentile, plays_of
 from ingest.stream.kinesis import Entry
 
 

@@ -46,8 +46,12 @@ def test_the_import_contracts_hold() -> None:
 @pytest.mark.parametrize(("module", "line", "broken"), [
     ("ingest/raw/contract.py", "import ingest.run.dbt", "ingest.raw is not allowed to import"),
     ("ingest/raw/verify.py", "import psutil", "ingest.raw.verify -> psutil"),
-    ("ingest/stage/core.py", "import bench.cli", "ingest.stage.core -> bench"),
-], ids=["upward-edge", "dev-only-library", "bench-from-ingest"])
+    ("ingest/stage/core.py", "import bench.batch.cli", "ingest.stage.core -> bench"),
+    ("bench/stream/latency.py", "import bench.collect.load",
+     "bench.stream.latency -> bench.collect.load"),
+    ("bench/common/memory.py", "import bench.batch.steps", "bench.common.memory -> bench.batch"),
+], ids=["upward-edge", "dev-only-library", "bench-from-ingest", "benchmark-from-benchmark",
+        "common-from-benchmark"])
 def test_a_broken_rule_is_reported(tmp_path: Path, module: str, line: str, broken: str) -> None:
     """The contracts catch an upward import and a dev-only library, naming the edge."""
     for part in ("ingest", "bench"):

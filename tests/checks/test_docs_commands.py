@@ -6,7 +6,7 @@ look like shell) and from inline code spans that start with a checked program or
 - `python -m ingest <command> …` (also `.venv/bin/python`, `sparkify-ingest`): the command is
   a sub-command of the parser `ingest.cli.build_parser()` builds, every option is one that
   sub-command accepts, and a positional with choices (`emr up`) is one of them;
-- `python -m bench …`: every option is one the harness's parser (`bench.cli`) accepts;
+- `python -m bench …`: every option is one the harness's parser (`bench.batch.cli`) accepts;
 - `python -m <module>`: the module is a file of the project (or pip, venv, pytest);
 - `make <target> …`: the target is a rule of the Makefile;
 - `dbt <sub-command> …`: a real dbt command;
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.cli import build_parser as build_bench_parser
+from bench.batch.cli import build_parser as build_bench_parser
 from ingest.cli import build_parser
 from tests.support.project import PROJECT_DIR
 

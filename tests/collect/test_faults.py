@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bench.collect_load import LoadPlan, LoadResult, run_load
+from bench.collect.load import LoadPlan, LoadResult, run_load
 from tests.support.collector import collector_process, collector_thread, events
 
 pytestmark = [pytest.mark.aws, pytest.mark.faults]

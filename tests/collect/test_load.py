@@ -1,6 +1,6 @@
 """The load test in its short form: seconds at 1, 10 and 50 clients against a collector
 process, errors 0, and the stream holds exactly the accepted events. No speed is asserted:
-the figures are bench/collect.py's (BENCHMARKS.md)."""
+the figures are bench/collect/levels.py's (BENCHMARKS.md)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.collect import main as collect_bench
-from bench.collect_load import LoadPlan, run_load
+from bench.collect.levels import main as collect_bench
+from bench.collect.load import LoadPlan, run_load
 from tests.support.collector import DAY, collector_process, events
 from tests.support.raw_lines import log_key
 

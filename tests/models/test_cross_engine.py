@@ -25,7 +25,8 @@ from tests.support.expected_marts import build_expected_marts, canonical
 from tests.support.project import PROJECT_DIR, postgres_rows
 
 pytestmark = pytest.mark.spark
-DBT_PROJECT_FILES = ("dbt_project.yml", "models", "macros", "seeds", "profiles", "tests/dbt")
+DBT_PROJECT_FILES = ("dbt_project.yml", "models", "macros", "seeds", "profiles", "tests/dbt",
+                     "tests/generic")
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +88,7 @@ def test_comparator_catches_an_engine_whose_macro_differs(
         else:
             project.mkdir(parents=True, exist_ok=True)
             shutil.copy(source, project / name)
-    macro = project / "macros" / "iso_weekday.sql"
+    macro = project / "macros" / "engine" / "iso_weekday.sql"
     macro.write_text(macro.read_text(encoding="utf-8").replace("isodow", "dow"),
                      encoding="utf-8")
 

@@ -1,5 +1,6 @@
 """Schema names reach SQL unescaped: one rule (ingest.raw.contract.SCHEMA_NAME) refuses hostile
-ones in the CLI, in run_pipeline and, through macros/generate_schema_name.sql, in dbt itself.
+ones in the CLI, in run_pipeline and, through macros/overrides/generate_schema_name.sql, in dbt
+itself.
 
 No Spark: the CLI must refuse before anything starts (no Java on PATH, so a regression fails
 fast instead of starting a JVM), and dbt refuses while parsing, before it connects.
@@ -22,7 +23,7 @@ from tests.support.project import PROJECT_DIR, postgres_connect
 
 HOSTILE = 'x"; drop table canary; --'
 MESSAGE = "is not a valid schema name"
-MACRO = PROJECT_DIR / "macros" / "generate_schema_name.sql"
+MACRO = PROJECT_DIR / "macros" / "overrides" / "generate_schema_name.sql"
 PROFILES = PROJECT_DIR / "profiles" / "profiles.yml"
 
 

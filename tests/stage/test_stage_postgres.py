@@ -254,7 +254,7 @@ def test_a_missing_database_the_user_may_not_create_is_a_clear_error(
 def test_dbt_build_before_any_stage_stops_first_and_says_what_to_run(
     pg_database: str, tmp_path: Path
 ) -> None:
-    """The on-run-start check (macros/require_raw_tables.sql): no model runs, and the
+    """The on-run-start check (macros/hooks/require_raw_tables.sql): no model runs, and the
     message names the missing tables and the command that stages them."""
     dbt = str(Path(sys.executable).with_name("dbt"))
     done = subprocess.run(

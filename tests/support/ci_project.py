@@ -12,7 +12,7 @@ from tests.support.manifest import Manifest
 from tests.support.project import PROJECT_DIR
 
 DBT_FILES = ("dbt_project.yml", "models", "macros", "seeds", "profiles", "tests/dbt",
-             "analyses")
+             "tests/generic", "analyses")
 LINT_FILES = (".sqlfluff", ".sqlfluffignore", "checks", "dbt-bouncer.yml")
 
 

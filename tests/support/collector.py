@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from bench.collect import stop
+from bench.collect.levels import stop
 from ingest.collect.app import Limits, create_app
 from ingest.collect.doors import Doors, uvicorn_options
 from ingest.collect.keys import KeyStore

@@ -1,4 +1,4 @@
-{#- a scheduled cycle's data tests read only the days it rebuilt (macros/test_days.sql) -#}
+{#- a scheduled cycle's data tests read only the days it rebuilt (macros/testing/test_days.sql) -#}
 {{ config(meta={'test_day_column': 'event_date'}) }}
 
 with

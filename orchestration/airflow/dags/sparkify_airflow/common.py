@@ -30,7 +30,8 @@ MANIFEST = AIRFLOW_STATE / "manifest" / "manifest.json"
 LOCAL_SOURCE = "s3://sparkify-local/sample"
 TARGETS = ("spark", "spark_thrift", "postgres", "redshift")
 # the files whose change changes the dbt graph (the manifest is parsed again when one is newer)
-DBT_SOURCES = ("dbt_project.yml", "models", "macros", "seeds", "tests/dbt", "analyses")
+DBT_SOURCES = ("dbt_project.yml", "models", "macros", "seeds", "tests/dbt", "tests/generic",
+               "analyses")
 
 
 def variable(name: str, default: str) -> str:

@@ -15,11 +15,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.measure import measure
-from bench.memory import GIB
-from bench.results import CountCheck, DbtNode, DbtRun, IdleCycles, RowCounts, RunResult, StepResult
-from bench.sizes import BenchSize, Dataset, link
-from bench.steps import (
+from bench.batch.measure import measure
+from bench.batch.results import (
+    CountCheck,
+    DbtNode,
+    DbtRun,
+    IdleCycles,
+    RowCounts,
+    RunResult,
+    StepResult,
+)
+from bench.batch.sizes import BenchSize, Dataset, link
+from bench.batch.steps import (
     BASELINE,
     BUILD_STEPS,
     DUCKDB,
@@ -30,7 +37,9 @@ from bench.steps import (
     NOTHING_NEW_MESSAGE,
     SCOPED_TESTS_MESSAGE,
 )
-from bench.targets import TargetRun, step_env, target_run
+from bench.batch.targets import TargetRun, target_run
+from bench.common.environment import step_env
+from bench.common.memory import GIB
 from ingest.errors import IngestError
 from ingest.paths import StatePaths, project_root
 
@@ -127,7 +136,8 @@ def _baselines(data: Dataset, steps: _Recorder
     the DuckDB job's row counts."""
     env = step_env(steps.run_dir / "baseline" / "state")
     out = steps.run_dir / "baseline" / "out"
-    steps.step(BASELINE, [sys.executable, str(steps.project / "bench" / "baseline_etl.py"),
+    baselines = steps.project / "bench" / "batch"
+    steps.step(BASELINE, [sys.executable, str(baselines / "baseline_etl.py"),
                           "--input", str(data.source), "--output", str(out)], env)
     tables = tuple(sorted(path.name for path in out.iterdir() if path.is_dir()))
     duckdb_out = steps.run_dir / "baseline" / "duckdb"
@@ -137,7 +147,7 @@ def _baselines(data: Dataset, steps: _Recorder
         if name == DUCKDB_PLUS_DAY:
             link(data.extra_day, data.incoming)
         try:
-            steps.step(name, [sys.executable, str(steps.project / "bench" / "baseline_duckdb.py"),
+            steps.step(name, [sys.executable, str(baselines / "baseline_duckdb.py"),
                               "--input", str(data.source), "--output", str(duckdb_out),
                               "--counts", str(counts_file)], env)
         finally:
@@ -187,8 +197,8 @@ def _idle_steps(run: TargetRun, source: Path, steps: _Recorder) -> IdleCycles:
     cold_built = NOTHING_NEW_MESSAGE not in cold_log.read_text(encoding="utf-8",
                                                                errors="replace")
     warm_out = steps.run_dir / f"{IDLE_WARM}.json"
-    steps.pipeline_step(run, IDLE_WARM, [sys.executable, "-m", "bench.idle_cycles", "--cycles",
-                                         "2", "--out", str(warm_out), *names],
+    steps.pipeline_step(run, IDLE_WARM, [sys.executable, "-m", "bench.batch.idle_cycles",
+                                         "--cycles", "2", "--out", str(warm_out), *names],
                         step_log=steps.run_dir / f"{IDLE_WARM}.log")
     warm = json.loads(warm_out.read_text(encoding="utf-8"))
     idle = IdleCycles(cold_built=cold_built,

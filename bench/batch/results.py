@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from bench.sizes import BenchSize, DataFigures
+from bench.batch.sizes import BenchSize, DataFigures
+from bench.common.machine import Machine
 from ingest.sample.generate import GenerateConfig
 
 BASELINE_TABLES = ("artists", "songplays", "songs", "time", "users")
@@ -166,25 +167,6 @@ class Summary:
     extra_day_events: int
     events_per_second: Throughput
     dbt: Mapping[str, BuildSummary]
-
-
-@dataclass(frozen=True)
-class Machine:
-    """CPU, memory, OS and the versions that shape the figures."""
-
-    cpu: str
-    logical_cpus: int | None
-    physical_cores: int | None
-    ram_gib: float
-    os: str
-    python: str
-    java: str
-    versions: Mapping[str, str]
-    spark_driver_memory: str
-    spark_shuffle_partitions: str
-    load_average_at_start: tuple[float, ...]
-    git_commit: str
-    load_average_at_end: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The textbook Sparkify ETL: the PySpark job most teams write first. The benchmark baseline.
 
-    python bench/baseline_etl.py --input RAW_DIR --output OUT_DIR
+    python bench/batch/baseline_etl.py --input RAW_DIR --output OUT_DIR
 
 RAW_DIR holds `song_data/A/B/C/TR….json` (one song per file) and
 `log_data/YYYY/MM/YYYY-MM-DD-events.json` (one file per day). The job:

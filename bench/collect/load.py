@@ -1,7 +1,7 @@
 """The collector's load tool: post a source's events to a collector, measure it.
 
 `python -m bench.collect --url URL --source DIR` runs it once; `python -m bench.collect`
-measures every level (bench/collect.py). httpx is the `bench` extra.
+measures every level (bench/collect/levels.py). httpx is the `bench` extra.
 
 `clients` concurrent clients (httpx, one keep-alive connection each) take the source's
 events `batch` at a time, in order, and post them as NDJSON: each event once, or, with

@@ -1,4 +1,4 @@
-"""`python -m bench.stream_latency`: how long from an event put on Kinesis to its row in the marts.
+"""`python -m bench.stream`: how long from an event put on Kinesis to its row in the marts.
 
 A moto server plays Kinesis on loopback. The batch part of a generated sample (songs and its
 first day) is staged and built once (`python -m ingest pipeline`); then a continuous stream
@@ -36,10 +36,10 @@ from pathlib import Path
 
 import orjson
 
-from bench.machine import load_average
-from bench.memory import kill_tree, tree_rss
-from bench.report import update_markdown
-from bench.targets import step_env
+from bench.common.environment import step_env
+from bench.common.machine import load_average
+from bench.common.markdown import update_markdown
+from bench.common.memory import kill_tree, tree_rss
 from ingest.paths import StatePaths, project_root
 from ingest.report.readers import data_files
 from ingest.sample.generate import GenerateConfig, generate
@@ -77,7 +77,7 @@ class StreamBenchResult:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bench.stream_latency",
+    parser = argparse.ArgumentParser(prog="python -m bench.stream",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--rate", type=float, default=500.0, help="events per second (500)")
     parser.add_argument("--seconds", type=float, default=300.0, help="how long to put (300)")
@@ -292,7 +292,7 @@ def percentile(values: list[float], share: float) -> float:
 def markdown(result: StreamBenchResult) -> str:
     return "\n".join([
         f"Streaming latency ({result.when}, commit {result.commit}): "
-        f"`python -m bench.stream_latency --rate {result.rate:g} --seconds {result.seconds:g} "
+        f"`python -m bench.stream --rate {result.rate:g} --seconds {result.seconds:g} "
         f"--every {result.every:g}s --shards {result.shards}` (moto Kinesis on loopback, "
         f"embedded Spark; load average {result.load_average_start:.1f} at the start, "
         f"{result.load_average_end:.1f} at the end).",
@@ -353,6 +353,3 @@ def _commit() -> str:
                           capture_output=True, text=True, check=False)
     return done.stdout.strip() or "unknown"
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -33,9 +33,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.collect_load import LoadPlan, LoadResult, run_load, source_lines
-from bench.machine import load_average, machine
-from bench.report import update_markdown
+from bench.collect.load import LoadPlan, LoadResult, run_load, source_lines
+from bench.common.machine import load_average, machine
+from bench.common.markdown import update_markdown
 from ingest.collect.keys import KeyStore
 from ingest.paths import project_root
 from ingest.raw.sources import open_source, parse_source
@@ -199,11 +199,11 @@ def section(levels: list[Level], seconds: float, stamp: str,
     lines = [
         f"### Collector load, {stamp}: {seconds:g} s a level, loopback, moto Kinesis",
         "",
-        "`python -m bench.collect` (bench/collect.py): a collector process (uvicorn, one "
+        "`python -m bench.collect` (bench/collect/levels.py): a collector process (uvicorn, one "
         "worker) in front of a moto server process (`moto` rows; a fresh 4-shard stream per "
         "level), then in front of a stream that takes everything at once (`none` rows: what "
         "the collector itself costs: HTTP, keys, verification, batching); the load tool "
-        "(bench/collect_load.py, httpx, NDJSON) in the bench process; all on one machine. "
+        "(bench/collect/load.py, httpx, NDJSON) in the bench process; all on one machine. "
         "`exact`: the stream read back afterwards holds exactly the events answered 200.",
         "",
         "| stream | clients | events a request | requests | events/s | requests/s | p50 ms "
@@ -290,6 +290,3 @@ def _stream_lines(endpoint: str, stream: str) -> Counter[bytes]:
             iterator = page.next_iterator if page.records else None
     return found
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())

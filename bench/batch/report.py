@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from bench.goals import (
+from bench.batch.goals import (
     TARGET_FULL_TO_DUCKDB,
     TARGET_IDLE_COLD_SECONDS,
     TARGET_IDLE_WARM_SECONDS,
@@ -14,9 +14,8 @@ from bench.goals import (
     TARGET_THRIFT_BUILD_S_SECONDS,
     verdict,
 )
-from bench.memory import GIB
-from bench.results import COUNTED, BenchResult, BuildSummary, Stats, Summary
-from bench.steps import (
+from bench.batch.results import COUNTED, BenchResult, BuildSummary, Stats, Summary
+from bench.batch.steps import (
     BASELINE,
     DUCKDB,
     DUCKDB_PLUS_DAY,
@@ -27,6 +26,7 @@ from bench.steps import (
     incremental_build,
     incremental_steps,
 )
+from bench.common.memory import GIB
 
 
 def _cell(values: Stats) -> str:
@@ -100,8 +100,10 @@ def _steps_table(summary: Summary) -> list[str]:
                   f"{_cell(summary.idle.warm)} | {_gib(peaks[IDLE_WARM])} | |"]
     return [
         *lines,
-        row("**PySpark baseline** (bench/baseline_etl.py)", BASELINE, f"{rate.baseline:,.0f}"),
-        row("**DuckDB baseline** (bench/baseline_duckdb.py)", DUCKDB, f"{rate.duckdb:,.0f}"),
+        row("**PySpark baseline** (bench/batch/baseline_etl.py)", BASELINE,
+            f"{rate.baseline:,.0f}"),
+        row("**DuckDB baseline** (bench/batch/baseline_duckdb.py)", DUCKDB,
+            f"{rate.duckdb:,.0f}"),
         row("&nbsp;&nbsp;DuckDB baseline on 31 days (its +1 day: a full rerun)",
             DUCKDB_PLUS_DAY),
     ]
@@ -205,15 +207,3 @@ def _machine_line(result: BenchResult) -> str:
         f"{at_end} at the end; commit {host.git_commit}."
     )
 
-
-def update_markdown(markdown: Path, label: str, section: str) -> None:
-    """Replace the section between this label's markers, keeping everything else."""
-    start, end = f"<!-- bench:{label}:start -->", f"<!-- bench:{label}:end -->"
-    block = f"{start}\n{section}\n{end}"
-    text = markdown.read_text(encoding="utf-8") if markdown.is_file() else "# Benchmarks\n"
-    if start in text and end in text and text.index(start) < text.index(end):
-        before, rest = text.split(start, 1)
-        text = before + block + rest.split(end, 1)[1]
-    else:
-        text = text.rstrip("\n") + f"\n\n{block}\n"
-    markdown.write_text(text, encoding="utf-8")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bench.results import BuildSummary, IdleSummary, RunResult, Stats, Summary, Throughput
-from bench.sizes import DataFigures
-from bench.steps import (
+from bench.batch.results import BuildSummary, IdleSummary, RunResult, Stats, Summary, Throughput
+from bench.batch.sizes import DataFigures
+from bench.batch.steps import (
     ALL_STEPS,
     BASELINE,
     BUILD_STEPS,

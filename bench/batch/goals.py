@@ -11,8 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.memory import GIB
-from bench.results import BenchResult, has_duckdb
+from bench.batch.results import BenchResult, has_duckdb
+from bench.common.memory import GIB
 
 TARGET_FULL_TO_DUCKDB = 3.0  # on M
 TARGET_INCREMENTAL_TO_FULL = 0.10  # on M

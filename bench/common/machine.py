@@ -6,13 +6,33 @@ import contextlib
 import os
 import platform
 import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
-from bench.memory import physical_cores, total_ram_gib
-from bench.results import Machine
+from bench.common.memory import physical_cores, total_ram_gib
 from ingest.paths import project_root
 
 PACKAGES = ("pyspark", "dbt-core", "dbt-spark", "dbt-postgres", "psycopg2-binary")
+
+
+@dataclass(frozen=True)
+class Machine:
+    """CPU, memory, OS and the versions that shape the figures."""
+
+    cpu: str
+    logical_cpus: int | None
+    physical_cores: int | None
+    ram_gib: float
+    os: str
+    python: str
+    java: str
+    versions: Mapping[str, str]
+    spark_driver_memory: str
+    spark_shuffle_partitions: str
+    load_average_at_start: tuple[float, ...]
+    git_commit: str
+    load_average_at_end: tuple[float, ...] = ()
 
 
 def machine() -> Machine:

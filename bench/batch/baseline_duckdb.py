@@ -1,6 +1,6 @@
 """The Sparkify contract in plain DuckDB SQL: the job a user might write instead of the project.
 
-    python bench/baseline_duckdb.py --input RAW_DIR --output OUT_DIR [--counts COUNTS.json]
+    python bench/batch/baseline_duckdb.py --input RAW_DIR --output OUT_DIR [--counts COUNTS.json]
 
 One process, one in-memory DuckDB database, the raw files read where they are:
 `song_data/**/*.json` (one song per file) and `log_data/**/*.json` (one file per day), with

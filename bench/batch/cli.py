@@ -11,8 +11,8 @@ import os
 import time
 from pathlib import Path
 
-from bench.sizes import SIZES, default_work_dir, prepare_data
-from bench.steps import TARGETS
+from bench.batch.sizes import SIZES, default_work_dir, prepare_data
+from bench.batch.steps import TARGETS
 from ingest.paths import project_root
 
 
@@ -22,8 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m bench",
         description="Generate a size once (fixed seed) under <state>/bench/<size>, then time "
                     "stage + dbt build, the one-more-day incremental run, a scheduled cycle "
-                    "with nothing new (cold and warm), bench/baseline_etl.py (PySpark) and "
-                    "bench/baseline_duckdb.py (DuckDB), each run from a fresh state, each "
+                    "with nothing new (cold and warm), bench/batch/baseline_etl.py (PySpark) and "
+                    "bench/batch/baseline_duckdb.py (DuckDB), each run from a fresh state, each "
                     "step its own process. Writes <out>/<date>-<size>.json and .png, the "
                     "size's section of BENCHMARKS.md and its table of targets across sizes.")
     bench.add_argument("--size", default=os.environ.get("SPARKIFY_BENCH_SIZE", "S"),
@@ -66,7 +66,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
               f"on the extra day), {figures.source_bytes / 1e6:,.1f} MB in {data.source} "
               f"({time.monotonic() - started:.1f} s)")
         return 0
-    from bench.run import run_bench  # psutil, duckdb and matplotlib: the bench extra
+    from bench.batch.run import run_bench  # psutil, duckdb and matplotlib: the bench extra
 
     run_bench(args.size, args.target, args.runs,
               out_dir=args.out or root / "bench" / "results",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import subprocess
 import sys
 import uuid
@@ -17,8 +16,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.memory import listening_pids
-from bench.steps import TARGETS
+from bench.batch.steps import TARGETS
+from bench.common.environment import step_env
+from bench.common.memory import listening_pids
 from ingest.errors import IngestError
 from ingest.settings import ThriftSettings
 from ingest.spark.processes import port_answers
@@ -43,17 +43,6 @@ class TargetRun:
     def dbt_target(self) -> str:
         """The dbt target and the ingest's --target: spark_cluster is the spark target."""
         return "spark" if self.target == SPARK_CLUSTER else self.target
-
-
-def step_env(state: Path) -> dict[str, str]:
-    """This process's environment, with its own state folder and Spark conf, in UTC; the
-    Spark conf written there (`python -m ingest spark-conf`, not timed)."""
-    env = dict(os.environ)
-    env.update({"SPARKIFY_STATE_DIR": str(state), "SPARK_CONF_DIR": str(state / "spark-conf"),
-                "TZ": "UTC", "PYTHONUNBUFFERED": "1"})
-    subprocess.run([sys.executable, "-m", "ingest", "spark-conf", "--dir", env["SPARK_CONF_DIR"]],
-                   env=env, check=True, capture_output=True)
-    return env
 
 
 @contextlib.contextmanager

@@ -8,8 +8,8 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from bench.memory import kill_tree, tree_rss
-from bench.results import StepResult
+from bench.batch.results import StepResult
+from bench.common.memory import kill_tree, tree_rss
 from ingest.errors import IngestError
 
 POLL_SECONDS = 0.2

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.results import BenchResult, BuildSummary, Stats, Summary
-from bench.steps import (
+from bench.batch.results import BenchResult, BuildSummary, Stats, Summary
+from bench.batch.steps import (
     BASELINE,
     DUCKDB,
     DUCKDB_PLUS_DAY,

@@ -5,11 +5,11 @@
     the days of the log objects its stage changed) when only those days can have changed
     since the last successful build. A generic data test on a model whose meta names a
     `test_day_column` then reads only the rows of those days: dbt wraps the tested relation
-    with get_where_subquery, overridden here (a test's own `where` config is kept and
-    combined). Models without a day column, and every test when the variable is unset
-    (`dbt build` by hand, CI, `make test`), read everything. An environment variable, not a
-    dbt var, because it is read only while running: changing it does not make dbt parse the
-    project again, as a new --vars value would.
+    with get_where_subquery, overridden in macros/overrides/get_where_subquery.sql (a
+    test's own `where` config is kept and combined). Models without a day column, and every
+    test when the variable is unset (`dbt build` by hand, CI, `make test`), read everything.
+    An environment variable, not a dbt var, because it is read only while running: changing
+    it does not make dbt parse the project again, as a new --vars value would.
 -#}
 {% macro test_days() -%}
     {%- if not execute -%}
@@ -55,24 +55,4 @@
         {%- endif -%}
     {%- endfor -%}
     {{ return(none) }}
-{%- endmacro %}
-
-
-{% macro get_where_subquery(relation) -%}
-    {%- set conditions = [] -%}
-    {%- set where = config.get('where', '') -%}
-    {%- if where -%}
-        {%- do conditions.append('(' ~ where ~ ')') -%}
-    {%- endif -%}
-    {%- set day_column = sparkify.test_day_column(relation) -%}
-    {%- if day_column and sparkify.test_days() is not none -%}
-        {%- do conditions.append(sparkify.in_test_days(day_column)) -%}
-    {%- endif -%}
-    {%- if conditions -%}
-        {%- set filtered -%}
-            (select * from {{ relation }} where {{ conditions | join(' and ') }}) dbt_subquery
-        {%- endset -%}
-        {{ return(filtered) }}
-    {%- endif -%}
-    {{ return(relation) }}
 {%- endmacro %}

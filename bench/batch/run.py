@@ -11,17 +11,18 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
-from bench.chart import write_chart
-from bench.goals import latest_figures, targets_section
-from bench.machine import load_average, machine
-from bench.memory import GIB
-from bench.report import markdown_section, update_markdown
-from bench.results import BenchResult, RunResult
-from bench.runner import run_once
-from bench.sizes import SIZES, default_work_dir, prepare_data
-from bench.steps import TARGETS
-from bench.summary import summarize
-from bench.targets import check_target
+from bench.batch.chart import write_chart
+from bench.batch.goals import latest_figures, targets_section
+from bench.batch.report import markdown_section
+from bench.batch.results import BenchResult, RunResult
+from bench.batch.runner import run_once
+from bench.batch.sizes import SIZES, default_work_dir, prepare_data
+from bench.batch.steps import TARGETS
+from bench.batch.summary import summarize
+from bench.batch.targets import check_target
+from bench.common.machine import load_average, machine
+from bench.common.markdown import update_markdown
+from bench.common.memory import GIB
 from ingest.errors import IngestError
 from ingest.locks import holder, try_lock
 

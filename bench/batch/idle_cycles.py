@@ -1,4 +1,4 @@
-"""`python -m bench.idle_cycles`: scheduled cycles in one process, each timed (the warm figure).
+"""`python -m bench.batch.idle_cycles`: scheduled cycles in one process, each timed (warm).
 
 What `python -m ingest run --every …` does between its sleeps (`run_cycle` under the cycle
 lock), without the sleeps; the bench takes the last cycle as the warm nothing-new figure.
@@ -24,7 +24,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run `--cycles` cycles; write their seconds and whether each built to `--out`."""
     from ingest.run.scheduler import CycleConfig, cycle_lock, run_cycle
 
-    parser = argparse.ArgumentParser(prog="python -m bench.idle_cycles")
+    parser = argparse.ArgumentParser(prog="python -m bench.batch.idle_cycles")
     parser.add_argument("--cycles", type=int, default=2)
     parser.add_argument("--out", type=Path, required=True, help="JSON: seconds and builds")
     parser.add_argument("--target", choices=["spark"], default="spark")

@@ -1,0 +1,1 @@
+"""The streaming latency benchmark: `python -m bench.stream` (see `bench.stream.latency`)."""
