@@ -18,9 +18,7 @@ this cluster (ingest.spark.conf resolves the URL from `cluster.json`).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import fcntl
 import json
 import logging
 import os
@@ -28,11 +26,11 @@ import socket
 import subprocess
 import time
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.errors import IngestError
+from ingest.locks import exclusive
 from ingest.paths import StatePaths
 from ingest.spark.processes import cmdline, is_alive, start_ticks, terminate
 
@@ -179,15 +177,6 @@ def master_url(state: StatePaths | None = None) -> str:
     return info.url
 
 
-@contextlib.contextmanager
-def _locked(files: ClusterFiles) -> Iterator[None]:
-    files.folder.mkdir(parents=True, exist_ok=True)
-    with files.lock.open("a", encoding="utf-8") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _spark_class() -> Path:
@@ -223,7 +212,7 @@ def start(state: StatePaths | None = None, *, workers: int = WORKERS,
     running cluster. IngestError (with the log's last lines) when a daemon dies or the
     workers do not register within `timeout`; nothing is left running then."""
     files = ClusterFiles.of(state)
-    with _locked(files):
+    with exclusive(files.lock, "a start or stop of the Spark cluster", wait=True):
         running = status(state)
         if running is not None and running.alive_workers >= len(running.workers):
             log.info("the Spark cluster is already running (%s)", running.url)
@@ -311,7 +300,7 @@ def _stop_daemons(files: ClusterFiles) -> int:
 def stop(state: StatePaths | None = None) -> bool:
     """Stop this state's cluster; True when something was running. Idempotent."""
     files = ClusterFiles.of(state)
-    with _locked(files):
+    with exclusive(files.lock, "a start or stop of the Spark cluster", wait=True):
         stopped = _stop_daemons(files)
     if stopped:
         log.info("stopped the Spark cluster (%d processes)", stopped)

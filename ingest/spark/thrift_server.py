@@ -33,18 +33,16 @@ Linux only (it reads `/proc`), like the rest of the project.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import fcntl
 import logging
 import os
 import subprocess
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.errors import IngestError
+from ingest.locks import exclusive
 from ingest.paths import StatePaths
 from ingest.settings import ThriftSettings
 from ingest.spark.metastore import Metastore, ensure_schema
@@ -148,16 +146,6 @@ def status(state: StatePaths | None = None) -> ServerInfo | None:
     return _running(server_files(state))
 
 
-@contextlib.contextmanager
-def _locked(files: ServerFiles) -> Iterator[None]:
-    """One start or stop at a time per state folder."""
-    files.folder.mkdir(parents=True, exist_ok=True)
-    with files.lock_file.open("a", encoding="utf-8") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def log_tail(files: ServerFiles, lines: int = 25) -> str:
@@ -183,7 +171,7 @@ def start(port: int | None = None, state: StatePaths | None = None, *,
     """
     files = server_files(state)
     port = ThriftSettings.read().port if port is None else port_number(port)
-    with _locked(files):
+    with exclusive(files.lock_file, "a start or stop of the Thrift Server", wait=True):
         running = _running(files)
         if running is not None:
             if running.port != port:
@@ -280,7 +268,7 @@ def stop(state: StatePaths | None = None, *, timeout: float = STOP_TIMEOUT) -> b
     says so, and removes the stale pid file, leaving that process alone.
     """
     files = server_files(state)
-    with _locked(files):
+    with exclusive(files.lock_file, "a start or stop of the Thrift Server", wait=True):
         pid = _read_pid(files)
         if pid is None:
             log.info("no Spark Thrift Server is running for %s", files.folder)
