@@ -1,18 +1,20 @@
 """Jepsen-style, end to end into the marts: a day of events posted to the collector by
 concurrent clients while its process is killed with -9 (then a new one on the same port,
-and the clients send again what got no answer, as clients do), then stopped with SIGTERM;
-malformed events and an oversized one among them. After `stream --once`, every event
+and the clients send again what got no answer, as clients do, while the stream's endpoint
+goes away for 1.5 s), then stopped with SIGTERM; malformed events and an oversized one
+among them. After `stream --once`, every event
 answered accepted is in the marts exactly once (they equal the contract's marts of the day,
 though the stream holds duplicates of the events whose answer was lost), the malformed ones
 are in the quarantine once each, and the oversized one, answered rejected, is nowhere.
 
-(The stream outage and the count of every answer at the stream are in
+(The count of every answer at the stream, through the same faults, is in
 tests/collect/test_jepsen.py.)"""
 
 from __future__ import annotations
 
 import datetime as dt
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +26,7 @@ from ingest.sample.generate import GenerateConfig
 from tests.collect.test_jepsen import Answers, _load
 from tests.collect.test_record_limit import padded_event
 from tests.support.collector import collector_process, free_port
+from tests.support.kinesis import outage
 from tests.support.stream_marts import StreamedDays, streamed_days
 
 pytestmark = [pytest.mark.spark, pytest.mark.aws, pytest.mark.faults]
@@ -59,14 +62,20 @@ def test_accepted_events_are_in_the_marts_once_after_kill_9_and_sigterm(
     assert answers.unanswered, answers.statuses  # the kill cut requests off
     with collector_process(streamed.endpoint, state, "--max-body", "3000000", port=port,
                            stream=streamed.STREAM) as (process, collector):
-        for _attempt in range(5):  # the clients send again what got no 200
+        # the stream goes away as the clients send again: answered 503, sent again later
+        down = threading.Thread(target=outage, args=(streamed.endpoint, 1.5))
+        down.start()
+        time.sleep(0.2)
+        for _attempt in range(8):  # the clients send again what got no 200
             again, answers.unanswered = answers.unanswered, []
             _load(answers, collector.url, collector.key, again, clients=4, batch=5).join(120)
+            down.join()
             if not answers.unanswered:
                 break
         process.send_signal(signal.SIGTERM)
         assert process.wait(60) == 0
     assert answers.unanswered == []
+    assert answers.statuses["503"] > 0, answers.statuses  # the outage was hit
     assert set(answers.accepted) == set(day)
     assert set(answers.rejected) == {*(line.encode() for line in MALFORMED), oversized}
     assert "record limit" in answers.rejected[oversized]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import urllib.request
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -12,6 +13,10 @@ from typing import Any
 REGION = "us-west-2"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local-testing",
                     "AWS_SECRET_ACCESS_KEY": "local-testing"}
+
+
+# the running moto server of each endpoint moto_endpoint gave (outage() replaces it)
+_SERVERS: dict[str, Any] = {}
 
 
 @contextmanager
@@ -24,10 +29,24 @@ def moto_endpoint() -> Iterator[str]:
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
     urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"))
+    _SERVERS[endpoint] = server
     try:
         yield endpoint
     finally:
-        server.stop()
+        _SERVERS.pop(endpoint).stop()
+
+
+def outage(endpoint: str, seconds: float) -> None:
+    """The endpoint of moto_endpoint goes away for `seconds`, then comes back on the same
+    port with the same data (moto keeps its backends in this process, not in the server)."""
+    from moto.server import ThreadedMotoServer
+
+    server = _SERVERS[endpoint]
+    host, port = server.get_host_and_port()
+    server.stop()
+    time.sleep(seconds)
+    _SERVERS[endpoint] = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    _SERVERS[endpoint].start()
 
 
 @contextmanager
