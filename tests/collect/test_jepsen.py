@@ -20,10 +20,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from moto.server import ThreadedMotoServer
 
 from tests.collect.test_record_limit import padded_event
 from tests.support.collector import collector_process, events, free_port
+from tests.support.kinesis import local_kinesis, outage
 
 pytestmark = [pytest.mark.aws, pytest.mark.faults]
 
@@ -74,24 +74,17 @@ def _load(answers: Answers, url: str, key: str, lines: list[bytes], *, clients: 
 
 
 @pytest.fixture()
-def moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[ThreadedMotoServer]]:
-    """A moto server of this process (in a list: the test replaces it after an outage; the
-    backends are the process's, so the stream outlives a stop)."""
-    from tests.support.kinesis import FAKE_CREDENTIALS, REGION
-
-    for key, value in {**FAKE_CREDENTIALS, "AWS_REGION": REGION}.items():
-        monkeypatch.setenv(key, value)
+def endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh moto server of this process (tests.support.kinesis: `outage` stops it and
+    starts another on the same port; the backends are the process's, so the stream
+    outlives the stop)."""
     monkeypatch.delenv("SPARKIFY_STREAM", raising=False)
-    servers = [ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)]
-    servers[0].start()
-    yield servers
-    servers[-1].stop()
+    with local_kinesis(monkeypatch) as url:
+        yield url
 
 
 def test_every_accepted_event_is_on_the_stream_after_outage_kill_9_and_sigterm(
-        moto: list[ThreadedMotoServer], tmp_path: Path) -> None:
-    host, moto_port = moto[0].get_host_and_port()
-    endpoint = f"http://{host}:{moto_port}"
+        endpoint: str, tmp_path: Path) -> None:
     state, port = tmp_path / "state", free_port()
     answers = Answers()
     day = events(3000)
@@ -102,10 +95,7 @@ def test_every_accepted_event_is_on_the_stream_after_outage_kill_9_and_sigterm(
         # 1. the stream endpoint goes away for 1.5 s (a second server on the same backends)
         load = _load(answers, collector.url, collector.key, phases[0])
         time.sleep(0.8)
-        moto[0].stop()
-        time.sleep(1.5)
-        moto.append(ThreadedMotoServer(ip_address=host, port=moto_port, verbose=False))
-        moto[-1].start()
+        outage(endpoint, 1.5)
         load.join(120)
         # 2. kill -9 in the middle of the load
         load = _load(answers, collector.url, collector.key, phases[1])
