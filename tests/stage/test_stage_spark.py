@@ -132,22 +132,34 @@ def test_the_staging_model_passes_the_partition_column_through_and_prunes_days(
     assert len(files) == 1 and "/event_date=2018-11-02/" in files[0], files
 
 
-def test_an_event_beyond_the_calendar_lands_in_the_null_partition(
+def test_an_event_beyond_the_calendar_is_quarantined_not_landed(
     spark: Any, session_state: Path, tmp_path: Path
 ) -> None:
+    """A ts past 9999-12-31 (Spark's last timestamp) once landed in the null partition and
+    failed the raw-to-fact reconciliation; the line check (ingest.raw.limits) now
+    quarantines it with its reason, and its object's good line lands."""
     import json
 
+    from ingest.raw.sources import parse_source
+    from ingest.stage.landing_ledger import ledger_entries
+    from ingest.stage.spark import landing_folder
     from tests.support.raw_lines import good_event
 
     raw = tmp_path / "raw"
     shutil.copytree(FIXTURES / "raw_handwritten", raw)
     undated = raw / "log_data" / "extra" / "undated-events.json"  # no date: any ts goes
     undated.parent.mkdir(parents=True)
-    beyond = {**json.loads(good_event(dt.date(2018, 11, 9), 0)), "ts": 2**62}
-    undated.write_text(f"{good_event(dt.date(2018, 11, 9), 1)}\n{json.dumps(beyond)}\n")
-    stage_spark(str(raw), schema="stage_beyond", state=StatePaths(session_state), spark=spark)
+    beyond = json.dumps({**json.loads(good_event(dt.date(2018, 11, 9), 0)), "ts": 2**62})
+    undated.write_text(f"{good_event(dt.date(2018, 11, 9), 1)}\n{beyond}\n")
+    state = StatePaths(session_state)
+    stage_spark(str(raw), schema="stage_beyond", state=state, spark=spark)
 
-    assert "event_date=__HIVE_DEFAULT_PARTITION__" in _partitions(spark, "stage_beyond.log_data")
+    assert "event_date=__HIVE_DEFAULT_PARTITION__" not in _partitions(
+        spark, "stage_beyond.log_data")
     counts = spark.sql("select count(*), count(event_date) from stage_beyond.log_data "
                        "where _source_key = 'log_data/extra/undated-events.json'").collect()[0]
-    assert (counts[0], counts[1]) == (2, 1), "one dated row, one in the null partition"
+    assert (counts[0], counts[1]) == (1, 1), "the dated row lands, the other does not"
+    _entries, quarantined = ledger_entries(landing_folder(state, parse_source(str(raw))))
+    rows = [row for row in quarantined if beyond in row]
+    assert len(rows) == 1, quarantined
+    assert any("ts" in str(value) and value != beyond for value in rows[0]), rows[0]
