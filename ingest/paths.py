@@ -12,9 +12,9 @@ from ingest.settings import ProjectSettings
 BUILD_RESULTS = "run_results.build.json"
 
 
-def project_root() -> Path:
-    """The folder holding dbt_project.yml: SPARKIFY_PROJECT_DIR, the package's parent, or cwd."""
-    configured = ProjectSettings.read().project_dir
+def project_root(configured: Path | None = None) -> Path:
+    """The folder holding dbt_project.yml: `configured` (SPARKIFY_PROJECT_DIR, resolved by
+    the CLI), else the package's parent, else the cwd."""
     if configured:
         return configured.resolve()
     package_parent = Path(__file__).resolve().parents[1]
@@ -32,9 +32,17 @@ class StatePaths:
     spark_dirname: str = "spark"
 
     @classmethod
+    def of(cls, project: ProjectSettings) -> StatePaths:
+        """SPARKIFY_STATE_DIR, else `<project>/.state` (the settings resolved by the CLI)."""
+        configured = project.state_dir
+        return cls(configured.resolve() if configured else
+                   project_root(project.project_dir) / ".state")
+
+    @classmethod
     def default(cls) -> StatePaths:
-        configured = ProjectSettings.read().state_dir
-        return cls(configured.resolve() if configured else project_root() / ".state")
+        """The state folder of the environment's settings. Kept only for the stage modules
+        still calling it (helper B's part of issue 28); use `StatePaths.of` at the edge."""
+        return cls.of(ProjectSettings.read())
 
     @property
     def spark(self) -> Path:

@@ -21,7 +21,7 @@ from pydantic import SecretStr
 from ingest.setting_base import (
     CommaList,
     SettingsGroup,
-    default_from,
+    declared,
     env,
     env_name,
     env_names,
@@ -34,7 +34,7 @@ from ingest.setting_rules import (
     Url,
 )
 
-__all__ = ["GROUPS", "SettingsGroup", "default_from", "env_name", "env_names", "read_all"]
+__all__ = ["GROUPS", "SettingsGroup", "declared", "env_name", "env_names", "read_all"]
 
 PROJECT = "sparkify-dbt"  # the EMR cluster name and Redshift cluster id by default
 

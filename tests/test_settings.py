@@ -33,8 +33,6 @@ ALLOWED_READS = {
     # a cluster's executors get the driver's AWS variables as spark.executorEnv.* (the
     # Kinesis source's Python workers run there)
     "spark/session.py": "{name: os.environ[name] for name in EXECUTOR_VARIABLES",
-    # saves the variables it overrides, to restore them after the local S3 endpoint stops
-    "sample/local_s3.py": "os.environ.get(key)",
 }
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ingest.errors import IngestError
 from ingest.paths import StatePaths
+from ingest.settings import ProjectSettings
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s",
                         datefmt="%H:%M:%S", stream=sys.stderr)
-    state = StatePaths.default()
+    state = StatePaths.of(ProjectSettings.read())
     config = CycleConfig("spark", args.source, args.raw_schema, args.schema)
     seconds: list[float] = []
     built: list[bool] = []

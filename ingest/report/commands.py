@@ -5,11 +5,16 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from ingest.paths import StatePaths, project_root
 from ingest.raw.contract import schema_name_argument
 from ingest.report.readers import TARGETS
 from ingest.setting_options import checked
-from ingest.settings import RunSettings, StageSettings
+from ingest.settings import ProjectSettings, ReportSettings, RunSettings, StageSettings
+
+if TYPE_CHECKING:
+    from ingest.report.source import ReportSource
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -38,13 +43,27 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     report.set_defaults(handler=cmd_report)
 
 
+def report_source(*, target: str | None = None, schema: str | None = None,
+                  raw_schema: str | None = None) -> ReportSource:
+    """What `report` and the dashboard read: the settings' values, unless given."""
+    from ingest.report.source import ReportSource
+
+    staging, project = StageSettings.read(), ProjectSettings.read()
+    configured = ReportSettings.read().target_path
+    return ReportSource(
+        target=target or staging.target,
+        schema=schema or RunSettings.read().schema_name,
+        raw_schema=raw_schema or staging.raw_schema,
+        state=StatePaths.of(project),
+        target_dir=(configured.resolve() if configured
+                    else project_root(project.project_dir) / "target"))
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from ingest.report.queries import Filters
-    from ingest.report.source import ReportSource
     from ingest.report.static import write_report
 
-    source = ReportSource.from_settings(target=args.target, schema=args.schema,
-                                        raw_schema=args.raw_schema)
+    source = report_source(target=args.target, schema=args.schema, raw_schema=args.raw_schema)
     filters = Filters(args.start, args.end, args.level, args.state)
     reader = source.reader()
     try:

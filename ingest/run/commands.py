@@ -6,11 +6,13 @@ from __future__ import annotations
 import argparse
 
 from ingest.errors import IngestError
+from ingest.paths import StatePaths, project_root
 from ingest.raw.contract import schema_name_argument
 from ingest.sample.commands import add_size_options
 from ingest.setting_options import checked
 from ingest.settings import (
     AwsSettings,
+    ProjectSettings,
     RunSettings,
     SampleSettings,
     StageSettings,
@@ -107,22 +109,29 @@ def mark_builds_behind(staged: StagedRows) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from ingest.run.scheduler import CycleConfig, parse_interval, run_every
+    from ingest.stage.warehouse import ConnectionSettings
 
+    project = ProjectSettings.read()
+    warehouse = ConnectionSettings.from_env("postgres") if args.target == "postgres" else None
     config = CycleConfig(args.target, require_source(args), args.raw_schema, args.schema,
-                         stage_options(args))
+                         stage_options(args), warehouse, project_root(project.project_dir))
     every = parse_interval(args.every)
     cycles = 1 if args.once else args.cycles
-    return run_every(config, every, cycles=cycles, idle_exit_code=args.idle_exit_code)
+    return run_every(config, every, state=StatePaths.of(project), cycles=cycles,
+                     idle_exit_code=args.idle_exit_code)
 
 
 def cmd_pipeline(args: argparse.Namespace) -> int:
     from ingest.run.pipeline import format_summary, run_pipeline
     from ingest.sample.generate import GenerateConfig
 
+    project = ProjectSettings.read()
     sample = GenerateConfig(songs=args.songs, days=args.days,
                             events_per_day=args.events_per_day, seed=args.seed)
     summary = run_pipeline(args.source or None, raw_schema=args.raw_schema, schema=args.schema,
-                           docs=not args.no_docs, sample=sample, rebuild=args.rebuild)
+                           state=StatePaths.of(project),
+                           project=project_root(project.project_dir), docs=not args.no_docs,
+                           sample=sample, rebuild=args.rebuild)
     print(format_summary(summary, args.schema))
     return 0
 
@@ -130,9 +139,9 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
 def cmd_stream(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from ingest.paths import StatePaths
     from ingest.run.builds import spark_target, staged_by_hand
-    from ingest.run.scheduler import build_after, parse_interval, use_schemas
+    from ingest.run.dbt import Schemas
+    from ingest.run.scheduler import Builder, build_after, parse_interval
     from ingest.stage.core import StageReport
     from ingest.stage.ledger_mark import landing_mark
     from ingest.stage.stream import StreamConfig, run_stream
@@ -145,8 +154,10 @@ def cmd_stream(args: argparse.Namespace) -> int:
     if args.max_records < 1:
         raise IngestError("--max-records must be at least 1")
     every = None if args.once else parse_interval(args.every)
-    use_schemas(args.raw_schema, args.schema)
-    state = StatePaths.default()
+    project = ProjectSettings.read()
+    builder = Builder(project_root(project.project_dir), "spark",
+                      Schemas(args.raw_schema, args.schema))
+    state = StatePaths.of(project)
     region = args.region or StageSettings.read().region  # SPARKIFY_REGION, AWS_REGION
     config = StreamConfig(args.stream, require_source(args), args.raw_schema, args.max_records,
                           region, AwsSettings.read().endpoint_url)
@@ -154,8 +165,7 @@ def cmd_stream(args: argparse.Namespace) -> int:
     mark = landing_mark(state, config.source)
 
     def after_batch(landed: LandedBatch) -> None:
-        build_after("spark", state, spark_target(state), args.raw_schema, args.schema, landed,
-                    mark)
+        build_after(builder, state, spark_target(state), landed, mark)
 
     def on_interrupted(_batch_id: int) -> None:
         # its rows may have landed (and be replayed as "nothing new") without a build
@@ -168,14 +178,13 @@ def cmd_stream(args: argparse.Namespace) -> int:
         if every is not None:
             # a continuous stream: what the source brought (new songs) reaches the marts
             # now, not with the next event; --once builds it with its micro-batches
-            build_after("spark", state, spark_target(state), args.raw_schema, args.schema,
-                        report, mark)
+            build_after(builder, state, spark_target(state), report, mark)
 
     code = run_stream(config, every=every, state=state, after_batch=after_batch,
                       on_interrupted=on_interrupted, on_source_staged=on_source_staged)
     if args.once and sources:
         # what the source brought and no micro-batch built (an empty stream, or a source
         # staged by hand since the last build): built now, if the ledger moved since
-        build_after("spark", state, spark_target(state), args.raw_schema, args.schema,
-                    replace(sources[0], rows_changed=False), mark)
+        build_after(builder, state, spark_target(state), replace(sources[0], rows_changed=False),
+                    mark)
     return code

@@ -17,6 +17,7 @@ from ingest.paths import StatePaths
 from ingest.run.scheduler import CycleConfig, cycle_lock, parse_interval, run_cycle, run_every
 from ingest.stage.core import StageOptions
 from ingest.stage.postgres import stage_postgres
+from ingest.stage.warehouse import ConnectionSettings
 from tests.support.project import (
     FIXTURES,
     copy_handwritten,
@@ -27,6 +28,14 @@ from tests.support.project import (
 from tests.support.raw_lines import BAD_LINES, log_key, log_with_bad_lines
 
 RAW = FIXTURES / "raw_handwritten"
+
+
+def postgres_cycle(source: str, raw_schema: str, schema: str,
+                   options: StageOptions | None = None) -> CycleConfig:
+    """A cycle on the postgres target, its connection resolved from the test's environment
+    (SPARKIFY_PG_DATABASE: the pg_database fixture's) as the CLI resolves it."""
+    return CycleConfig("postgres", source, raw_schema, schema, options or StageOptions(),
+                       ConnectionSettings.from_env("postgres"))
 
 
 def test_archive_copies_processed_objects_and_delete_keeps_their_rows(
@@ -81,7 +90,7 @@ def test_interval_parsing() -> None:
 
 def test_a_cycle_never_overlaps_another(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     state = StatePaths(tmp_path / "state")
-    config = CycleConfig("postgres", str(tmp_path / "nowhere"), "sparkify_raw", "sparkify")
+    config = postgres_cycle(str(tmp_path / "nowhere"), "sparkify_raw", "sparkify")
     held = threading.Event()
     release = threading.Event()
 
@@ -117,7 +126,7 @@ def test_the_loop_survives_a_failed_cycle(
         if number == 1:
             shutil.copytree(RAW, source)  # the data arrives after the first cycle
 
-    config = CycleConfig("postgres", str(source), "sparkify_raw", "sparkify")
+    config = postgres_cycle(str(source), "sparkify_raw", "sparkify")
     with caplog.at_level(logging.INFO, logger="ingest.run.scheduler"):
         code = run_every(config, 0.01, cycles=2, state=StatePaths(tmp_path / "state"),
                          after_cycle=after_cycle, idle_exit_code=99)
@@ -147,7 +156,7 @@ def test_a_cycle_with_nothing_new_runs_no_build_and_a_failed_build_is_retried(
     monkeypatch.setenv("SPARKIFY_SCHEMA", "sparkify")
     raw = copy_handwritten(tmp_path)
     state = StatePaths(tmp_path / "state")
-    config = CycleConfig("postgres", str(raw), "sparkify_raw", "sparkify")
+    config = postgres_cycle(str(raw), "sparkify_raw", "sparkify")
     assert run_cycle(config, state) is True
     plays = raw_rows(pg_database, "fct_songplays", "sparkify")
 
@@ -187,7 +196,7 @@ def test_a_scheduled_cycle_tests_only_the_days_it_rebuilt(
     monkeypatch.setenv("SPARKIFY_SCHEMA", "sparkify")
     raw = copy_handwritten(tmp_path)
     state = StatePaths(tmp_path / "state")
-    config = CycleConfig("postgres", str(raw), "sparkify_raw", "sparkify")
+    config = postgres_cycle(str(raw), "sparkify_raw", "sparkify")
     assert run_cycle(config, state) is True
     # a build with another version of the project: the next cycle builds everything, with
     # the unit tests and the seed, though nothing new was staged
@@ -242,7 +251,7 @@ def test_a_stage_by_hand_makes_the_next_cycle_build(
     monkeypatch.setenv("SPARKIFY_STATE_DIR", str(tmp_path / "state"))
     raw = copy_handwritten(tmp_path)
     state = StatePaths(tmp_path / "state")
-    config = CycleConfig("postgres", str(raw), "sparkify_raw", "sparkify")
+    config = postgres_cycle(str(raw), "sparkify_raw", "sparkify")
     assert run_cycle(config, state) is True
     plays = raw_rows(pg_database, "fct_songplays", "sparkify")
 
@@ -267,7 +276,7 @@ def test_a_stage_committed_during_a_build_is_built_by_the_next_cycle(
     monkeypatch.setenv("SPARKIFY_STATE_DIR", str(tmp_path / "state"))
     raw = copy_handwritten(tmp_path)
     state = StatePaths(tmp_path / "state")
-    config = CycleConfig("postgres", str(raw), "sparkify_raw", "sparkify")
+    config = postgres_cycle(str(raw), "sparkify_raw", "sparkify")
     assert run_cycle(config, state) is True
     plays = raw_rows(pg_database, "fct_songplays", "sparkify")
     day = dt.date(2018, 11, 3)
@@ -318,7 +327,7 @@ def test_a_pruned_object_leaves_the_marts_at_the_next_build(
     monkeypatch.setenv("SPARKIFY_STATE_DIR", str(tmp_path / "state"))
     raw = copy_handwritten(tmp_path)
     state = StatePaths(tmp_path / "state")
-    config = CycleConfig("postgres", str(raw), "sparkify_raw", "sparkify")
+    config = postgres_cycle(str(raw), "sparkify_raw", "sparkify")
     day = dt.date(2018, 11, 3)
     (raw / log_key(day)).parent.mkdir(parents=True, exist_ok=True)
     (raw / log_key(day)).write_bytes(log_with_bad_lines(day, 10, []))
@@ -337,8 +346,7 @@ def test_a_pruned_object_leaves_the_marts_at_the_next_build(
     assert run_cycle(config, state) is True  # by a cycle that stages with --prune
     assert set(_plays_on(pg_database, day).values()) == {10}
     (raw / log_key(day)).unlink()
-    pruning = CycleConfig("postgres", str(raw), "sparkify_raw", "sparkify",
-                          StageOptions(prune=True))
+    pruning = postgres_cycle(str(raw), "sparkify_raw", "sparkify", StageOptions(prune=True))
     assert run_cycle(pruning, state) is True
     assert set(_plays_on(pg_database, day).values()) == {0}
     assert not list((state.root / "builds").glob("*.pruned")), "every pruned day was built"

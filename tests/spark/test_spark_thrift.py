@@ -24,7 +24,7 @@ import pytest
 from ingest.errors import IngestError
 from ingest.paths import StatePaths
 from ingest.run.dbt import run_dbt, summarize_build
-from ingest.settings import ThriftSettings
+from ingest.settings import ProjectSettings, ThriftSettings
 from ingest.spark import commands as spark_commands
 from ingest.spark import thrift_server as spark_server
 from ingest.spark.processes import is_alive, port_answers
@@ -56,7 +56,7 @@ def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> StatePaths:
     monkeypatch.setenv("SPARKIFY_THRIFT_PORT", str(port))
     monkeypatch.setenv("SPARKIFY_SCHEMA", SCHEMA)
     monkeypatch.setenv("SPARKIFY_RAW_SCHEMA", RAW_SCHEMA)
-    return StatePaths.default()
+    return StatePaths.of(ProjectSettings.read())
 
 
 @contextlib.contextmanager
