@@ -48,11 +48,13 @@ def session_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A state folder and Spark conf for the whole test session (set before any JVM starts)."""
     from ingest.paths import StatePaths
     from ingest.spark.conf import write_spark_conf
+    from tests.support.project import spark_setup
 
     root = tmp_path_factory.mktemp("state")
     saved = {key: os.environ.get(key) for key in ("SPARKIFY_STATE_DIR", "SPARK_CONF_DIR")}
     os.environ["SPARKIFY_STATE_DIR"] = str(root)
-    os.environ["SPARK_CONF_DIR"] = str(write_spark_conf(StatePaths(root), root / "spark-conf"))
+    os.environ["SPARK_CONF_DIR"] = str(write_spark_conf(StatePaths(root), spark_setup(),
+                                                        root / "spark-conf"))
     yield root
     for key, value in saved.items():
         if value is None:

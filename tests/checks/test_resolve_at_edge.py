@@ -41,11 +41,12 @@ ALLOWED: frozenset[str] = frozenset({
     # helper C: StatePaths.default() (reads SPARKIFY_STATE_DIR) stays only for the stage
     # modules still calling it (B); the edge uses StatePaths.of(ProjectSettings.read())
     "ingest/paths.py",
-    # helper C, still to do
-    "ingest/spark/conf.py",
-    "ingest/spark/metastore.py",
+    # helper C: spark_session(state, setup=None) reads the Spark settings itself
+    # (environment_setup) for its callers in stage/spark.py (B) and stage/stream.py (A),
+    # which pass only a StatePaths; the spark commands pass a resolved SparkSetup
     "ingest/spark/session.py",
-    "ingest/spark/thrift_server.py",
+    # helper C: ThriftSql(host=None, port=None) reads ThriftSettings for stage/thrift.py (B),
+    # which passes None when no --host/--port is given
     "ingest/spark/thrift_sql.py",
 })
 
