@@ -215,23 +215,44 @@ def stage(source: RawSource, sink: Sink[Payload], options: StageOptions, *, lock
     what = f"a stage of {source.uri} into {sink.name}"
     path = lock_path(locks, "stage", source.uri, *lock_identity)
     with exclusive(path, what, wait=options.wait):
-        sink.prepare()
-        ledger = sink.repair(sink.read_ledger())
+        ledger = open_ledger(sink)
         listing = list_raw(source)
         check_listing(source.location, listing, ledger)
         log.info("source %s: %d song files, %d log files", source.uri,
                  len(listing["song_data"]), len(listing["log_data"]))
-        plans = {table: plan_table(table, objects, source.location, ledger, prune=options.prune)
-                 for table, objects in listing.items()}
-        if when_valid is not None and any(not plan.is_empty for plan in plans.values()):
-            when_valid()
-        processed = process_plans(source, sink, plans, ledger, options)
-        if options.archive is not None:
-            present = {obj.key for objects in listing.values() for obj in objects}
-            archive_from_ledger(sink.read_ledger(), source, options.archive, present,
-                                sink.mark_archived)
-        report = StageReport(plans, processed, sink.row_counts(),
-                             rows_changed(plans, processed, ledger))
+        return stage_listed(source, sink, ledger, listing, options, when_valid=when_valid)
+
+
+def open_ledger(sink: Sink[Payload]) -> Ledger:
+    """The first steps of a stage, under its lock: the sink prepared, and its ledger read and
+    repaired (whatever it claims and the data lacks is redone, never trusted blindly)."""
+    sink.prepare()
+    return sink.repair(sink.read_ledger())
+
+
+def stage_listed(source: RawSource, sink: Sink[Payload], ledger: Ledger,
+                 listing: dict[str, list[RawObject]], options: StageOptions, *,
+                 whole_source: bool = True, when_valid: Callable[[], None] | None = None
+                 ) -> StageReport:
+    """The rest of a stage, under the caller's lock, once `open_ledger` gave `ledger`: plan
+    the listed objects against it, read, verify and commit them, archive, report.
+
+    `whole_source` False: `listing` is not all the source holds (a stream's micro-batch lists
+    only its own objects), so what the ledger holds and it lacks has not vanished.
+    """
+    plans = {table: plan_table(table, objects, source.location, ledger, prune=options.prune)
+             for table, objects in listing.items()}
+    if not whole_source:
+        plans = {table: replace(plan, vanished=()) for table, plan in plans.items()}
+    if when_valid is not None and any(not plan.is_empty for plan in plans.values()):
+        when_valid()
+    processed = process_plans(source, sink, plans, ledger, options)
+    if options.archive is not None:
+        present = {obj.key for objects in listing.values() for obj in objects}
+        archive_from_ledger(sink.read_ledger(), source, options.archive, present,
+                            sink.mark_archived)
+    report = StageReport(plans, processed, sink.row_counts(),
+                         rows_changed(plans, processed, ledger))
     for load in report.loads():
         _report(sink.name, load, plans[load.table])
     return report
