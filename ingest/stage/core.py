@@ -23,11 +23,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import multiprocessing
-import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from contextlib import AbstractContextManager, nullcontext
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -62,6 +59,7 @@ from ingest.raw.sources import (
     no_files_message,
 )
 from ingest.raw.verify import file_date
+from ingest.stage.verifiers import verifier_pool
 
 log = logging.getLogger(__name__)
 Ledger = dict[tuple[str, str], LedgerEntry]
@@ -71,9 +69,6 @@ Ledger = dict[tuple[str, str], LedgerEntry]
 Payload = TypeVar("Payload")
 Rendered = tuple[Processed, Payload | None]
 Render = Callable[[str, Processed], Payload]
-# Verifying is CPU-bound Python: with at least this many objects to process, it runs in one
-# worker process per core (spawned, so the parent's threads and JVM are not forked).
-PARALLEL_MIN_OBJECTS = 8
 
 
 class Sink(Protocol[Payload]):
@@ -308,7 +303,7 @@ def process_plans(source: RawSource, sink: Sink[Payload], plans: dict[str, Table
     processed: dict[str, list[Processed]] = {}
     total = sum(len(plan.process) for plan in plans.values())
     with (ThreadPoolExecutor(max_workers=options.readers) as readers,
-          _verifiers(total) as verifiers):
+          verifier_pool(total) as verifiers):
         for table, plan in plans.items():
             processed[table] = []
             progress = Progress(log, f"staging {table}", len(plan.process))
@@ -374,23 +369,6 @@ def batches(objects: Sequence[RawObject], max_objects: int,
         size += obj.size
     if batch:
         yield batch
-
-
-def _verifiers(objects: int) -> AbstractContextManager[Executor]:
-    """An executor for verification: worker processes when it pays, else this process."""
-    cores = os.cpu_count() or 1
-    if objects < PARALLEL_MIN_OBJECTS or cores < 2:
-        return nullcontext(_Inline())
-    return ProcessPoolExecutor(max_workers=min(cores, 4),
-                               mp_context=multiprocessing.get_context("spawn"))
-
-
-class _Inline(Executor):
-    """Executor.map without workers, for small batches (spawning costs about a second)."""
-
-    def map(self, fn: Any, *iterables: Any, timeout: float | None = None,
-            chunksize: int = 1) -> Iterator[Any]:
-        return map(fn, *iterables)
 
 
 def _report(where: str, load: TableLoad, plan: TablePlan) -> None:
