@@ -133,7 +133,7 @@ def run(work: Path, *, rate: float, seconds: float, every: float, shards: int, p
         log.info("staging and building the batch part (songs, first day)")
         subprocess.run([sys.executable, "-m", "ingest", "pipeline", "--source", str(batch)],
                        env=env, cwd=project_root(), check=True, stdout=subprocess.DEVNULL)
-        client = kinesis_client(KinesisEndpoint.resolve(None, endpoint))
+        client = kinesis_client(KinesisEndpoint(env["AWS_REGION"], endpoint))
         ensure_stream(client, STREAM, shards)
         stream_log = work / "stream.log"
         with stream_log.open("wb") as sink:
