@@ -75,7 +75,8 @@ def collector_thread(endpoint: str, state: Path, limits: Limits | None = None, *
 
     keys = KeyStore(state / "collector" / "api-keys.json")
     _key, text = keys.create("tests")
-    client = kinesis_client(KinesisEndpoint(REGION, endpoint), attempts=1, connect_timeout=1,
+    # the endpoint of AWS_ENDPOINT_URL, as the command line's (a test may point it elsewhere)
+    client = kinesis_client(KinesisEndpoint(REGION, None), attempts=1, connect_timeout=1,
                             read_timeout=5)
     ensure_stream(client, stream, 2)
     sink = StreamSink(kinesis_put(client, stream, attempts=2), linger=linger)
