@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 
+from ingest.errors import IngestError
 from ingest.kinesis.client import KinesisEndpoint, StreamName
 from ingest.setting_options import checked
 from ingest.settings import AwsSettings, StageSettings, StreamSettings
@@ -29,8 +30,6 @@ def add_stream_options(parser: argparse.ArgumentParser, *, required: bool = True
 
 def stream_name_of(args: argparse.Namespace) -> StreamName:
     """The `--stream` option, checked (IngestError when missing or invalid)."""
-    from ingest.errors import IngestError
-
     if not args.stream:
         raise IngestError("--stream is required (or set SPARKIFY_STREAM)")
     return StreamName(args.stream)
