@@ -20,8 +20,9 @@ from ingest.collect.doors import Doors, uvicorn_options
 from ingest.collect.keys import KeyStore
 from ingest.collect.sink import StreamSink, kinesis_put
 from ingest.errors import IngestError
+from ingest.kinesis.client import KinesisEndpoint, kinesis_client
+from ingest.kinesis.shards import ensure_stream
 from ingest.paths import StatePaths
-from ingest.stream.kinesis import ensure_stream, kinesis_client
 
 log = logging.getLogger(__name__)
 GRACE_SECONDS = 30  # how long SIGTERM waits for the requests in progress
@@ -32,6 +33,7 @@ class ServeOptions:
     """Where and how `collect` serves."""
 
     stream: str
+    endpoint: KinesisEndpoint
     host: str
     port: int
     shards: int
@@ -48,9 +50,9 @@ class ServeOptions:
         return f"{'https' if self.cert else 'http'}://{host}:{self.port}"
 
 
-def key_store(state: StatePaths | None = None) -> KeyStore:
+def key_store(state: StatePaths) -> KeyStore:
     """The API keys of this state folder."""
-    return KeyStore((state or StatePaths.default()).root / "collector" / "api-keys.json")
+    return KeyStore(state.root / "collector" / "api-keys.json")
 
 
 def is_loopback(host: str) -> bool:
@@ -74,16 +76,15 @@ def check_tls(options: ServeOptions) -> None:
                           "needs TLS (--cert and --key; docs/collector.md)")
 
 
-def serve(options: ServeOptions) -> int:
-    """Serve until stopped; returns the exit code."""
+def serve(options: ServeOptions, keys: KeyStore) -> int:
+    """Serve until stopped, checking requests against `keys`; returns the exit code."""
     import uvicorn
 
     check_tls(options)
-    keys = key_store()
     if keys.active_count() == 0:
         log.warning("no active API key in %s: every request gets 401 until one is made "
                     "(`python -m ingest collect-key create --name NAME`)", keys.path)
-    client = kinesis_client(attempts=2, connect_timeout=2, read_timeout=10)
+    client = kinesis_client(options.endpoint, attempts=2, connect_timeout=2, read_timeout=10)
     ensure_stream(client, options.stream, options.shards)
     sink = StreamSink(kinesis_put(client, options.stream), linger=options.linger,
                       max_pending=options.max_pending)
