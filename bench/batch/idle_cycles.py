@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ingest.errors import IngestError
 from ingest.paths import StatePaths
+from ingest.raw.sources import parse_source
 from ingest.settings import ProjectSettings
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s",
                         datefmt="%H:%M:%S", stream=sys.stderr)
     state = StatePaths.of(ProjectSettings.read())
-    config = CycleConfig("spark", args.source, args.raw_schema, args.schema)
+    config = CycleConfig("spark", parse_source(args.source), args.raw_schema, args.schema)
     seconds: list[float] = []
     built: list[bool] = []
     for number in range(1, args.cycles + 1):

@@ -7,6 +7,7 @@ import argparse
 
 from ingest.paths import StatePaths, project_root
 from ingest.raw.contract import schema_name_argument
+from ingest.raw.sources import parse_source
 from ingest.sample.commands import add_size_options
 from ingest.setting_options import checked
 from ingest.settings import ProjectSettings, RunSettings, SampleSettings, StageSettings
@@ -76,8 +77,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     project = ProjectSettings.read()
     warehouse = ConnectionSettings.from_env("postgres") if args.target == "postgres" else None
-    config = CycleConfig(args.target, require_source(args), args.raw_schema, args.schema,
-                         stage_options(args), warehouse, project_root(project.project_dir))
+    config = CycleConfig(args.target, parse_source(require_source(args)), args.raw_schema,
+                         args.schema, stage_options(args), warehouse,
+                         project_root(project.project_dir))
     every = parse_interval(args.every)
     cycles = 1 if args.once else args.cycles
     return run_every(config, every, state=StatePaths.of(project), cycles=cycles,
@@ -91,7 +93,8 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
     project = ProjectSettings.read()
     sample = GenerateConfig(songs=args.songs, days=args.days,
                             events_per_day=args.events_per_day, seed=args.seed)
-    summary = run_pipeline(args.source or None, raw_schema=args.raw_schema, schema=args.schema,
+    source = parse_source(args.source) if args.source else None
+    summary = run_pipeline(source, raw_schema=args.raw_schema, schema=args.schema,
                            state=StatePaths.of(project),
                            project=project_root(project.project_dir), docs=not args.no_docs,
                            sample=sample, rebuild=args.rebuild)

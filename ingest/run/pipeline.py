@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ingest.aws import s3_client
 from ingest.paths import BUILD_RESULTS, StatePaths
-from ingest.raw.sources import S3Location
+from ingest.raw.sources import S3Location, SourceLocation
 from ingest.raw.upload import upload
 from ingest.run.builds import (
     BuildMarker,
@@ -60,7 +60,7 @@ def ensure_sample(state: StatePaths, config: GenerateConfig) -> Path:
     return state.sample
 
 
-def run_pipeline(source: str | None, *, raw_schema: str, schema: str, state: StatePaths,
+def run_pipeline(source: SourceLocation | None, *, raw_schema: str, schema: str, state: StatePaths,
                  project: Path, docs: bool = True, sample: GenerateConfig | None = None,
                  target_path: Path | None = None, rebuild: bool = False) -> PipelineSummary:
     """Stage `source` (default: a generated sample served by a local S3), build, document.
@@ -75,11 +75,10 @@ def run_pipeline(source: str | None, *, raw_schema: str, schema: str, state: Sta
     dbt_paths = ["--target-path", str(target), "--log-path", str(target.parent / "logs")]
     if source is None:
         sample_dir = ensure_sample(state, sample or GenerateConfig())
-        source = f"s3://{SAMPLE_BUCKET}/raw"
         with local_s3(SAMPLE_BUCKET) as endpoint:
-            upload(sample_dir, source, client=s3_client(endpoint))
-            location = replace(S3Location.parse(source), endpoint=endpoint)
-            staged = stage_spark(location, schema=raw_schema, state=state)
+            source = replace(S3Location(SAMPLE_BUCKET, "raw"), endpoint=endpoint)
+            upload(sample_dir, source.uri, client=s3_client(endpoint))
+            staged = stage_spark(source, schema=raw_schema, state=state)
     else:
         staged = stage_spark(source, schema=raw_schema, state=state)
     docs_path = target / "index.html" if docs else None
@@ -91,7 +90,7 @@ def run_pipeline(source: str | None, *, raw_schema: str, schema: str, state: Sta
     mark = landing_mark(state, source)()  # what the build reads, taken before it starts
     if not needs_build(marker, changed, mark) and (docs_path is None or docs_path.is_file()):
         log.info("nothing new since the last successful build of %s: no dbt build", schema)
-        return PipelineSummary(source, time.monotonic() - started, {}, 0, None, docs_path)
+        return PipelineSummary(source.uri, time.monotonic() - started, {}, 0, None, docs_path)
     spark = spark_session(state)  # the session the stage started, or a new one
     outcome = summarize_build(run_dbt(project, ["build", *dbt_paths], "spark",
                                       DbtVars(schemas, pruned_days=removing)))
@@ -112,7 +111,7 @@ def run_pipeline(source: str | None, *, raw_schema: str, schema: str, state: Sta
     count = "select count(*) from {table}"
     duplicates = (scalar(count, "stg_sparkify__events", "staging")
                   - scalar(count, "int_events__deduplicated", "intermediate"))
-    return PipelineSummary(source, time.monotonic() - started, rows, matched, outcome,
+    return PipelineSummary(source.uri, time.monotonic() - started, rows, matched, outcome,
                            docs_path, duplicates)
 
 

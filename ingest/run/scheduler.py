@@ -20,6 +20,7 @@ from typing import Literal, Protocol
 from ingest.errors import IngestError
 from ingest.locks import try_lock
 from ingest.paths import StatePaths, project_root
+from ingest.raw.sources import SourceLocation
 from ingest.run.dbt import DbtVars, Schemas
 from ingest.stage.core import StageOptions, StageReport
 from ingest.stage.ledger_mark import LedgerMark
@@ -34,11 +35,12 @@ _INTERVAL = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h)?$")
 class CycleConfig:
     """What every cycle stages and builds, resolved once by the CLI.
 
-    `warehouse`: the connection of the postgres target; `project`: the dbt project (default:
-    the package's parent, else the cwd). The schema names are checked here."""
+    `source`: the parsed location of the raw data; `warehouse`: the connection of the
+    postgres target; `project`: the dbt project (default: the package's parent, else the
+    cwd). The schema names are checked here."""
 
     target: Target
-    source: str
+    source: SourceLocation
     raw_schema: str
     schema: str
     options: StageOptions = field(default_factory=StageOptions)
@@ -215,7 +217,7 @@ def run_every(config: CycleConfig, every: float, *, state: StatePaths,
 
 def _guarded_cycle(config: CycleConfig, state: StatePaths, number: int) -> tuple[bool, bool]:
     """Whether the cycle succeeded, and whether it ran a build."""
-    log.info("cycle %d: staging %s for %s", number, config.source, config.target)
+    log.info("cycle %d: staging %s for %s", number, config.source.uri, config.target)
     started = time.monotonic()
     try:
         built = run_cycle(config, state)

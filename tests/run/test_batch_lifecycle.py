@@ -14,6 +14,7 @@ import pytest
 from ingest.cli import main
 from ingest.ledger.archive import ArchiveRequest
 from ingest.paths import StatePaths
+from ingest.raw.sources import parse_source
 from ingest.run.scheduler import CycleConfig, cycle_lock, parse_interval, run_cycle, run_every
 from ingest.stage.core import StageOptions
 from ingest.stage.postgres import stage_postgres
@@ -34,8 +35,8 @@ def postgres_cycle(source: str, raw_schema: str, schema: str,
                    options: StageOptions | None = None) -> CycleConfig:
     """A cycle on the postgres target, its connection resolved from the test's environment
     (SPARKIFY_PG_DATABASE: the pg_database fixture's) as the CLI resolves it."""
-    return CycleConfig("postgres", source, raw_schema, schema, options or StageOptions(),
-                       ConnectionSettings.from_env("postgres"))
+    return CycleConfig("postgres", parse_source(source), raw_schema, schema,
+                       options or StageOptions(), ConnectionSettings.from_env("postgres"))
 
 
 def test_archive_copies_processed_objects_and_delete_keeps_their_rows(

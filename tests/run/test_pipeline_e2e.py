@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from ingest.paths import BUILD_RESULTS, StatePaths
+from ingest.raw.sources import parse_source
 from ingest.run.pipeline import MARTS, format_summary, run_pipeline
 from ingest.sample.generate import GenerateConfig
 from tests.support.expected_marts import (
@@ -93,7 +94,8 @@ def test_handmade_folder_source(
     monkeypatch.delenv("SPARKIFY_RAW_SCHEMA", raising=False)
     raw_dir = FIXTURES / "raw_handwritten"
 
-    summary = run_pipeline(str(raw_dir), raw_schema="handmade_raw", schema="handmade",
+    summary = run_pipeline(parse_source(str(raw_dir)), raw_schema="handmade_raw",
+                           schema="handmade",
                            docs=False, state=StatePaths(session_state), project=PROJECT_DIR,
                            target_path=tmp_path / "target")
 
