@@ -4,6 +4,7 @@ pipeline, a Kinesis stream staged micro-batch by micro-batch with a build after 
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from ingest.errors import IngestError
 from ingest.raw.contract import schema_name_argument
@@ -17,12 +18,14 @@ from ingest.settings import (
     StreamSettings,
 )
 from ingest.stage.commands import (
-    StagedRows,
     add_raw_schema_option,
     add_stage_options,
     require_source,
-    stage_options,
+    stage_request,
 )
+
+if TYPE_CHECKING:
+    from ingest.stage.dispatch import StageOutcome
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -93,23 +96,20 @@ def _add_schema_option(parser: argparse.ArgumentParser, settings: RunSettings) -
                         type=schema_name_argument("--schema / SPARKIFY_SCHEMA"))
 
 
-def mark_builds_behind(staged: StagedRows) -> None:
+def mark_builds_behind(staged: StageOutcome) -> None:
     """`stage` changed rows outside a cycle: the marts built from that raw schema are behind,
     so the next cycle builds even though it finds nothing new to stage."""
-    from ingest.run.builds import PrunedDays, postgres_target, spark_target, staged_by_hand
+    from ingest.run.builds import PrunedDays, build_target, staged_by_hand
 
-    warehouse = staged.warehouse
-    target = spark_target(staged.state) if warehouse is None else postgres_target(
-        warehouse.host, warehouse.port, warehouse.database)
-    PrunedDays.of(staged.state, target, staged.raw_schema).add(staged.pruned_days)
+    target = build_target(staged.state, staged.warehouse)
+    PrunedDays.of(staged.state, target, staged.raw_schema).add(staged.pruned_days())
     staged_by_hand(staged.state, target, staged.raw_schema)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from ingest.run.scheduler import CycleConfig, parse_interval, run_every
 
-    config = CycleConfig(args.target, require_source(args), args.raw_schema, args.schema,
-                         stage_options(args))
+    config = CycleConfig(stage_request(args), args.schema)
     every = parse_interval(args.every)
     cycles = 1 if args.once else args.cycles
     return run_every(config, every, cycles=cycles, idle_exit_code=args.idle_exit_code)
@@ -121,7 +121,8 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
 
     sample = GenerateConfig(songs=args.songs, days=args.days,
                             events_per_day=args.events_per_day, seed=args.seed)
-    summary = run_pipeline(args.source or None, raw_schema=args.raw_schema, schema=args.schema,
+    source = require_source(args) if args.source else None
+    summary = run_pipeline(source, raw_schema=args.raw_schema, schema=args.schema,
                            docs=not args.no_docs, sample=sample, rebuild=args.rebuild)
     print(format_summary(summary, args.schema))
     return 0
@@ -134,6 +135,7 @@ def cmd_stream(args: argparse.Namespace) -> int:
     from ingest.run.builds import spark_target, staged_by_hand
     from ingest.run.scheduler import build_after, parse_interval, use_schemas
     from ingest.stage.core import StageReport
+    from ingest.stage.landing.folder import Landing
     from ingest.stage.ledger_mark import landing_mark
     from ingest.stage.stream import StreamConfig, run_stream
     from ingest.stage.stream_batch import LandedBatch
@@ -148,10 +150,11 @@ def cmd_stream(args: argparse.Namespace) -> int:
     use_schemas(args.raw_schema, args.schema)
     state = StatePaths.default()
     region = args.region or StageSettings.read().region  # SPARKIFY_REGION, AWS_REGION
-    config = StreamConfig(args.stream, require_source(args), args.raw_schema, args.max_records,
+    source = require_source(args)
+    config = StreamConfig(args.stream, source.uri, args.raw_schema, args.max_records,
                           region, AwsSettings.read().endpoint_url)
 
-    mark = landing_mark(state, config.source)
+    mark = landing_mark(Landing.of(state, source))
 
     def after_batch(landed: LandedBatch) -> None:
         build_after("spark", state, spark_target(state), args.raw_schema, args.schema, landed,

@@ -30,10 +30,12 @@ from typing import Any
 from ingest.errors import IngestError
 from ingest.locks import exclusive, lock_path
 from ingest.paths import StatePaths
-from ingest.raw.sources import SourceLocation, parse_source
+from ingest.raw.sources import SourceLocation, open_source, parse_source
 from ingest.raw.stream_objects import StreamObjects, StreamRecord
-from ingest.stage.core import StageReport
-from ingest.stage.spark import landing_folder, register_landing, stage_spark
+from ingest.stage.core import StageOptions, StageReport
+from ingest.stage.landing.folder import Landing, landing_folder
+from ingest.stage.spark import SparkTables, stage_spark
+from ingest.stage.spark_register import register_landing
 from ingest.stage.stream_batch import LandedBatch, land_batch
 from ingest.stream.source import NAME, KinesisOptions, check_stream, default_region, register
 
@@ -110,8 +112,9 @@ def run_stream(config: StreamConfig, *, every: float | None, state: StatePaths |
 
             spark = spark_session(state)
         register(spark)
-        staged = stage_spark(config.source, schema=config.raw_schema, state=state,
-                             spark=spark).landing
+        staged = stage_spark(open_source(location), SparkTables.of(location, state),
+                             schema=config.raw_schema, state=state, spark=spark,
+                             options=StageOptions())
         if on_source_staged is not None and staged is not None:
             on_source_staged(staged)
         batches = MicroBatches(config, state, location, spark, after_batch)
@@ -175,10 +178,10 @@ class MicroBatches:
         objects = StreamObjects(self.config.stream, [
             StreamRecord(str(shard), str(sequence), data or "")
             for shard, sequence, data in rows])
-        landed = land_batch(objects, landing_folder(self.state, self.location),
-                            locks=self.state.locks, batch_source_uri=self.location.uri)
-        register_landing(self.spark, self.config.raw_schema, self.state, self.location,
-                         landed.report)
+        landing = Landing.of(self.state, self.location)
+        landed = land_batch(objects, landing.folder, locks=self.state.locks,
+                            batch_source_uri=self.location.uri)
+        register_landing(self.spark, self.config.raw_schema, landing, landed.report)
         self.count += 1
         self.records += len(rows)
         log.info("micro-batch %d: %d records from %d shards landed in %s.log_data", batch_id,

@@ -15,13 +15,13 @@ import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ingest.ledger.store import plan_table
 from ingest.locks import exclusive, lock_path
 from ingest.raw.stream_objects import FOLDER, StreamObjects
 from ingest.stage.core import StageOptions, StageReport, process_plans, rows_changed
-from ingest.stage.landing import LandingSink
-from ingest.stage.landing_format import partition_value
-from ingest.stage.landing_ledger import paths_by_key, read_landed
+from ingest.stage.landing.format import partition_value
+from ingest.stage.landing.ledger import paths_by_key, read_landed
+from ingest.stage.landing.sink import LandingSink
+from ingest.stage.plan import plan_table
 
 log = logging.getLogger(__name__)
 # A stream object is complete when it is made, and never listed again: read it as final
