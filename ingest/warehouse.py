@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from ingest.errors import IngestError
-from ingest.settings import PostgresSettings, RedshiftSettings, SettingsGroup, env_name
+from ingest.settings import PostgresSettings, RedshiftSettings, env_name
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def dialect_of(target: str) -> Dialect:
                       f"one of {', '.join(WAREHOUSE_TARGETS)}")
 
 
-_SETTINGS: dict[Dialect, type[SettingsGroup]] = {
+_SETTINGS: dict[Dialect, type[PostgresSettings] | type[RedshiftSettings]] = {
     "postgres": PostgresSettings, "redshift": RedshiftSettings}
 
 

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 from ingest.paths import StatePaths
+from ingest.raw.sources import parse_source
 from ingest.run.builds import (
     PROJECT_PARTS,
     BuildMarker,
@@ -17,6 +18,7 @@ from ingest.run.builds import (
     pruned_days_args,
 )
 from ingest.stage.core import StageOptions
+from ingest.stage.landing.folder import Landing
 from ingest.stage.ledger_mark import NOTHING_STAGED, landing_mark
 from tests.support.project import PROJECT_DIR, copy_handwritten
 from tests.support.raw_lines import log_key, log_with_bad_lines
@@ -73,7 +75,7 @@ def test_the_ledger_mark_follows_the_rows_staged(tmp_path: Path) -> None:
     it moves with every commit that adds, replaces or removes rows, and only then."""
     raw = copy_handwritten(tmp_path)
     state = StatePaths(tmp_path / "state")
-    mark = landing_mark(state, str(raw))
+    mark = landing_mark(Landing.of(state, parse_source(str(raw))))
     assert mark() == NOTHING_STAGED
     land(str(raw), state)
     first = mark()
