@@ -140,8 +140,6 @@ def cmd_stream(args: argparse.Namespace) -> int:
     from ingest.stage.stream import StreamConfig, run_stream
     from ingest.stage.stream_batch import LandedBatch
 
-    if args.target != "spark":
-        raise IngestError(f"stream --target {args.target}: only spark (the Spark landing)")
     if not args.stream:
         raise IngestError("--stream is required (or set SPARKIFY_STREAM)")
     if args.max_records < 1:
