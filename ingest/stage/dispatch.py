@@ -17,7 +17,7 @@ from typing import Literal, get_args
 
 from ingest.errors import IngestError
 from ingest.paths import StatePaths
-from ingest.raw.sources import RawSource, SourceLocation, open_source
+from ingest.raw.sources import SourceLocation, open_source
 from ingest.stage.core import StageOptions, StageReport
 from ingest.stage.ledger_mark import LedgerMark, landing_mark, warehouse_mark
 from ingest.stage.redshift import RedshiftOptions
@@ -93,46 +93,44 @@ class StageOutcome:
 
 
 def stage_target(request: StageRequest) -> StageOutcome:
-    """Stage `request.source` into its target; the source is opened here, once."""
-    source = open_source(request.source)
-    report, mark = _STAGES[request.target](request, source)
+    """Stage `request.source` into its target (each target's stage opens it, once)."""
+    report, mark = _STAGES[request.target](request)
     return StageOutcome(request, report, mark)
 
 
 Staged = tuple[StageReport | None, LedgerMark]
 
 
-def _spark(request: StageRequest, source: RawSource,
-           session: SqlRunner | None = None) -> Staged:
+def _spark(request: StageRequest, session: SqlRunner | None = None) -> Staged:
     from ingest.stage.spark import SparkTables, stage_spark
 
     tables = SparkTables.of(request.source, request.state, request.location)
-    report = stage_spark(source, tables, schema=request.raw_schema, state=request.state,
+    report = stage_spark(request.source, tables, schema=request.raw_schema, state=request.state,
                          spark=session or request.spark, dry_run=request.dry_run,
                          options=request.options)
     return report, landing_mark(tables.landing)
 
 
-def _spark_thrift(request: StageRequest, source: RawSource) -> Staged:
+def _spark_thrift(request: StageRequest) -> Staged:
     """The Spark stage, with the tables registered in the Thrift Server's metastore."""
     if request.dry_run or request.spark is not None:
-        return _spark(request, source)
+        return _spark(request)
     from ingest.spark.thrift_sql import ThriftSql
 
     with ThriftSql() as session:
-        return _spark(request, source, session)
+        return _spark(request, session)
 
 
-def _postgres(request: StageRequest, source: RawSource) -> Staged:
+def _postgres(request: StageRequest) -> Staged:
     from ingest.stage.postgres import stage_postgres
 
     settings = _warehouse(request)
-    report = stage_postgres(source, schema=request.raw_schema, settings=settings,
-                            state=request.state, options=request.options)
+    report = stage_postgres(open_source(request.source), schema=request.raw_schema,
+                            settings=settings, state=request.state, options=request.options)
     return report, warehouse_mark(settings, request.raw_schema)
 
 
-def _redshift(request: StageRequest, source: RawSource) -> Staged:
+def _redshift(request: StageRequest) -> Staged:
     from ingest.stage.redshift import stage_redshift
     from ingest.warehouse import connect
 
@@ -140,6 +138,7 @@ def _redshift(request: StageRequest, source: RawSource) -> Staged:
         raise IngestError("--archive works with --target spark and postgres")
     copy = request.redshift.copy_settings(request.source)
     settings = _warehouse(request)
+    source = open_source(request.source)
     with closing(connect(settings)) as connection:
         load = stage_redshift(source, schema=request.raw_schema, copy=copy,
                               connection=connection, where=settings.where,
@@ -154,6 +153,6 @@ def _warehouse(request: StageRequest) -> ConnectionSettings:
     return request.warehouse
 
 
-_STAGES: dict[Target, Callable[[StageRequest, RawSource], Staged]] = {
+_STAGES: dict[Target, Callable[[StageRequest], Staged]] = {
     "spark": _spark, "spark_thrift": _spark_thrift, "postgres": _postgres,
     "redshift": _redshift}

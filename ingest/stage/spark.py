@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ingest.errors import IngestError
 from ingest.paths import StatePaths
-from ingest.raw.sources import RawSource, S3Location, SourceLocation
+from ingest.raw.sources import RawSource, S3Location, SourceLocation, open_source
 from ingest.sql_names import validate_identifier
 from ingest.stage.core import StageOptions, StageReport, stage
 from ingest.stage.landing.files import landed_days
@@ -68,12 +68,17 @@ def prepare_local(source: RawSource, landing: Landing, state: StatePaths,
         sink.close()
 
 
-def stage_spark(source: RawSource, tables: SparkTables, *, schema: str, state: StatePaths,
-                spark: SqlRunner | None = None, dry_run: bool = False,
+def stage_spark(source: SourceLocation, tables: SparkTables, *, schema: str,
+                state: StatePaths, spark: SqlRunner | None = None, dry_run: bool = False,
                 options: StageOptions) -> StageReport | None:
     """Create `<schema>.song_data` and `<schema>.log_data` over verified (or direct) data;
-    the report of the landing's stage (None: a dry run, or tables over the raw objects)."""
+    the report of the landing's stage (None: a dry run, or tables over the raw objects).
+
+    The source is opened here, once, when the landing reads it (a missing folder or bucket
+    fails a dry run too); tables over the raw objects never open it (the cluster reads S3).
+    """
     validate_identifier(schema)
+    opened = open_source(source) if tables.landing is not None else None
     landing: StageReport | None = None
     starting: list[Callable[[], SqlRunner]] = []  # the session being started, once asked for
 
@@ -83,8 +88,8 @@ def stage_spark(source: RawSource, tables: SparkTables, *, schema: str, state: S
 
             starting.append(spark_session_soon(state))
 
-    if tables.landing is not None and not dry_run:
-        landing = prepare_local(source, tables.landing, state, options, when_valid=start_spark)
+    if opened is not None and tables.landing is not None and not dry_run:
+        landing = prepare_local(opened, tables.landing, state, options, when_valid=start_spark)
     statements = schema_ddl(schema, tables.song_location, tables.log_location, tables.location)
     if dry_run:
         if tables.landing is not None:

@@ -30,7 +30,7 @@ from typing import Any
 from ingest.errors import IngestError
 from ingest.locks import exclusive, lock_path
 from ingest.paths import StatePaths
-from ingest.raw.sources import SourceLocation, open_source, parse_source
+from ingest.raw.sources import SourceLocation, parse_source
 from ingest.raw.stream_objects import StreamObjects, StreamRecord
 from ingest.stage.core import StageOptions, StageReport
 from ingest.stage.landing.folder import Landing, landing_folder
@@ -112,7 +112,7 @@ def run_stream(config: StreamConfig, *, every: float | None, state: StatePaths |
 
             spark = spark_session(state)
         register(spark)
-        staged = stage_spark(open_source(location), SparkTables.of(location, state),
+        staged = stage_spark(location, SparkTables.of(location, state),
                              schema=config.raw_schema, state=state, spark=spark,
                              options=StageOptions())
         if on_source_staged is not None and staged is not None:
