@@ -25,7 +25,7 @@ _DDL_PROPERTY = "sparkify.ddl_digest"
 def register_landing(spark: SqlRunner, schema: str, landing: Landing,
                      report: StageReport) -> None:
     """Bring the tables over `landing` in line with it, as a stage does at its end: for rows
-    landed outside a stage (a stream's micro-batches)."""
+    landed outside a stage (a stream's micro-batches, ingest.stream.query)."""
     statements = schema_ddl(schema, landing.song_location, landing.log_location)
     register(spark, schema, statements, report, landing.verified)
 
