@@ -139,10 +139,8 @@ class StreamLocation:
 SourceLocation = LocalLocation | S3Location | StreamLocation
 
 
-def parse_source(source: str | SourceLocation) -> SourceLocation:
-    """A location from `s3://bucket/prefix` or a local folder path (a location is kept)."""
-    if not isinstance(source, str):
-        return source
+def parse_source(source: str) -> SourceLocation:
+    """A location from `s3://bucket/prefix` or a local folder path: at the edge, once."""
     if source.startswith("s3://"):
         return S3Location.parse(source)
     if "://" in source:

@@ -23,8 +23,8 @@ from ingest.sample.cache import generate_once
 from ingest.sample.generate import GenerateConfig
 from ingest.sample.local_s3 import local_s3
 from ingest.spark.session import spark_session
-from ingest.stage.ledger_mark import landing_mark
-from ingest.stage.spark import quote_identifier, stage_spark
+from ingest.sql_names import quote_identifier
+from ingest.stage.dispatch import StageRequest, stage_target
 
 log = logging.getLogger(__name__)
 SAMPLE_BUCKET = "sparkify-raw"
@@ -78,16 +78,16 @@ def run_pipeline(source: SourceLocation | None, *, raw_schema: str, schema: str,
         with local_s3(SAMPLE_BUCKET) as endpoint:
             source = replace(S3Location(SAMPLE_BUCKET, "raw"), endpoint=endpoint)
             upload(sample_dir, source.uri, client=s3_client(endpoint))
-            staged = stage_spark(source, schema=raw_schema, state=state)
+            staged = stage_target(StageRequest("spark", source, raw_schema, state))
     else:
-        staged = stage_spark(source, schema=raw_schema, state=state)
+        staged = stage_target(StageRequest("spark", source, raw_schema, state))
     docs_path = target / "index.html" if docs else None
     marker = BuildMarker.of(state, spark_target(state), raw_schema, schema, project)
     pruned = PrunedDays.of(state, spark_target(state), raw_schema)
     removing = pruned.pending()  # days a `stage --prune` by hand emptied
-    changed = (rebuild or staged.landing is None or staged.landing.rows_changed
+    changed = (rebuild or staged.rows_changed
                or removing != frozenset())
-    mark = landing_mark(state, source)()  # what the build reads, taken before it starts
+    mark = staged.ledger_mark()  # what the build reads, taken before it starts
     if not needs_build(marker, changed, mark) and (docs_path is None or docs_path.is_file()):
         log.info("nothing new since the last successful build of %s: no dbt build", schema)
         return PipelineSummary(source.uri, time.monotonic() - started, {}, 0, None, docs_path)

@@ -15,44 +15,39 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Protocol
 
 from ingest.errors import IngestError
 from ingest.locks import try_lock
 from ingest.paths import StatePaths, project_root
-from ingest.raw.sources import SourceLocation
 from ingest.run.dbt import DbtVars, Schemas
-from ingest.stage.core import StageOptions, StageReport
+from ingest.stage.dispatch import StageRequest
 from ingest.stage.ledger_mark import LedgerMark
-from ingest.stage.warehouse import ConnectionSettings
 
 log = logging.getLogger(__name__)
-Target = Literal["spark", "postgres"]
 _INTERVAL = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h)?$")
 
 
 @dataclass(frozen=True)
 class CycleConfig:
-    """What every cycle stages and builds, resolved once by the CLI.
+    """What each cycle stages (resolved at the CLI edge), the marts schema it builds and the
+    dbt project it builds (default: the package's parent, else the cwd). The schema names
+    are checked here, before any cycle runs."""
 
-    `source`: the parsed location of the raw data; `warehouse`: the connection of the
-    postgres target; `project`: the dbt project (default: the package's parent, else the
-    cwd). The schema names are checked here."""
-
-    target: Target
-    source: SourceLocation
-    raw_schema: str
+    stage: StageRequest
     schema: str
-    options: StageOptions = field(default_factory=StageOptions)
-    warehouse: ConnectionSettings | None = None
     project: Path = field(default_factory=project_root)
 
-    @property
-    def schemas(self) -> Schemas:
-        return Schemas(self.raw_schema, self.schema)
-
     def __post_init__(self) -> None:
-        Schemas(self.raw_schema, self.schema)  # both names checked before any cycle runs
+        self.builder()  # checks both schema names
+
+    @property
+    def state(self) -> StatePaths:
+        return self.stage.state
+
+    def builder(self) -> Builder:
+        return Builder(self.project, self.stage.target,
+                       Schemas(self.stage.raw_schema, self.schema))
 
 
 def parse_interval(text: str) -> float:
@@ -70,37 +65,19 @@ def cycle_lock(path: Path) -> Iterator[bool]:
         yield acquired
 
 
-def run_cycle(config: CycleConfig, state: StatePaths) -> bool:
+def run_cycle(config: CycleConfig) -> bool:
     """Stage the source for the target, then build the project incrementally.
 
     When the stage changed no rows and the last build succeeded, nothing is built (an idle
     cycle costs a listing); the result says whether a build ran.
     """
-    from ingest.run.builds import postgres_target, spark_target
-    from ingest.stage.ledger_mark import landing_mark, warehouse_mark
+    from ingest.run.builds import build_target
+    from ingest.stage.dispatch import stage_target
 
-    report: StageReport | None
-    if config.target == "postgres":
-        from ingest.stage.postgres import stage_postgres_report
-
-        settings = config.warehouse
-        if settings is None:
-            raise IngestError("a cycle on the postgres target needs its connection settings")
-        report = stage_postgres_report(config.source, schema=config.raw_schema,
-                                       settings=settings, state=state,
-                                       options=config.options)
-        where = postgres_target(settings.host, settings.port, settings.database)
-        mark = warehouse_mark(settings, config.raw_schema)
-    else:
-        from ingest.stage.spark import stage_spark
-
-        staged = stage_spark(config.source, schema=config.raw_schema, state=state,
-                             options=config.options)
-        report = staged.landing
-        where = spark_target(state)
-        mark = landing_mark(state, config.source)
-    return build_after(Builder(config.project, config.target, config.schemas), state, where,
-                       report, mark)
+    outcome = stage_target(config.stage)
+    return build_after(config.builder(), outcome.state,
+                       build_target(outcome.state, outcome.warehouse), outcome,
+                       outcome.ledger_mark)
 
 
 class Staged(Protocol):
@@ -187,13 +164,12 @@ def build(builder: Builder, report: Staged | None,
     run_dbt(builder.project, args, builder.target, variables)
 
 
-def run_every(config: CycleConfig, every: float, *, state: StatePaths,
-              cycles: int | None = None,
+def run_every(config: CycleConfig, every: float, *, cycles: int | None = None,
               after_cycle: Callable[[int, bool], None] | None = None,
               idle_exit_code: int = 0) -> int:
     """Run cycles `every` seconds apart (`cycles` times, or forever); 1 if the last failed,
     `idle_exit_code` if it built nothing (nothing new since the last successful build)."""
-    lock = state.root / "run.lock"
+    lock = config.state.root / "run.lock"
     number = 0
     ok = built = True
     while cycles is None or number < cycles:
@@ -204,7 +180,7 @@ def run_every(config: CycleConfig, every: float, *, state: StatePaths,
                 log.warning("cycle %d skipped: another cycle holds %s", number, lock)
                 ok = False
             else:
-                ok, built = _guarded_cycle(config, state, number)
+                ok, built = _guarded_cycle(config, number)
         if after_cycle is not None:
             after_cycle(number, ok)
         if cycles is not None and number >= cycles:
@@ -215,12 +191,13 @@ def run_every(config: CycleConfig, every: float, *, state: StatePaths,
     return 0 if built else idle_exit_code
 
 
-def _guarded_cycle(config: CycleConfig, state: StatePaths, number: int) -> tuple[bool, bool]:
+def _guarded_cycle(config: CycleConfig, number: int) -> tuple[bool, bool]:
     """Whether the cycle succeeded, and whether it ran a build."""
-    log.info("cycle %d: staging %s for %s", number, config.source.uri, config.target)
+    log.info("cycle %d: staging %s for %s", number, config.stage.source.uri,
+             config.stage.target)
     started = time.monotonic()
     try:
-        built = run_cycle(config, state)
+        built = run_cycle(config)
     except IngestError as exc:
         log.error("cycle %d failed after %.0f s: %s; the next cycle retries", number,
                   time.monotonic() - started, exc)

@@ -164,17 +164,15 @@ def cmd_stream(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from ingest.paths import StatePaths, project_root
-    from ingest.raw.sources import parse_source
     from ingest.run.builds import spark_target, staged_by_hand
     from ingest.run.dbt import Schemas
     from ingest.run.scheduler import Builder, build_after, parse_interval
     from ingest.stage.core import StageReport
+    from ingest.stage.landing.folder import Landing
     from ingest.stage.ledger_mark import landing_mark
     from ingest.stream.batch import LandedBatch
     from ingest.stream.query import StreamConfig, run_stream
 
-    if args.target != "spark":
-        raise IngestError(f"stream --target {args.target}: only spark (the Spark landing)")
     stream = stream_name_of(args)
     if args.max_records < 1:
         raise IngestError("--max-records must be at least 1")
@@ -183,10 +181,10 @@ def cmd_stream(args: argparse.Namespace) -> int:
     builder = Builder(project_root(project.project_dir), "spark",
                       Schemas(args.raw_schema, args.schema))
     state = StatePaths.of(project)
-    config = StreamConfig(stream, endpoint_of(args), parse_source(require_source(args)),
-                          args.raw_schema, args.max_records)
+    config = StreamConfig(stream, endpoint_of(args), require_source(args), args.raw_schema,
+                          args.max_records)
 
-    mark = landing_mark(state, config.source)
+    mark = landing_mark(Landing.of(state, config.source))
 
     def after_batch(landed: LandedBatch) -> None:
         build_after(builder, state, spark_target(state), landed, mark)
