@@ -51,8 +51,9 @@ $(STAMP): pyproject.toml
 run: setup ## run the whole pipeline on the embedded Spark (SOURCE=... for other raw data)
 	$(BIN)/python -m ingest pipeline $(if $(SOURCE),--source "$(SOURCE)")
 
+# --durations=25: every run ends with its 25 slowest tests (where the suite's time goes)
 test: setup airflow typecheck check ## type-check, make check, the whole test suite
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest --durations=25 $(PYTEST_ARGS)
 
 FAST_TESTS := not spark and not postgres and not aws and not browser and not dbt and not faults \
   and not airflow
