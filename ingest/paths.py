@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ingest.settings import ProjectSettings
+from ingest.settings import ProjectSettings, ReportSettings
 
 # dbt overwrites target/run_results.json with every command, `docs generate` included: the
 # pipeline keeps the build's copy under this name, for the dashboard's pipeline health.
@@ -21,6 +21,12 @@ def project_root() -> Path:
     if (package_parent / "dbt_project.yml").is_file():
         return package_parent
     return Path.cwd().resolve()
+
+
+def dbt_target_dir() -> Path:
+    """dbt's target folder: DBT_TARGET_PATH (which dbt reads too), or `<project>/target`."""
+    configured = ReportSettings.read().target_path
+    return configured.resolve() if configured else project_root() / "target"
 
 
 @dataclass(frozen=True)

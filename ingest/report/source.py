@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.paths import StatePaths, project_root
+from ingest.paths import StatePaths, dbt_target_dir
 from ingest.raw.contract import validate_schema_name
 from ingest.report.health import BuildResults, LedgerSnapshot, last_build, read_ledger
 from ingest.report.readers import Reader, open_reader
-from ingest.settings import ReportSettings, RunSettings, StageSettings
+from ingest.settings import RunSettings, StageSettings
 
 
 @dataclass(frozen=True)
@@ -30,15 +30,13 @@ class ReportSource:
                       raw_schema: str | None = None) -> ReportSource:
         """The settings' values, unless given."""
         staging = StageSettings.read()
-        configured = ReportSettings.read().target_path
-        target_dir = configured.resolve() if configured else project_root() / "target"
         return cls(
             target=target or staging.target,
             schema=validate_schema_name(schema or RunSettings.read().schema_name,
                                         "schema (SPARKIFY_SCHEMA)"),
             raw_schema=validate_schema_name(raw_schema or staging.raw_schema,
                                             "raw schema (SPARKIFY_RAW_SCHEMA)"),
-            state=StatePaths.default(), target_dir=target_dir)
+            state=StatePaths.default(), target_dir=dbt_target_dir())
 
     def reader(self) -> Reader:
         return open_reader(self.target, self.schema, self.state)

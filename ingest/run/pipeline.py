@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.paths import BUILD_RESULTS, StatePaths, project_root
+from ingest.paths import BUILD_RESULTS, StatePaths, dbt_target_dir, project_root
 from ingest.raw.contract import validate_schema_name
 from ingest.raw.upload import upload
 from ingest.run.builds import (
@@ -75,7 +75,7 @@ def run_pipeline(source: str | None, *, raw_schema: str, schema: str, docs: bool
     started = time.monotonic()
     state = state or StatePaths.default()
     project = project_root()
-    target = target_path or project / "target"
+    target = target_path or dbt_target_dir()
     dbt_paths = ["--target-path", str(target), "--log-path", str(target.parent / "logs")]
     if source is None:
         sample_dir = ensure_sample(state, sample or GenerateConfig())

@@ -222,9 +222,9 @@ def test_a_scheduled_cycle_tests_only_the_days_it_rebuilt(
 
 def _built_kinds() -> dict[str, int]:
     """How many nodes of each kind the last `dbt build` of the project ran."""
-    from ingest.paths import project_root
+    from ingest.paths import dbt_target_dir
 
-    results = json.loads((project_root() / "target" / "run_results.json").read_text(
+    results = json.loads((dbt_target_dir() / "run_results.json").read_text(
         encoding="utf-8"))
     kinds: dict[str, int] = {}
     for item in results["results"]:
