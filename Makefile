@@ -54,7 +54,9 @@ run: setup ## run the whole pipeline on the embedded Spark (SOURCE=... for other
 
 # The suite on PYTEST_WORKERS pytest-xdist workers (0: in this process), a module's tests on
 # one worker (tests/conftest.py); --durations=25: every run ends with its 25 slowest tests
-test: setup airflow typecheck check ## type-check, make check, the whole test suite
+# .venv-airflow's install, mypy and make check are independent: they run side by side.
+test: setup ## type-check, make check, the whole test suite
+	$(MAKE) --no-print-directory -j3 --output-sync=target airflow typecheck check
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=25 $(PYTEST_ARGS)
 
 FAST_TESTS := not spark and not postgres and not aws and not browser and not dbt and not faults \
