@@ -5,16 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ingest.settings import ProjectSettings, ReportSettings
+from ingest.settings import ProjectSettings
 
 # dbt overwrites target/run_results.json with every command, `docs generate` included: the
 # pipeline keeps the build's copy under this name, for the dashboard's pipeline health.
 BUILD_RESULTS = "run_results.build.json"
 
 
-def project_root() -> Path:
-    """The folder holding dbt_project.yml: SPARKIFY_PROJECT_DIR, the package's parent, or cwd."""
-    configured = ProjectSettings.read().project_dir
+def project_root(configured: Path | None = None) -> Path:
+    """The folder holding dbt_project.yml: `configured` (SPARKIFY_PROJECT_DIR, resolved by
+    the CLI), else the package's parent, else the cwd."""
     if configured:
         return configured.resolve()
     package_parent = Path(__file__).resolve().parents[1]
@@ -23,10 +23,10 @@ def project_root() -> Path:
     return Path.cwd().resolve()
 
 
-def dbt_target_dir() -> Path:
-    """dbt's target folder: DBT_TARGET_PATH (which dbt reads too), or `<project>/target`."""
-    configured = ReportSettings.read().target_path
-    return configured.resolve() if configured else project_root() / "target"
+def dbt_target_dir(configured: Path | None, project: Path) -> Path:
+    """dbt's target folder: `configured` (DBT_TARGET_PATH, which dbt reads too), else
+    `<project>/target`."""
+    return configured.resolve() if configured else project / "target"
 
 
 @dataclass(frozen=True)
@@ -38,9 +38,17 @@ class StatePaths:
     spark_dirname: str = "spark"
 
     @classmethod
+    def of(cls, project: ProjectSettings) -> StatePaths:
+        """SPARKIFY_STATE_DIR, else `<project>/.state` (the settings resolved by the CLI)."""
+        configured = project.state_dir
+        return cls(configured.resolve() if configured else
+                   project_root(project.project_dir) / ".state")
+
+    @classmethod
     def default(cls) -> StatePaths:
-        configured = ProjectSettings.read().state_dir
-        return cls(configured.resolve() if configured else project_root() / ".state")
+        """The state folder of the environment's settings. Kept only for the stage modules
+        still calling it (helper B's part of issue 28); use `StatePaths.of` at the edge."""
+        return cls.of(ProjectSettings.read())
 
     @property
     def spark(self) -> Path:

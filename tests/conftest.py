@@ -79,11 +79,13 @@ def session_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A state folder and Spark conf for the whole test session (set before any JVM starts)."""
     from ingest.paths import StatePaths
     from ingest.spark.conf import write_spark_conf
+    from tests.support.project import spark_setup
 
     root = tmp_path_factory.mktemp("state")
     saved = {key: os.environ.get(key) for key in ("SPARKIFY_STATE_DIR", "SPARK_CONF_DIR")}
     os.environ["SPARKIFY_STATE_DIR"] = str(root)
-    os.environ["SPARK_CONF_DIR"] = str(write_spark_conf(StatePaths(root), root / "spark-conf"))
+    os.environ["SPARK_CONF_DIR"] = str(write_spark_conf(StatePaths(root), spark_setup(),
+                                                        root / "spark-conf"))
     yield root
     for key, value in saved.items():
         if value is None:
@@ -120,12 +122,20 @@ def spark(session_state: Path) -> Any:
 
 
 @pytest.fixture()
-def s3_endpoint() -> Iterator[str]:
-    """A fresh moto S3 server on 127.0.0.1 with an empty bucket `raw-bucket`."""
+def s3_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh moto S3 server on 127.0.0.1 with an empty bucket `raw-bucket`; the test's
+    environment points the AWS chain at it (local_s3 itself leaves the environment alone)."""
     from ingest.sample.local_s3 import local_s3
 
     with local_s3("raw-bucket") as endpoint:
-        yield endpoint
+        for name, value in {"AWS_ACCESS_KEY_ID": endpoint.access_key,
+                            "AWS_SECRET_ACCESS_KEY": endpoint.secret_key,
+                            "AWS_DEFAULT_REGION": endpoint.region, "AWS_REGION": endpoint.region,
+                            "AWS_ENDPOINT_URL": endpoint.url}.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+        monkeypatch.delenv("AWS_PROFILE", raising=False)
+        yield endpoint.url
 
 
 @pytest.fixture()

@@ -1,6 +1,7 @@
 """Where the dashboard and `ingest report` read: one target's marts, ledger and last build.
 
-The settings decide (ingest.settings): SPARKIFY_TARGET (default `spark`: the embedded Spark's
+The edge (ingest.report.commands.report_source, for the CLI and the dashboard) resolves it
+from the settings (ingest.settings): SPARKIFY_TARGET (default `spark`: the embedded Spark's
 warehouse files), SPARKIFY_SCHEMA (the marts), SPARKIFY_RAW_SCHEMA (a warehouse's ledger),
 SPARKIFY_STATE_DIR (the Spark warehouse and landing) and DBT_TARGET_PATH (run_results.json).
 """
@@ -10,33 +11,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.paths import StatePaths, dbt_target_dir
+from ingest.paths import StatePaths
 from ingest.raw.contract import validate_schema_name
 from ingest.report.health import BuildResults, LedgerSnapshot, last_build, read_ledger
 from ingest.report.readers import Reader, open_reader
-from ingest.settings import RunSettings, StageSettings
 
 
 @dataclass(frozen=True)
 class ReportSource:
+    """One target's marts (`schema`), ledger (`raw_schema`), state and dbt target folder;
+    both schema names checked."""
+
     target: str
     schema: str
     raw_schema: str
     state: StatePaths
     target_dir: Path
 
-    @classmethod
-    def from_settings(cls, *, target: str | None = None, schema: str | None = None,
-                      raw_schema: str | None = None) -> ReportSource:
-        """The settings' values, unless given."""
-        staging = StageSettings.read()
-        return cls(
-            target=target or staging.target,
-            schema=validate_schema_name(schema or RunSettings.read().schema_name,
-                                        "schema (SPARKIFY_SCHEMA)"),
-            raw_schema=validate_schema_name(raw_schema or staging.raw_schema,
-                                            "raw schema (SPARKIFY_RAW_SCHEMA)"),
-            state=StatePaths.default(), target_dir=dbt_target_dir())
+    def __post_init__(self) -> None:
+        validate_schema_name(self.schema, "schema (SPARKIFY_SCHEMA)")
+        validate_schema_name(self.raw_schema, "raw schema (SPARKIFY_RAW_SCHEMA)")
 
     def reader(self) -> Reader:
         return open_reader(self.target, self.schema, self.state)

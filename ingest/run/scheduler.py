@@ -9,35 +9,45 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Protocol
 
 from ingest.errors import IngestError
 from ingest.locks import try_lock
 from ingest.paths import StatePaths, project_root
-from ingest.stage.core import StageOptions, StageReport
+from ingest.run.dbt import DbtVars, Schemas
+from ingest.stage.dispatch import StageRequest
 from ingest.stage.ledger_mark import LedgerMark
 
 log = logging.getLogger(__name__)
-# the days a cycle's data tests read (macros/testing/test_days.sql)
-TEST_DAYS = "SPARKIFY_TEST_DAYS"
-Target = Literal["spark", "postgres"]
 _INTERVAL = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h)?$")
 
 
 @dataclass(frozen=True)
 class CycleConfig:
-    target: Target
-    source: str
-    raw_schema: str
+    """What each cycle stages (resolved at the CLI edge), the marts schema it builds and the
+    dbt project it builds (default: the package's parent, else the cwd). The schema names
+    are checked here, before any cycle runs."""
+
+    stage: StageRequest
     schema: str
-    options: StageOptions = field(default_factory=StageOptions)
+    project: Path = field(default_factory=project_root)
+
+    def __post_init__(self) -> None:
+        self.builder()  # checks both schema names
+
+    @property
+    def state(self) -> StatePaths:
+        return self.stage.state
+
+    def builder(self) -> Builder:
+        return Builder(self.project, self.stage.target,
+                       Schemas(self.stage.raw_schema, self.schema))
 
 
 def parse_interval(text: str) -> float:
@@ -55,47 +65,19 @@ def cycle_lock(path: Path) -> Iterator[bool]:
         yield acquired
 
 
-def run_cycle(config: CycleConfig, state: StatePaths) -> bool:
+def run_cycle(config: CycleConfig) -> bool:
     """Stage the source for the target, then build the project incrementally.
 
     When the stage changed no rows and the last build succeeded, nothing is built (an idle
     cycle costs a listing); the result says whether a build ran.
     """
-    from ingest.run.builds import postgres_target, spark_target
-    from ingest.stage.ledger_mark import landing_mark, warehouse_mark
+    from ingest.run.builds import build_target
+    from ingest.stage.dispatch import stage_target
 
-    use_schemas(config.raw_schema, config.schema)
-    report: StageReport | None
-    if config.target == "postgres":
-        from ingest.stage.postgres import stage_postgres_report
-        from ingest.stage.warehouse import ConnectionSettings
-
-        settings = ConnectionSettings.from_env("postgres")
-        report = stage_postgres_report(config.source, schema=config.raw_schema,
-                                       settings=settings, state=state,
-                                       options=config.options)
-        where = postgres_target(settings.host, settings.port, settings.database)
-        mark = warehouse_mark(settings, config.raw_schema)
-    else:
-        from ingest.stage.spark import stage_spark
-
-        staged = stage_spark(config.source, schema=config.raw_schema, state=state,
-                             options=config.options)
-        report = staged.landing
-        where = spark_target(state)
-        mark = landing_mark(state, config.source)
-    return build_after(config.target, state, where, config.raw_schema, config.schema, report,
-                       mark)
-
-
-def use_schemas(raw_schema: str, schema: str) -> None:
-    """Check both schema names and hand them to dbt (it reads them from the environment)."""
-    from ingest.raw.contract import validate_schema_name
-
-    validate_schema_name(raw_schema, "raw_schema (SPARKIFY_RAW_SCHEMA)")
-    validate_schema_name(schema, "schema (SPARKIFY_SCHEMA)")
-    os.environ["SPARKIFY_RAW_SCHEMA"] = raw_schema
-    os.environ["SPARKIFY_SCHEMA"] = schema
+    outcome = stage_target(config.stage)
+    return build_after(config.builder(), outcome.state,
+                       build_target(outcome.state, outcome.warehouse), outcome,
+                       outcome.ledger_mark)
 
 
 class Staged(Protocol):
@@ -110,8 +92,17 @@ class Staged(Protocol):
     def pruned_days(self) -> frozenset[dt.date] | None: ...
 
 
-def build_after(target: str, state: StatePaths, where: str, raw_schema: str, schema: str,
-                staged: Staged | None, ledger_mark: LedgerMark) -> bool:
+@dataclass(frozen=True)
+class Builder:
+    """Where the builds run: the dbt project, its target, the schemas they read and write."""
+
+    project: Path
+    target: str
+    schemas: Schemas
+
+
+def build_after(builder: Builder, state: StatePaths, where: str, staged: Staged | None,
+                ledger_mark: LedgerMark) -> bool:
     """The build step after a stage: `dbt build` unless the ledger holds what the last
     successful build with this project read; the result says whether a build ran.
 
@@ -120,19 +111,20 @@ def build_after(target: str, state: StatePaths, where: str, raw_schema: str, sch
     cycle builds them (a marker saying only "built" would hide them)."""
     from ingest.run.builds import BuildMarker, PrunedDays, needs_build, project_fingerprint
 
-    marker = BuildMarker.of(state, where, raw_schema, schema)
+    raw_schema, schema = builder.schemas.raw, builder.schemas.marts
+    marker = BuildMarker.of(state, where, raw_schema, schema, builder.project)
     pruned = PrunedDays.of(state, where, raw_schema)
     if staged is not None:
         pruned.add(staged.pruned_days())
     # the last build succeeded with this project: only what was staged since can differ
-    built_before = marker.recorded()[1] == project_fingerprint()
+    built_before = marker.recorded()[1] == project_fingerprint(builder.project)
     mark = ledger_mark()
     removing = pruned.pending()  # taken before the build, like the mark
     if (staged is not None and removing == frozenset()
             and not needs_build(marker, staged.rows_changed, mark)):
         log.info("nothing new since the last successful build of %s: no dbt build", schema)
         return False
-    build(target, staged if built_before else None, removing)
+    build(builder, staged if built_before else None, removing)
     marker.record_built(mark)
     pruned.built(removing)
     return True
@@ -143,48 +135,41 @@ def build_after(target: str, state: StatePaths, where: str, raw_schema: str, sch
 UNCHANGED_PROJECT_EXCLUDES = ("--exclude-resource-type", "unit_test", "seed")
 
 
-def build(target: str, report: Staged | None,
+def build(builder: Builder, report: Staged | None,
           pruned: frozenset[dt.date] | None = frozenset()) -> None:
     """`dbt build` of what the stage changed, when only that can have changed since the
     last successful build with the same project (`report`; else None: the full build):
     unit tests and seeds left out, data tests scoped to the days the stage changed
-    (SPARKIFY_TEST_DAYS, macros/testing/test_days.sql), or all of them when no log day changed.
+    (var test_days, macros/testing/test_days.sql), or all of them when no log day changed.
     The `pruned` days (ingest.run.builds.PrunedDays) are removed from the marts first."""
-    from ingest.run.builds import pruned_days_args
     from ingest.run.dbt import run_dbt
 
-    removing = pruned_days_args(pruned)
+    variables = DbtVars(builder.schemas, pruned_days=pruned)
     if pruned:
         log.info("removing the days stage --prune emptied from the marts: %s",
                  ", ".join(day.isoformat() for day in sorted(pruned)))
     elif pruned is None:
         log.info("a pruned log object had no date in its name: rebuilding every day")
     if report is None:
-        run_dbt(project_root(), ["build", *removing], target=target)
+        run_dbt(builder.project, ["build"], builder.target, variables)
         return
-    args = ["build", *UNCHANGED_PROJECT_EXCLUDES, *removing]
+    args = ["build", *UNCHANGED_PROJECT_EXCLUDES]
     log.info("unit tests and seeds left out: the project is the one last built")
     days = report.changed_days()
-    if not days:
-        run_dbt(project_root(), args, target=target)
-        return
-    listed = ",".join(day.isoformat() for day in sorted(days | (pruned or frozenset())))
-    log.info("data tests of this build: the rebuilt days %s", listed)
-    os.environ[TEST_DAYS] = listed
-    try:
-        run_dbt(project_root(), args, target=target)
-    finally:
-        del os.environ[TEST_DAYS]
+    if days:
+        tested = days | (pruned or frozenset())
+        log.info("data tests of this build: the rebuilt days %s",
+                 ",".join(day.isoformat() for day in sorted(tested)))
+        variables = replace(variables, test_days=tested)
+    run_dbt(builder.project, args, builder.target, variables)
 
 
 def run_every(config: CycleConfig, every: float, *, cycles: int | None = None,
-              state: StatePaths | None = None,
               after_cycle: Callable[[int, bool], None] | None = None,
               idle_exit_code: int = 0) -> int:
     """Run cycles `every` seconds apart (`cycles` times, or forever); 1 if the last failed,
     `idle_exit_code` if it built nothing (nothing new since the last successful build)."""
-    state = state or StatePaths.default()
-    lock = state.root / "run.lock"
+    lock = config.state.root / "run.lock"
     number = 0
     ok = built = True
     while cycles is None or number < cycles:
@@ -195,7 +180,7 @@ def run_every(config: CycleConfig, every: float, *, cycles: int | None = None,
                 log.warning("cycle %d skipped: another cycle holds %s", number, lock)
                 ok = False
             else:
-                ok, built = _guarded_cycle(config, state, number)
+                ok, built = _guarded_cycle(config, number)
         if after_cycle is not None:
             after_cycle(number, ok)
         if cycles is not None and number >= cycles:
@@ -206,12 +191,13 @@ def run_every(config: CycleConfig, every: float, *, cycles: int | None = None,
     return 0 if built else idle_exit_code
 
 
-def _guarded_cycle(config: CycleConfig, state: StatePaths, number: int) -> tuple[bool, bool]:
+def _guarded_cycle(config: CycleConfig, number: int) -> tuple[bool, bool]:
     """Whether the cycle succeeded, and whether it ran a build."""
-    log.info("cycle %d: staging %s for %s", number, config.source, config.target)
+    log.info("cycle %d: staging %s for %s", number, config.stage.source.uri,
+             config.stage.target)
     started = time.monotonic()
     try:
-        built = run_cycle(config, state)
+        built = run_cycle(config)
     except IngestError as exc:
         log.error("cycle %d failed after %.0f s: %s; the next cycle retries", number,
                   time.monotonic() - started, exc)

@@ -4,9 +4,9 @@ The micro-batch's objects (ingest.stream.batch_objects: one per shard) go throug
 steps of a stage (ingest.stage.core: `open_ledger` prepares and repairs the landing,
 `stage_listed` plans, verifies, commits and reports), with the same landing sink, under the
 same lock as a stage of the batch source whose landing they join: the two never write the
-landing at once. What is new loads or is quarantined with its
-reason; an object the ledger already holds (a micro-batch replayed after a crash) is
-unchanged, so nothing is loaded twice.
+landing at once. What is new loads or is quarantined with its reason; an object the ledger
+already holds (a micro-batch replayed after a crash) is unchanged, so nothing is loaded
+twice.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from pathlib import Path
 
 from ingest.locks import exclusive, lock_path
 from ingest.stage.core import StageOptions, StageReport, open_ledger, stage_listed
-from ingest.stage.landing import LandingSink
-from ingest.stage.landing_format import partition_value
-from ingest.stage.landing_ledger import paths_by_key, read_landed
+from ingest.stage.landing.format import partition_value
+from ingest.stage.landing.ledger import paths_by_key, read_landed
+from ingest.stage.landing.sink import LandingSink
 from ingest.stream.batch_objects import FOLDER, StreamObjects
 
 log = logging.getLogger(__name__)

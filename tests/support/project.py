@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from ingest.settings import PostgresSettings, SparkSettings
+
+if TYPE_CHECKING:
+    from ingest.spark.conf import SparkSetup
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 FIXTURES = PROJECT_DIR / "tests" / "fixtures"
@@ -15,7 +20,7 @@ def postgres_connect(database: str) -> Any:
     """A connection (autocommit off) to `database` on the server of the SPARKIFY_PG_* settings."""
     from dataclasses import replace
 
-    from ingest.stage.warehouse import ConnectionSettings, connect
+    from ingest.warehouse import ConnectionSettings, connect
 
     return connect(replace(ConnectionSettings.from_env("postgres"), database=database))
 
@@ -25,7 +30,7 @@ def throwaway_database(prefix: str = "sparkify_test") -> Iterator[str]:
     """A new database on the server of the SPARKIFY_PG_* settings, dropped afterwards."""
     import uuid
 
-    from ingest.stage.warehouse import ConnectionSettings, admin_connect
+    from ingest.warehouse import ConnectionSettings, admin_connect
 
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = admin_connect(ConnectionSettings.from_env("postgres"))
@@ -62,3 +67,10 @@ def copy_handwritten(tmp_path: Path) -> Path:
 def raw_rows(database: str, table: str, schema: str = "sparkify_raw") -> int:
     """Rows in one raw table of a test database."""
     return int(postgres_rows(database, f"select count(*) as n from {schema}.{table}")[0]["n"])
+
+
+def spark_setup() -> SparkSetup:
+    """The Spark setup of the test's environment, as the CLI resolves it."""
+    from ingest.spark.conf import SparkSetup
+
+    return SparkSetup(SparkSettings.read(), PostgresSettings.read())
