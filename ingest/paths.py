@@ -23,6 +23,12 @@ def project_root(configured: Path | None = None) -> Path:
     return Path.cwd().resolve()
 
 
+def dbt_target_dir(configured: Path | None, project: Path) -> Path:
+    """dbt's target folder: `configured` (DBT_TARGET_PATH, which dbt reads too), else
+    `<project>/target`."""
+    return configured.resolve() if configured else project / "target"
+
+
 @dataclass(frozen=True)
 class StatePaths:
     """Every generated file lives below one ignored folder (default `<project>/.state`)."""

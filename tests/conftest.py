@@ -30,9 +30,40 @@ FIXTURE_MARKS = {"session_state": "spark", "spark": "spark", "pg_database": "pos
 ENGINE_PARAMS = ("spark", "postgres")
 
 
+# `make test` runs the suite on pytest-xdist workers (`-n 2 --dist loadgroup`): most tests
+# wait (for a JVM, dbt's Python, moto, a subprocess) more than they compute. A group runs on
+# one worker, one test after the other: by default a test's module (its module-scoped
+# fixtures, such as a generated data set or a built warehouse, are built once); these folders
+# share session-scoped fixtures across their modules and are one group each.
+SHARED_FIXTURE_FOLDERS = ("tests/report/",)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """On an xdist worker: its own dbt target and log folders and its own default state folder
+    (another worker's dbt writes the same files; Derby admits one JVM per metastore)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        from tests.support.project import PROJECT_DIR
+
+        own = PROJECT_DIR / "target" / "xdist" / worker
+        os.environ["DBT_TARGET_PATH"] = str(own / "target")
+        os.environ["DBT_LOG_PATH"] = str(own / "logs")
+        os.environ["SPARKIFY_STATE_DIR"] = str(own / "state")
+
+
+def xdist_group(nodeid: str) -> str:
+    """The group of a test (its module, or the folder of SHARED_FIXTURE_FOLDERS it is in)."""
+    path = nodeid.split("::", 1)[0]
+    return next((folder for folder in SHARED_FIXTURE_FOLDERS if path.startswith(folder)), path)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark by the fixtures a test takes, and by an engine it is parametrized with."""
+    """Mark by the fixtures a test takes, and by an engine it is parametrized with; put each
+    test in its xdist group unless it names one."""
     for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(xdist_group(item.nodeid)))
         fixtures = getattr(item, "fixturenames", ())
         marks = {mark for fixture, mark in FIXTURE_MARKS.items() if fixture in fixtures}
         callspec = getattr(item, "callspec", None)

@@ -8,7 +8,7 @@ import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ingest.paths import StatePaths, project_root
+from ingest.paths import StatePaths, dbt_target_dir, project_root
 from ingest.raw.contract import schema_name_argument
 from ingest.report.readers import SPARK_TARGETS, TARGETS
 from ingest.setting_options import checked
@@ -67,8 +67,7 @@ def report_source(*, target: str | None = None, schema: str | None = None,
         schema=schema or RunSettings.read().schema_name,
         raw_schema=raw_schema or staging.raw_schema,
         state=StatePaths.of(project),
-        target_dir=(configured.resolve() if configured
-                    else project_root(project.project_dir) / "target"),
+        target_dir=dbt_target_dir(configured, project_root(project.project_dir)),
         warehouse=settings_of(target))
 
 

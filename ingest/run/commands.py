@@ -6,11 +6,17 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from ingest.paths import StatePaths, project_root
+from ingest.paths import StatePaths, dbt_target_dir, project_root
 from ingest.raw.contract import schema_name_argument
 from ingest.sample.commands import add_size_options
 from ingest.setting_options import checked
-from ingest.settings import ProjectSettings, RunSettings, SampleSettings, StageSettings
+from ingest.settings import (
+    ProjectSettings,
+    ReportSettings,
+    RunSettings,
+    SampleSettings,
+    StageSettings,
+)
 from ingest.stage.commands import (
     add_raw_schema_option,
     add_stage_options,
@@ -90,9 +96,10 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
     sample = GenerateConfig(songs=args.songs, days=args.days,
                             events_per_day=args.events_per_day, seed=args.seed)
     source = require_source(args) if args.source else None
+    root = project_root(project.project_dir)
     summary = run_pipeline(source, raw_schema=args.raw_schema, schema=args.schema,
-                           state=StatePaths.of(project),
-                           project=project_root(project.project_dir), docs=not args.no_docs,
-                           sample=sample, rebuild=args.rebuild)
+                           state=StatePaths.of(project), project=root, docs=not args.no_docs,
+                           sample=sample, rebuild=args.rebuild,
+                           target_path=dbt_target_dir(ReportSettings.read().target_path, root))
     print(format_summary(summary, args.schema))
     return 0
