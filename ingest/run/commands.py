@@ -10,7 +10,13 @@ from ingest.paths import StatePaths, dbt_target_dir, project_root
 from ingest.raw.contract import schema_name_argument
 from ingest.sample.commands import add_size_options
 from ingest.setting_options import checked
-from ingest.settings import ProjectSettings, ReportSettings, RunSettings, SampleSettings, StageSettings
+from ingest.settings import (
+    ProjectSettings,
+    ReportSettings,
+    RunSettings,
+    SampleSettings,
+    StageSettings,
+)
 from ingest.stage.commands import (
     add_raw_schema_option,
     add_stage_options,
