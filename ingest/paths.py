@@ -44,12 +44,6 @@ class StatePaths:
         return cls(configured.resolve() if configured else
                    project_root(project.project_dir) / ".state")
 
-    @classmethod
-    def default(cls) -> StatePaths:
-        """The state folder of the environment's settings. Kept only for the stage modules
-        still calling it (helper B's part of issue 28); use `StatePaths.of` at the edge."""
-        return cls.of(ProjectSettings.read())
-
     @property
     def spark(self) -> Path:
         return self.root / self.spark_dirname

@@ -57,15 +57,18 @@ def report_source(*, target: str | None = None, schema: str | None = None,
                   raw_schema: str | None = None) -> ReportSource:
     """What `report` and the dashboard read: the settings' values, unless given."""
     from ingest.report.source import ReportSource
+    from ingest.warehouse import settings_of
 
     staging, project = StageSettings.read(), ProjectSettings.read()
     configured = ReportSettings.read().target_path
+    target = target or staging.target
     return ReportSource(
-        target=target or staging.target,
+        target=target,
         schema=schema or RunSettings.read().schema_name,
         raw_schema=raw_schema or staging.raw_schema,
         state=StatePaths.of(project),
-        target_dir=dbt_target_dir(configured, project_root(project.project_dir)))
+        target_dir=dbt_target_dir(configured, project_root(project.project_dir)),
+        warehouse=settings_of(target))
 
 
 def cmd_report(args: argparse.Namespace) -> int:

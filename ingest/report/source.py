@@ -15,6 +15,7 @@ from ingest.paths import StatePaths
 from ingest.raw.contract import validate_schema_name
 from ingest.report.health import BuildResults, LedgerSnapshot, last_build, read_ledger
 from ingest.report.readers import Reader, open_reader
+from ingest.warehouse import ConnectionSettings
 
 
 @dataclass(frozen=True)
@@ -27,16 +28,17 @@ class ReportSource:
     raw_schema: str
     state: StatePaths
     target_dir: Path
+    warehouse: ConnectionSettings | None = None  # a warehouse target's connection
 
     def __post_init__(self) -> None:
         validate_schema_name(self.schema, "schema (SPARKIFY_SCHEMA)")
         validate_schema_name(self.raw_schema, "raw schema (SPARKIFY_RAW_SCHEMA)")
 
     def reader(self) -> Reader:
-        return open_reader(self.target, self.schema, self.state)
+        return open_reader(self.target, self.schema, self.state, self.warehouse)
 
     def ledger(self) -> LedgerSnapshot:
-        return read_ledger(self.target, self.raw_schema, self.state)
+        return read_ledger(self.target, self.raw_schema, self.state, self.warehouse)
 
     def build(self) -> BuildResults | None:
         return last_build(self.target_dir)

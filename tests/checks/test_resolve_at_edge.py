@@ -27,18 +27,12 @@ ALLOWED: frozenset[str] = frozenset({
     # helper B: settings_of / ConnectionSettings.from_env read SPARKIFY_PG_* and
     # SPARKIFY_REDSHIFT_*; only CLI modules call them (they belong in a commands.py)
     "ingest/warehouse.py",
-    "ingest/report/health.py",  # ConnectionSettings.from_env (B's part of report)
-    "ingest/report/readers.py",  # ConnectionSettings.from_env (B's part of report)
-    # helper C: StatePaths.default() (reads SPARKIFY_STATE_DIR) stays only for
-    # report/readers.py and report/health.py (B) and tests/support/staging.py; the CLI uses
-    # StatePaths.of(ProjectSettings.read())
-    "ingest/paths.py",
     # helper C: spark_session(state, setup=None) reads the Spark settings itself
     # (environment_setup) for its callers in the stage (B) and stream (A) packages, which
     # pass only a StatePaths; the spark commands pass a resolved SparkSetup
     "ingest/spark/session.py",
-    # helper C: ThriftSql(host=None, port=None) reads ThriftSettings for stage/thrift.py (B),
-    # which passes None when no --host/--port is given
+    # helper C: ThriftSql(host=None, port=None) reads ThriftSettings for stage/dispatch.py
+    # (B), which opens `ThriftSql()` for the spark_thrift target
     "ingest/spark/thrift_sql.py",
 })
 
