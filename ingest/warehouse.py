@@ -3,7 +3,8 @@
 The one module that maps a target to its warehouse dialect (`dialect_of`) and opens
 connections, for staging (ingest.stage), the report (ingest.report) and `status` alike.
 The settings are the same environment variables as profiles/profiles.yml; only the CLI
-reads them (`ConnectionSettings.from_env`) and hands them down.
+reads them (ingest.stage.commands: `warehouse_settings`, `connection_settings`) and hands
+them down.
 """
 
 from __future__ import annotations
@@ -21,15 +22,6 @@ Dialect = Literal["postgres", "redshift"]
 WAREHOUSE_TARGETS: tuple[Dialect, ...] = ("postgres", "redshift")
 
 
-def settings_of(target: str) -> ConnectionSettings | None:
-    """The connection settings of a target that stages into a database, from the
-    environment (SPARKIFY_PG_* / SPARKIFY_REDSHIFT_*); None for the Spark targets. For the
-    CLI: the one place that reads them."""
-    if target not in WAREHOUSE_TARGETS:
-        return None
-    return ConnectionSettings.from_env(dialect_of(target))
-
-
 def dialect_of(target: str) -> Dialect:
     """The warehouse dialect of a target that stages into a database (IngestError else)."""
     for dialect in WAREHOUSE_TARGETS:
@@ -39,13 +31,14 @@ def dialect_of(target: str) -> Dialect:
                       f"one of {', '.join(WAREHOUSE_TARGETS)}")
 
 
-_SETTINGS: dict[Dialect, type[PostgresSettings] | type[RedshiftSettings]] = {
+# the settings group of each dialect (the CLI reads it; messages name its variables)
+SETTINGS_OF: dict[Dialect, type[PostgresSettings] | type[RedshiftSettings]] = {
     "postgres": PostgresSettings, "redshift": RedshiftSettings}
 
 
-def _variable(dialect: Dialect, setting: str) -> str:
+def variable_of(dialect: Dialect, setting: str) -> str:
     """The environment variable of one connection setting, for messages."""
-    return env_name(_SETTINGS[dialect], setting)
+    return env_name(SETTINGS_OF[dialect], setting)
 
 
 @dataclass(frozen=True)
@@ -58,16 +51,6 @@ class ConnectionSettings:
     user: str
     database: str
     password: str | None = field(default=None, repr=False)
-
-    @classmethod
-    def from_env(cls, dialect: Dialect) -> ConnectionSettings:
-        """The settings of SPARKIFY_PG_* or SPARKIFY_REDSHIFT_* (ingest.settings)."""
-        read = _SETTINGS[dialect].read()
-        if not read.host:
-            raise IngestError(f"set {_variable(dialect, 'host')} to the {dialect} endpoint")
-        password = read.password.get_secret_value() if read.password else None
-        return cls(dialect=dialect, host=read.host, port=read.port, user=read.user,
-                   database=read.database, password=password)
 
     @property
     def where(self) -> str:
@@ -156,7 +139,7 @@ def describe_connect_error(exc: BaseException, settings: ConnectionSettings) -> 
     """One line that says what is wrong: server, password, user or database."""
     text = str(exc).strip()
     def variable(setting: str) -> str:
-        return _variable(settings.dialect, setting)
+        return variable_of(settings.dialect, setting)
 
     if "password authentication failed" in text or "no password supplied" in text:
         return (f"{settings.where} refused the password of user {settings.user!r}: "

@@ -111,11 +111,12 @@ def spark(session_state: Path) -> Any:
     from ingest.paths import StatePaths
     from ingest.spark.session import spark_session
     from tests.support.kinesis import FAKE_CREDENTIALS
+    from tests.support.project import spark_setup
 
     added = {key: value for key, value in FAKE_CREDENTIALS.items() if key not in os.environ}
     os.environ.update(added)
     try:
-        return spark_session(StatePaths(session_state))
+        return spark_session(StatePaths(session_state), spark_setup())
     finally:
         for key in added:
             os.environ.pop(key, None)

@@ -17,6 +17,7 @@ from pathlib import Path
 from ingest.errors import IngestError
 from ingest.paths import StatePaths
 from ingest.settings import ProjectSettings
+from ingest.spark.commands import resolved
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         datefmt="%H:%M:%S", stream=sys.stderr)
     state = StatePaths.of(ProjectSettings.read())
     config = CycleConfig(StageRequest("spark", parse_source(args.source), args.raw_schema,
-                                      state), args.schema)
+                                      state, spark_setup=resolved()[1]), args.schema)
     seconds: list[float] = []
     built: list[bool] = []
     for number in range(1, args.cycles + 1):

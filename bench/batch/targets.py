@@ -22,7 +22,7 @@ from bench.common.memory import listening_pids
 from ingest.errors import IngestError
 from ingest.settings import ThriftSettings
 from ingest.spark.processes import port_answers
-from ingest.spark.thrift_sql import ThriftSql
+from ingest.spark.commands import thrift_endpoint
 
 log = logging.getLogger(__name__)
 SPARK_CLUSTER = "spark_cluster"
@@ -132,7 +132,7 @@ def _drop_thrift_schemas(run: TargetRun) -> None:
     schemas = [run.raw_schema, *(f"{run.schema}{suffix}" for suffix in
                                  ("", "_staging", "_intermediate", "_reference"))]
     try:
-        with ThriftSql() as server:
+        with thrift_endpoint().open() as server:
             for schema in schemas:
                 server.sql(f"drop database if exists `{schema}` cascade")
     except IngestError as exc:
@@ -143,9 +143,10 @@ def _drop_thrift_schemas(run: TargetRun) -> None:
 
 def _postgres_admin(sql: str) -> None:
     """One statement on the server's `postgres` database, autocommit."""
-    from ingest.warehouse import ConnectionSettings, admin_connect
+    from ingest.stage.commands import connection_settings
+    from ingest.warehouse import admin_connect
 
-    connection = admin_connect(ConnectionSettings.from_env("postgres"))
+    connection = admin_connect(connection_settings("postgres"))
     try:
         with connection.cursor() as cursor:
             cursor.execute(sql)

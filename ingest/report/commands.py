@@ -57,7 +57,7 @@ def report_source(*, target: str | None = None, schema: str | None = None,
                   raw_schema: str | None = None) -> ReportSource:
     """What `report` and the dashboard read: the settings' values, unless given."""
     from ingest.report.source import ReportSource
-    from ingest.warehouse import settings_of
+    from ingest.stage.commands import warehouse_settings
 
     staging, project = StageSettings.read(), ProjectSettings.read()
     configured = ReportSettings.read().target_path
@@ -68,7 +68,7 @@ def report_source(*, target: str | None = None, schema: str | None = None,
         raw_schema=raw_schema or staging.raw_schema,
         state=StatePaths.of(project),
         target_dir=dbt_target_dir(configured, project_root(project.project_dir)),
-        warehouse=settings_of(target))
+        warehouse=warehouse_settings(target))
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -92,11 +92,12 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from ingest.paths import StatePaths
     from ingest.report.status import spark_status, warehouse_status
-    from ingest.warehouse import ConnectionSettings, dialect_of
+    from ingest.stage.commands import connection_settings
+    from ingest.warehouse import dialect_of
 
     if args.target in SPARK_TARGETS:
         print(spark_status(StatePaths.of(ProjectSettings.read()), args.limit))
     else:
-        settings = ConnectionSettings.from_env(dialect_of(args.target))
+        settings = connection_settings(dialect_of(args.target))
         print(warehouse_status(settings, args.raw_schema, args.limit))
     return 0

@@ -91,6 +91,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_pipeline(args: argparse.Namespace) -> int:
     from ingest.run.pipeline import format_summary, run_pipeline
     from ingest.sample.generate import GenerateConfig
+    from ingest.spark.commands import resolved
 
     project = ProjectSettings.read()
     sample = GenerateConfig(songs=args.songs, days=args.days,
@@ -98,7 +99,8 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
     source = require_source(args) if args.source else None
     root = project_root(project.project_dir)
     summary = run_pipeline(source, raw_schema=args.raw_schema, schema=args.schema,
-                           state=StatePaths.of(project), project=root, docs=not args.no_docs,
+                           state=StatePaths.of(project), project=root, spark_setup=resolved()[1],
+                           docs=not args.no_docs,
                            sample=sample, rebuild=args.rebuild,
                            target_path=dbt_target_dir(ReportSettings.read().target_path, root))
     print(format_summary(summary, args.schema))

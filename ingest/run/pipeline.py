@@ -22,6 +22,7 @@ from ingest.run.dbt import DbtOutcome, DbtVars, Schemas, run_dbt, summarize_buil
 from ingest.sample.cache import generate_once
 from ingest.sample.generate import GenerateConfig
 from ingest.sample.local_s3 import local_s3
+from ingest.spark.conf import SparkSetup
 from ingest.spark.session import spark_session
 from ingest.sql_names import quote_identifier
 from ingest.stage.dispatch import StageRequest, stage_target
@@ -61,11 +62,11 @@ def ensure_sample(state: StatePaths, config: GenerateConfig) -> Path:
 
 
 def run_pipeline(source: SourceLocation | None, *, raw_schema: str, schema: str, state: StatePaths,
-                 project: Path, docs: bool = True, sample: GenerateConfig | None = None,
+                 project: Path, spark_setup: SparkSetup, docs: bool = True, sample: GenerateConfig | None = None,
                  target_path: Path | None = None, rebuild: bool = False) -> PipelineSummary:
     """Stage `source` (default: a generated sample served by a local S3), build, document.
 
-    When the stage changed no rows since the last successful build (and the docs are
+    `spark_setup`: the Spark settings the CLI resolved. When the stage changed no rows since the last successful build (and the docs are
     there), nothing is built and Spark does not even start, unless `rebuild` is asked for.
     """
     # checked before anything runs: dbt pastes both names into its SQL
@@ -78,9 +79,11 @@ def run_pipeline(source: SourceLocation | None, *, raw_schema: str, schema: str,
         with local_s3(SAMPLE_BUCKET) as endpoint:
             source = replace(S3Location(SAMPLE_BUCKET, "raw"), endpoint=endpoint)
             upload(sample_dir, source.uri, client=s3_client(endpoint))
-            staged = stage_target(StageRequest("spark", source, raw_schema, state))
+            staged = stage_target(StageRequest("spark", source, raw_schema, state,
+                                               spark_setup=spark_setup))
     else:
-        staged = stage_target(StageRequest("spark", source, raw_schema, state))
+        staged = stage_target(StageRequest("spark", source, raw_schema, state,
+                                           spark_setup=spark_setup))
     docs_path = target / "index.html" if docs else None
     marker = BuildMarker.of(state, spark_target(state), raw_schema, schema, project)
     pruned = PrunedDays.of(state, spark_target(state), raw_schema)
@@ -91,7 +94,7 @@ def run_pipeline(source: SourceLocation | None, *, raw_schema: str, schema: str,
     if not needs_build(marker, changed, mark) and (docs_path is None or docs_path.is_file()):
         log.info("nothing new since the last successful build of %s: no dbt build", schema)
         return PipelineSummary(source.uri, time.monotonic() - started, {}, 0, None, docs_path)
-    spark = spark_session(state)  # the session the stage started, or a new one
+    spark = spark_session(state, spark_setup)  # the session the stage started, or a new one
     outcome = summarize_build(run_dbt(project, ["build", *dbt_paths], "spark",
                                       DbtVars(schemas, pruned_days=removing)))
     marker.record_built(mark)

@@ -18,6 +18,7 @@ from ingest.spark.metastore import ensure_schema
 from ingest.spark.metastore import status as metastore_status
 from ingest.spark.thrift_files import server_files
 from ingest.spark.thrift_server import START_TIMEOUT, port_number, start, status, stop
+from ingest.spark.thrift_sql import ThriftEndpoint
 
 log = logging.getLogger("ingest")
 ACTIONS = ("start", "stop", "status")
@@ -77,6 +78,12 @@ def resolved() -> tuple[StatePaths, SparkSetup]:
     """The state folder and the Spark setup of the settings, read once per command."""
     return (StatePaths.of(ProjectSettings.read()),
             SparkSetup(SparkSettings.read(), PostgresSettings.read()))
+
+
+def thrift_endpoint() -> ThriftEndpoint:
+    """The Thrift Server that the `spark_thrift` target talks to, from ThriftSettings."""
+    endpoint = ThriftSettings.read()
+    return ThriftEndpoint(endpoint.host, endpoint.port, endpoint.user)
 
 
 def cmd_spark_conf(args: argparse.Namespace) -> int:

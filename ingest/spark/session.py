@@ -17,7 +17,6 @@ from typing import Any
 from ingest.errors import IngestError
 from ingest.locks import hold_until_exit, lock_path
 from ingest.paths import StatePaths
-from ingest.settings import PostgresSettings, SparkSettings
 from ingest.spark.conf import SparkSetup, conf_dir, resolved_master, write_spark_conf
 from ingest.spark.metastore import ensure_schema
 
@@ -59,15 +58,9 @@ def ensure_spark_conf(state: StatePaths, setup: SparkSetup) -> Path:
     return write_spark_conf(state, setup, folder)
 
 
-def environment_setup() -> SparkSetup:
-    """The Spark settings of the environment, for the callers that pass none yet (the stage
-    and stream modules, helpers A and B of issue 28): the CLI resolves them itself."""
-    return SparkSetup(SparkSettings.read(), PostgresSettings.read())
-
-
-def spark_session(state: StatePaths, setup: SparkSetup | None = None) -> Any:
-    """The process's SparkSession (the one dbt's session method will pick up too)."""
-    setup = setup or environment_setup()
+def spark_session(state: StatePaths, setup: SparkSetup) -> Any:
+    """The process's SparkSession (the one dbt's session method will pick up too), with the
+    Spark settings the CLI resolved (`setup`)."""
     java = java_binary(setup.spark.java_home)
     ensure_spark_conf(state, setup)
     metastore = setup.metastore(state)
@@ -143,14 +136,12 @@ def _gateway_exited(exc: Exception) -> bool:
     return condition == "JAVA_GATEWAY_EXITED" or "JAVA_GATEWAY_EXITED" in str(exc)
 
 
-def spark_session_soon(state: StatePaths, setup: SparkSetup | None = None
-                       ) -> Callable[[], Any]:
+def spark_session_soon(state: StatePaths, setup: SparkSetup) -> Callable[[], Any]:
     """Start the session in a background thread; the returned call waits for it.
 
     The JVM takes 10-20 s to start, mostly in its own process: the caller does its Python
     work meanwhile (staging verifies the new raw objects). Errors surface on the call.
     """
-    setup = setup or environment_setup()
     java_binary(setup.spark.java_home)  # no Java: say so now, before the long work
     outcome: dict[str, Any] = {}
 

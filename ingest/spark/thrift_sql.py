@@ -1,6 +1,7 @@
 """SQL through a Spark Thrift Server (HiveServer2 protocol): `ThriftSql(...).sql(...).collect()`.
 
-Host, port and user default to ThriftSettings (SPARKIFY_THRIFT_HOST/PORT/USER).
+Host, port and user are given: the CLI resolves them from ThriftSettings
+(SPARKIFY_THRIFT_HOST/PORT/USER) into a `ThriftEndpoint`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from types import TracebackType
 from typing import Any
 
 from ingest.errors import IngestError
-from ingest.settings import ThriftSettings
 
 if logging.getLogger("pyhive").level == logging.NOTSET:  # it logs every statement at INFO
     logging.getLogger("pyhive").setLevel(logging.WARNING)
@@ -52,6 +52,19 @@ class ThriftResult:
         return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
 
 
+@dataclass(frozen=True)
+class ThriftEndpoint:
+    """Where a Spark Thrift Server listens, and who its sessions run as (None: the Unix
+    user), as the CLI resolved them."""
+
+    host: str
+    port: int
+    user: str | None = None
+
+    def open(self) -> ThriftSql:
+        return ThriftSql(self.host, self.port, self.user)
+
+
 class ThriftSql:
     """A `spark`-like object over a PyHive HiveServer2 session: `.sql(statement).collect()`.
 
@@ -60,15 +73,13 @@ class ThriftSql:
     Decimal.
     """
 
-    def __init__(self, host: str | None = None, port: int | None = None,
-                 username: str | None = None, *,
+    def __init__(self, host: str, port: int, username: str | None = None, *,
                  configuration: Mapping[str, str] | None = None) -> None:
         from pyhive import hive
 
-        endpoint = ThriftSettings.read()
-        self.host = host or endpoint.host
-        self.port = endpoint.port if port is None else port
-        self.username = username or endpoint.user or _unix_user()
+        self.host = host
+        self.port = port
+        self.username = username or _unix_user()
         settings = dict(SESSION_SETTINGS if configuration is None else configuration)
         try:
             self._connection: Any = hive.connect(host=self.host, port=self.port,

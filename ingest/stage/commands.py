@@ -22,6 +22,7 @@ from ingest.settings import ProjectSettings, StageSettings
 if TYPE_CHECKING:
     from ingest.stage.core import StageOptions
     from ingest.stage.dispatch import StageOutcome, StageRequest
+    from ingest.warehouse import ConnectionSettings, Dialect
 
 
 OnStaged = Callable[["StageOutcome"], None]
@@ -111,21 +112,46 @@ def require_source(args: argparse.Namespace) -> SourceLocation:
     return parse_source(str(args.source))
 
 
+def connection_settings(dialect: Dialect) -> ConnectionSettings:
+    """Where the warehouse of `dialect` is: SPARKIFY_PG_* or SPARKIFY_REDSHIFT_*, read here
+    for every command (the same variables as profiles/profiles.yml)."""
+    from ingest.warehouse import SETTINGS_OF, ConnectionSettings, variable_of
+
+    read = SETTINGS_OF[dialect].read()
+    if not read.host:
+        raise IngestError(f"set {variable_of(dialect, 'host')} to the {dialect} endpoint")
+    password = read.password.get_secret_value() if read.password else None
+    return ConnectionSettings(dialect=dialect, host=read.host, port=read.port, user=read.user,
+                              database=read.database, password=password)
+
+
+def warehouse_settings(target: str) -> ConnectionSettings | None:
+    """The connection settings of a target that stages into a database; None for the Spark
+    targets."""
+    from ingest.warehouse import WAREHOUSE_TARGETS, dialect_of
+
+    return connection_settings(dialect_of(target)) if target in WAREHOUSE_TARGETS else None
+
+
 def stage_request(args: argparse.Namespace, state: StatePaths | None = None) -> StageRequest:
     """The stage the command line asks for, resolved here: the parsed source, the core's
-    options, the warehouse's connection settings (read from the environment, once)."""
+    options, the warehouse's connection settings, the Spark settings and the Thrift Server
+    of the Spark targets (read from the environment, once)."""
+    from ingest.spark.commands import resolved, thrift_endpoint
     from ingest.stage.dispatch import StageRequest
     from ingest.stage.redshift import RedshiftOptions
-    from ingest.warehouse import settings_of
 
+    spark = args.target in ("spark", "spark_thrift")
     return StageRequest(
         args.target, require_source(args), args.raw_schema,
         state or StatePaths.of(ProjectSettings.read()),
         stage_options(args), location=getattr(args, "location", "local"),
-        dry_run=getattr(args, "dry_run", False), warehouse=settings_of(args.target),
+        dry_run=getattr(args, "dry_run", False), warehouse=warehouse_settings(args.target),
         redshift=RedshiftOptions(getattr(args, "iam_role", None),
                                  getattr(args, "region", None),
-                                 getattr(args, "load_files_uri", None)))
+                                 getattr(args, "load_files_uri", None)),
+        spark_setup=resolved()[1] if spark else None,
+        thrift=thrift_endpoint() if args.target == "spark_thrift" else None)
 
 
 def cmd_stage(args: argparse.Namespace, on_staged: OnStaged | None = None) -> int:

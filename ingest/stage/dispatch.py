@@ -18,6 +18,8 @@ from typing import Literal, get_args
 from ingest.errors import IngestError
 from ingest.paths import StatePaths
 from ingest.raw.sources import SourceLocation, open_source
+from ingest.spark.conf import SparkSetup
+from ingest.spark.thrift_sql import ThriftEndpoint
 from ingest.stage.core import StageOptions, StageReport
 from ingest.stage.ledger_mark import LedgerMark, landing_mark, warehouse_mark
 from ingest.stage.redshift import RedshiftOptions
@@ -34,7 +36,8 @@ class StageRequest:
     """One stage, resolved: which target, from which (parsed) source, into which raw schema.
 
     `warehouse` is needed by postgres and redshift, `redshift` by redshift; `location` and
-    `spark` (a running session, else one is started when needed) by the Spark targets.
+    `spark` (a running session, else one is started when needed, with `spark_setup`) by the
+    Spark targets; `thrift` (where the Thrift Server is) by spark_thrift.
     """
 
     target: Target
@@ -47,6 +50,8 @@ class StageRequest:
     warehouse: ConnectionSettings | None = None
     redshift: RedshiftOptions = field(default_factory=RedshiftOptions)
     spark: SqlRunner | None = field(default=None, compare=False)
+    spark_setup: SparkSetup | None = field(default=None, compare=False)
+    thrift: ThriftEndpoint | None = None
 
 
 @dataclass(frozen=True)
@@ -106,8 +111,8 @@ def _spark(request: StageRequest, session: SqlRunner | None = None) -> Staged:
 
     tables = SparkTables.of(request.source, request.state, request.location)
     report = stage_spark(request.source, tables, schema=request.raw_schema, state=request.state,
-                         spark=session or request.spark, dry_run=request.dry_run,
-                         options=request.options)
+                         spark=session or request.spark, setup=request.spark_setup,
+                         dry_run=request.dry_run, options=request.options)
     return report, landing_mark(tables.landing)
 
 
@@ -115,9 +120,9 @@ def _spark_thrift(request: StageRequest) -> Staged:
     """The Spark stage, with the tables registered in the Thrift Server's metastore."""
     if request.dry_run or request.spark is not None:
         return _spark(request)
-    from ingest.spark.thrift_sql import ThriftSql
-
-    with ThriftSql() as session:
+    if request.thrift is None:
+        raise IngestError("--target spark_thrift needs the Thrift Server's host and port")
+    with request.thrift.open() as session:
         return _spark(request, session)
 
 

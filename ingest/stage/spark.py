@@ -16,6 +16,7 @@ from pathlib import Path
 from ingest.errors import IngestError
 from ingest.paths import StatePaths
 from ingest.raw.sources import RawSource, S3Location, SourceLocation, open_source
+from ingest.spark.conf import SparkSetup
 from ingest.sql_names import validate_identifier
 from ingest.stage.core import StageOptions, StageReport, stage
 from ingest.stage.landing.files import landed_days
@@ -69,12 +70,14 @@ def prepare_local(source: RawSource, landing: Landing, state: StatePaths,
 
 
 def stage_spark(source: SourceLocation, tables: SparkTables, *, schema: str,
-                state: StatePaths, spark: SqlRunner | None = None, dry_run: bool = False,
+                state: StatePaths, spark: SqlRunner | None = None,
+                setup: SparkSetup | None = None, dry_run: bool = False,
                 options: StageOptions) -> StageReport | None:
     """Create `<schema>.song_data` and `<schema>.log_data` over verified (or direct) data;
     the report of the landing's stage (None: a dry run, or tables over the raw objects).
 
-    The source is opened here, once, when the landing reads it (a missing folder or bucket
+    Without `spark`, a session is started with `setup` (the Spark settings the CLI resolved)
+    when one is needed. The source is opened here, once, when the landing reads it (a missing folder or bucket
     fails a dry run too); tables over the raw objects never open it (the cluster reads S3).
     """
     validate_identifier(schema)
@@ -86,7 +89,9 @@ def stage_spark(source: SourceLocation, tables: SparkTables, *, schema: str,
         if spark is None and not starting:
             from ingest.spark.session import spark_session_soon
 
-            starting.append(spark_session_soon(state))
+            if setup is None:
+                raise IngestError("staging into Spark needs a session or the Spark settings")
+            starting.append(spark_session_soon(state, setup))
 
     if opened is not None and tables.landing is not None and not dry_run:
         landing = prepare_local(opened, tables.landing, state, options, when_valid=start_spark)

@@ -171,6 +171,7 @@ def cmd_stream(args: argparse.Namespace) -> int:
     from ingest.stage.landing.folder import Landing
     from ingest.stage.ledger_mark import landing_mark
     from ingest.stream.batch import LandedBatch
+    from ingest.spark.commands import resolved
     from ingest.stream.query import StreamConfig, run_stream
 
     stream = stream_name_of(args)
@@ -182,7 +183,7 @@ def cmd_stream(args: argparse.Namespace) -> int:
                       Schemas(args.raw_schema, args.schema))
     state = StatePaths.of(project)
     config = StreamConfig(stream, endpoint_of(args), require_source(args), args.raw_schema,
-                          args.max_records)
+                          resolved()[1], args.max_records)
 
     mark = landing_mark(Landing.of(state, config.source))
 

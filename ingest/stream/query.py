@@ -42,6 +42,7 @@ from ingest.stage.spark_register import register_landing
 from ingest.stream.batch import LandedBatch, land_batch
 from ingest.stream.batch_objects import StreamObjects
 from ingest.stream.source import NAME, KinesisOptions, check_stream, register
+from ingest.spark.conf import SparkSetup
 
 log = logging.getLogger(__name__)
 AfterBatch = Callable[[LandedBatch], None]
@@ -57,6 +58,7 @@ class StreamConfig:
     endpoint: KinesisEndpoint
     source: SourceLocation  # the batch source: its landing holds the stream's rows too
     raw_schema: str
+    spark_setup: SparkSetup  # the Spark settings, resolved by the CLI
     max_records: int = 100_000
 
     @property
@@ -111,7 +113,7 @@ def run_stream(config: StreamConfig, state: StatePaths, *, every: float | None,
         if spark is None:
             from ingest.spark.session import spark_session
 
-            spark = spark_session(state)
+            spark = spark_session(state, config.spark_setup)
         register(spark)
         staged = stage_spark(location, tables, schema=config.raw_schema, state=state,
                              spark=spark, options=StageOptions())

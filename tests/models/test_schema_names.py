@@ -20,7 +20,7 @@ from ingest.errors import IngestError
 from ingest.paths import StatePaths
 from ingest.raw.contract import SCHEMA_NAME, validate_schema_name
 from tests.support.ci_project import copy_project, edit
-from tests.support.project import PROJECT_DIR, postgres_connect
+from tests.support.project import PROJECT_DIR, postgres_connect, spark_setup
 
 HOSTILE = 'x"; drop table canary; --'
 MESSAGE = "is not a valid schema name"
@@ -103,10 +103,12 @@ def test_run_pipeline_refuses_hostile_schema(monkeypatch: pytest.MonkeyPatch,
     state = StatePaths(tmp_path / "state")
     with pytest.raises(IngestError, match=MESSAGE):
         ingest.run.pipeline.run_pipeline(None, raw_schema="sparkify_raw", schema=HOSTILE,
-                                         state=state, project=PROJECT_DIR)
+                                         state=state, project=PROJECT_DIR,
+                                         spark_setup=spark_setup())
     with pytest.raises(IngestError, match=MESSAGE):
         ingest.run.pipeline.run_pipeline(None, raw_schema=HOSTILE, schema="sparkify",
-                                         state=state, project=PROJECT_DIR)
+                                         state=state, project=PROJECT_DIR,
+                                         spark_setup=spark_setup())
     assert not state.root.exists(), "something ran before the schema names were checked"
 
 

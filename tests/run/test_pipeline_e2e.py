@@ -24,7 +24,7 @@ from tests.support.expected_marts import (
     deduplicated,
     read_events,
 )
-from tests.support.project import FIXTURES, PROJECT_DIR
+from tests.support.project import FIXTURES, PROJECT_DIR, spark_setup
 
 pytestmark = pytest.mark.spark
 US_STATES = PROJECT_DIR / "seeds" / "us_states.csv"
@@ -58,7 +58,8 @@ def test_generated_sample_through_local_s3(
                             start_date=dt.date(2020, 12, 30), known_song_share=0.7)
 
     summary = run_pipeline(None, raw_schema="e2e_raw", schema="e2e", sample=sample,
-                           state=state, project=PROJECT_DIR, target_path=tmp_path / "target")
+                           state=state, project=PROJECT_DIR, spark_setup=spark_setup(),
+                           target_path=tmp_path / "target")
 
     expected = _assert_marts_equal(spark, "e2e", state.sample)
     assert summary.mart_rows == {mart: len(expected[mart]) for mart in MARTS}
@@ -80,7 +81,8 @@ def test_generated_sample_through_local_s3(
     results = tmp_path / "target" / "run_results.json"
     built_at = results.stat().st_mtime_ns
     again = run_pipeline(None, raw_schema="e2e_raw", schema="e2e", sample=sample,
-                         state=state, project=PROJECT_DIR, target_path=tmp_path / "target")
+                         state=state, project=PROJECT_DIR, spark_setup=spark_setup(),
+                         target_path=tmp_path / "target")
     assert again.nothing_new and again.dbt is None, "a second `make run` builds nothing"
     assert results.stat().st_mtime_ns == built_at, "no dbt command ran"
     assert "nothing new since the last build" in format_summary(again, "e2e")
@@ -97,6 +99,7 @@ def test_handmade_folder_source(
     summary = run_pipeline(parse_source(str(raw_dir)), raw_schema="handmade_raw",
                            schema="handmade",
                            docs=False, state=StatePaths(session_state), project=PROJECT_DIR,
+                           spark_setup=spark_setup(),
                            target_path=tmp_path / "target")
 
     expected = _assert_marts_equal(spark, "handmade", raw_dir)

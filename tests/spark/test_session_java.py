@@ -23,9 +23,10 @@ START_WITHOUT_PRECHECK = textwrap.dedent("""\
     from ingest.spark import session
     from ingest.paths import StatePaths
     from ingest.settings import ProjectSettings
+    from tests.support.project import spark_setup
     session.java_binary = lambda home: Path("java")
     try:
-        session.spark_session(StatePaths.of(ProjectSettings.read()))
+        session.spark_session(StatePaths.of(ProjectSettings.read()), spark_setup())
     except IngestError as exc:
         print(exc)
         sys.exit(2)

@@ -94,7 +94,7 @@ def test_thrift_server_serves_what_make_run_built(tmp_path: Path,
         info = thrift_server.start(state=state, timeout=300)
         try:
             assert info.port == ThriftSettings.read().port == port
-            with ThriftSql(port=port) as session:
+            with ThriftSql(ThriftSettings.read().host, port) as session:
                 served = export_marts(lambda mart: session.sql(
                     f"select * from served.{mart}").dicts())
                 tables = session.sql("show tables in served_raw").collect()

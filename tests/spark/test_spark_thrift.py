@@ -103,7 +103,7 @@ def test_dbt_build_through_the_thrift_server(state: StatePaths, tmp_path: Path, 
         running = spark_server.status(state)
         assert running is not None and running.pid == info.pid
 
-        with ThriftSql(port=port) as session:
+        with ThriftSql(ThriftSettings.read().host, port) as session:
             staged = stage_spark(str(FIXTURES / "raw_handwritten"), schema=RAW_SCHEMA,
                                  state=state, spark=session)
         assert (staged.rows("song_data"), staged.rows("log_data")) == (8, 16)
@@ -120,7 +120,7 @@ def test_dbt_build_through_the_thrift_server(state: StatePaths, tmp_path: Path, 
         ], "spark_thrift")
         assert [tuple(row) for row in shown.results[0].agate_table.rows] == [("UTC", None)]
 
-        with ThriftSql(port=port) as session:
+        with ThriftSql(ThriftSettings.read().host, port) as session:
             thrift = export_marts(
                 lambda mart: session.sql(f"select * from {SCHEMA}.{mart}").dicts())
         expected = build_expected_marts(FIXTURES / "raw_handwritten", US_STATES)

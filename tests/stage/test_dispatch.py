@@ -31,6 +31,7 @@ def test_every_target_of_the_stage_command_has_one_stage() -> None:
 @pytest.mark.parametrize(("target", "message"), [
     ("postgres", "--target postgres needs its connection settings"),
     ("redshift", "--target redshift needs --iam-role"),
+    ("spark_thrift", "--target spark_thrift needs the Thrift Server's host and port"),
 ])
 def test_a_warehouse_target_without_what_it_needs_is_refused(
     target: Target, message: str, tmp_path: Path

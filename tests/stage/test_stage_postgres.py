@@ -20,6 +20,7 @@ from ingest.cli import main
 from ingest.errors import IngestError
 from ingest.raw.upload import upload
 from ingest.run.dbt import run_dbt
+from ingest.stage.commands import connection_settings
 from ingest.warehouse import ConnectionSettings
 from tests.support.cross_engine import assert_same_marts, export_marts
 from tests.support.expected_marts import build_expected_marts
@@ -180,7 +181,7 @@ def _free_port() -> int:
     ],
 )
 def test_connection_problems_are_clear(change: dict[str, str], message: str) -> None:
-    settings = ConnectionSettings.from_env("postgres")
+    settings = connection_settings("postgres")
     values = {"host": settings.host, "port": settings.port, "user": settings.user,
               "database": settings.database}
     for key, value in change.items():

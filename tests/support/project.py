@@ -20,9 +20,10 @@ def postgres_connect(database: str) -> Any:
     """A connection (autocommit off) to `database` on the server of the SPARKIFY_PG_* settings."""
     from dataclasses import replace
 
-    from ingest.warehouse import ConnectionSettings, connect
+    from ingest.stage.commands import connection_settings
+    from ingest.warehouse import connect
 
-    return connect(replace(ConnectionSettings.from_env("postgres"), database=database))
+    return connect(replace(connection_settings("postgres"), database=database))
 
 
 @contextmanager
@@ -30,10 +31,11 @@ def throwaway_database(prefix: str = "sparkify_test") -> Iterator[str]:
     """A new database on the server of the SPARKIFY_PG_* settings, dropped afterwards."""
     import uuid
 
-    from ingest.warehouse import ConnectionSettings, admin_connect
+    from ingest.stage.commands import connection_settings
+    from ingest.warehouse import admin_connect
 
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = admin_connect(ConnectionSettings.from_env("postgres"))
+    admin = admin_connect(connection_settings("postgres"))
     with admin.cursor() as cursor:
         cursor.execute(f'create database "{name}"')
     try:

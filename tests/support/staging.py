@@ -15,7 +15,9 @@ from ingest.stage.landing.folder import Landing, landing_folder
 from ingest.stage.spark import prepare_local
 from ingest.stage.spark_ddl import Location
 from ingest.stage.sql_runner import SqlRunner
-from ingest.warehouse import ConnectionSettings, settings_of
+from ingest.stage.commands import warehouse_settings
+from ingest.warehouse import ConnectionSettings
+from tests.support.project import spark_setup
 
 
 def request(target: Target, source: str | Path, *, schema: str = "sparkify_raw",
@@ -26,7 +28,8 @@ def request(target: Target, source: str | Path, *, schema: str = "sparkify_raw",
     return StageRequest(target, parse_source(str(source)), schema,
                         state or StatePaths.of(ProjectSettings.read()), options or StageOptions(),
                         location=location, dry_run=dry_run,
-                        warehouse=settings or settings_of(target), spark=spark)
+                        warehouse=settings or warehouse_settings(target), spark=spark,
+                        spark_setup=spark_setup() if spark is None else None)
 
 
 def stage_postgres(source: str | Path, *, schema: str = "sparkify_raw",
