@@ -21,8 +21,8 @@ from bench.common.environment import step_env
 from bench.common.memory import listening_pids
 from ingest.errors import IngestError
 from ingest.settings import ThriftSettings
-from ingest.spark.processes import port_answers
 from ingest.spark.commands import thrift_endpoint
+from ingest.spark.processes import port_answers
 
 log = logging.getLogger(__name__)
 SPARK_CLUSTER = "spark_cluster"

@@ -62,12 +62,14 @@ def ensure_sample(state: StatePaths, config: GenerateConfig) -> Path:
 
 
 def run_pipeline(source: SourceLocation | None, *, raw_schema: str, schema: str, state: StatePaths,
-                 project: Path, spark_setup: SparkSetup, docs: bool = True, sample: GenerateConfig | None = None,
-                 target_path: Path | None = None, rebuild: bool = False) -> PipelineSummary:
+                 project: Path, spark_setup: SparkSetup, docs: bool = True,
+                 sample: GenerateConfig | None = None, target_path: Path | None = None,
+                 rebuild: bool = False) -> PipelineSummary:
     """Stage `source` (default: a generated sample served by a local S3), build, document.
 
-    `spark_setup`: the Spark settings the CLI resolved. When the stage changed no rows since the last successful build (and the docs are
-    there), nothing is built and Spark does not even start, unless `rebuild` is asked for.
+    `spark_setup`: the Spark settings the CLI resolved. When the stage changed no rows since
+    the last successful build (and the docs are there), nothing is built and Spark does not
+    even start, unless `rebuild` is asked for.
     """
     # checked before anything runs: dbt pastes both names into its SQL
     schemas = Schemas(raw_schema, schema)

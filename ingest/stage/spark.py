@@ -77,8 +77,9 @@ def stage_spark(source: SourceLocation, tables: SparkTables, *, schema: str,
     the report of the landing's stage (None: a dry run, or tables over the raw objects).
 
     Without `spark`, a session is started with `setup` (the Spark settings the CLI resolved)
-    when one is needed. The source is opened here, once, when the landing reads it (a missing folder or bucket
-    fails a dry run too); tables over the raw objects never open it (the cluster reads S3).
+    when one is needed. The source is opened here, once, when the landing reads it (a missing
+    folder or bucket fails a dry run too); tables over the raw objects never open it (the
+    cluster reads S3).
     """
     validate_identifier(schema)
     opened = open_source(source) if tables.landing is not None else None

@@ -167,11 +167,11 @@ def cmd_stream(args: argparse.Namespace) -> int:
     from ingest.run.builds import spark_target, staged_by_hand
     from ingest.run.dbt import Schemas
     from ingest.run.scheduler import Builder, build_after, parse_interval
+    from ingest.spark.commands import resolved
     from ingest.stage.core import StageReport
     from ingest.stage.landing.folder import Landing
     from ingest.stage.ledger_mark import landing_mark
     from ingest.stream.batch import LandedBatch
-    from ingest.spark.commands import resolved
     from ingest.stream.query import StreamConfig, run_stream
 
     stream = stream_name_of(args)

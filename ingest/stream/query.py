@@ -35,6 +35,7 @@ from ingest.kinesis.records import StreamRecord
 from ingest.locks import exclusive, lock_path
 from ingest.paths import StatePaths
 from ingest.raw.sources import SourceLocation
+from ingest.spark.conf import SparkSetup
 from ingest.stage.core import StageOptions, StageReport
 from ingest.stage.landing.folder import Landing
 from ingest.stage.spark import SparkTables, stage_spark
@@ -42,7 +43,6 @@ from ingest.stage.spark_register import register_landing
 from ingest.stream.batch import LandedBatch, land_batch
 from ingest.stream.batch_objects import StreamObjects
 from ingest.stream.source import NAME, KinesisOptions, check_stream, register
-from ingest.spark.conf import SparkSetup
 
 log = logging.getLogger(__name__)
 AfterBatch = Callable[[LandedBatch], None]

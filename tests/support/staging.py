@@ -9,13 +9,13 @@ from typing import Any
 from ingest.paths import StatePaths
 from ingest.raw.sources import open_source, parse_source
 from ingest.settings import ProjectSettings
+from ingest.stage.commands import warehouse_settings
 from ingest.stage.core import StageOptions, StageReport, TableLoad
 from ingest.stage.dispatch import StageOutcome, StageRequest, Target, stage_target
 from ingest.stage.landing.folder import Landing, landing_folder
 from ingest.stage.spark import prepare_local
 from ingest.stage.spark_ddl import Location
 from ingest.stage.sql_runner import SqlRunner
-from ingest.stage.commands import warehouse_settings
 from ingest.warehouse import ConnectionSettings
 from tests.support.project import spark_setup
 
