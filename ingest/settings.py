@@ -62,6 +62,10 @@ class SparkSettings(SettingsGroup):
     driver_memory: str = env("SPARKIFY_SPARK_DRIVER_MEMORY", "4g", "Spark driver memory")
     shuffle_partitions: int = env(
         "SPARKIFY_SPARK_SHUFFLE_PARTITIONS", 4, "spark.sql.shuffle.partitions", ge=1, le=100_000)
+    java_options: str = env(
+        "SPARKIFY_SPARK_JAVA_OPTIONS", "",
+        "extra JVM options of the Spark driver (spark.driver.extraJavaOptions), e.g. JIT or "
+        "GC flags (BENCHMARKS.md, dev loop)")
     python: Path | None = env(
         "PYSPARK_PYTHON", None,
         "the Python Spark's Python workers run, e.g. the streaming source's (default: the "

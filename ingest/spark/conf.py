@@ -58,7 +58,8 @@ def spark_defaults(state: StatePaths) -> dict[str, str]:
     """Static and session settings shared by every Spark entry point of the project."""
     settings = SparkSettings.read()
     metastore = Metastore.of(state)
-    java_options = f"-Dderby.system.home={state.spark} -Duser.timezone=UTC"
+    java_options = " ".join(filter(None, (f"-Dderby.system.home={state.spark}",
+                                          "-Duser.timezone=UTC", settings.java_options)))
     # The driver's RPC and block manager ports: loopback by default, as local mode needs
     # nothing else. A cluster master needs an address its executors can reach.
     master = resolved_master(state)

@@ -1,0 +1,82 @@
+"""bench.devloop: the statement log parser on dbt's own log lines, and the harness end to end
+on a tiny sample (cold builds of two nodes, no Thrift Server). No timing is asserted."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from bench.common.machine import machine
+from bench.devloop.nodes import read_statements, statement_counts, statement_kind
+from bench.devloop.report import write_json, write_markdown
+from bench.devloop.run import run_devloop
+from ingest.sample.generate import GenerateConfig
+
+ESC = "\x1b[0m"
+LOG = f"""{ESC}16:16:55.829152 [debug] [Thread-3 (]: On model.sparkify.a: /* {{"app": "dbt"}} */
+
+      describe extended raw.log_data
+
+{ESC}16:16:55.829300 [debug] [Thread-4 (]: On model.sparkify.b: /* {{"app": "dbt"}} */
+create or replace view staging.b
+  as select 1
+{ESC}16:16:55.900000 [debug] [Thread-4 (]: SQL status: OK in 0.071 seconds
+{ESC}16:16:55.950000 [debug] [Thread-3 (]: SQL status: OK in 0.121 seconds
+{ESC}16:16:55.960000 [debug] [Thread-3 (]: On model.sparkify.a: Close
+{ESC}16:16:56.000000 [debug] [ThreadPool]: On list_schemas: show table extended in raw like '*'
+{ESC}16:16:56.100000 [debug] [ThreadPool]: SQL status: OK in 0.100 seconds
+"""
+
+
+def test_statements_are_paired_with_their_status_by_thread(tmp_path: Path) -> None:
+    log = tmp_path / "dbt.log"
+    log.write_text(LOG, encoding="utf-8")
+
+    statements = read_statements(log)
+
+    assert [(s.connection, s.kind, s.seconds) for s in statements] == [
+        ("model.sparkify.b", "create view", 0.071),
+        ("model.sparkify.a", "describe extended", 0.121),
+        ("list_schemas", "show table extended", 0.1),
+    ]
+    assert statement_counts(statements)["create view"] == 1
+
+
+@pytest.mark.parametrize(("sql", "kind"), [
+    ("-- a comment\ninsert overwrite table x select 1", "insert overwrite"),
+    ("create temporary view t as select 1", "create temporary view"),
+    ("drop table if exists a.b", "drop table"),
+    ("with x as (select 1) select * from x", "with"),
+    ("", "(empty)"),
+])
+def test_statement_kind(sql: str, kind: str) -> None:
+    assert statement_kind(sql) == kind
+
+
+@pytest.mark.spark
+@pytest.mark.dbt
+def test_devloop_harness_on_a_tiny_sample(tmp_path: Path) -> None:
+    sample = GenerateConfig(songs=10, days=2, events_per_day=40, seed=3)
+    loop = run_devloop(tmp_path / "work", warm=False, sample=sample,
+                       select=("--select", "us_states", "stg_sparkify__songs"))
+
+    assert [build.name for build in loop.builds] == ["cold-first", "cold"]
+    for build in loop.builds:
+        assert {node.kind for node in build.nodes.nodes} == {"model", "seed"}
+        assert all(node.status == "success" for node in build.nodes.nodes)
+        assert build.cost.cpu_seconds > 0 and build.cost.wall_seconds > 0
+        kinds = statement_counts(build.statements)
+        assert kinds["create view"] == 1  # stg_sparkify__songs
+
+    today = dt.date(2026, 12, 6)
+    path = write_json(loop, machine(), tmp_path / "out", today)
+    assert json.loads(path.read_text(encoding="utf-8"))["builds"][1]["name"] == "cold"
+    markdown = tmp_path / "BENCHMARKS.md"
+    markdown.write_text("# B\n\n<!-- bench:devloop:start -->\nold\n<!-- bench:devloop:end -->\n"
+                        "after\n", encoding="utf-8")
+    write_markdown(loop, machine(), markdown, today)
+    text = markdown.read_text(encoding="utf-8")
+    assert "old" not in text and text.endswith("after\n") and "| cold | embedded |" in text
