@@ -69,7 +69,7 @@ class StatePaths:
 
     @property
     def streams(self) -> Path:
-        """The checkpoints of streaming queries (ingest.stage.stream), one folder each."""
+        """The checkpoints of streaming queries (ingest.stream.query), one folder each."""
         return self.root / "streams"
 
     @property

@@ -260,8 +260,9 @@ class StreamSettings(SettingsGroup):
                            "stream: records per micro-batch at most (--max-records)", ge=1,
                            le=100_000_000)
     region: str | None = env("SPARKIFY_STREAM_REGION", None,
-                             "stream: region of the Kinesis stream (--region; default: "
-                             "SPARKIFY_REGION, AWS_REGION, else boto3's)")
+                             "region of the Kinesis stream (--region of produce, deliver, "
+                             "stream, collect; default: SPARKIFY_REGION, AWS_REGION, else "
+                             "boto3's)")
     shards: int = env("SPARKIFY_STREAM_SHARDS", 1,
                       "produce: shards of a stream it creates (--shards)", ge=1, le=500)
     kms_key: str | None = env(

@@ -277,7 +277,8 @@ def _wait_up(url: str, *, any_answer: bool = False, verify: Path | None = None) 
 def _stream_lines(endpoint: str, stream: str) -> Counter[bytes]:
     import boto3
 
-    from ingest.stream.kinesis import get_records, list_shards, shard_iterator
+    from ingest.kinesis.records import get_records, shard_iterator
+    from ingest.kinesis.shards import list_shards
 
     client = boto3.client("kinesis", endpoint_url=endpoint, region_name=ENV["AWS_REGION"],
                           aws_access_key_id="bench", aws_secret_access_key="bench")
@@ -285,7 +286,7 @@ def _stream_lines(endpoint: str, stream: str) -> Counter[bytes]:
     for shard in list_shards(client, stream):
         iterator: str | None = shard_iterator(client, stream, shard.shard_id)
         while iterator:
-            page = get_records(client, iterator)
+            page = get_records(client, shard.shard_id, iterator)
             found.update(record.data for record in page.records)
             iterator = page.next_iterator if page.records else None
     return found

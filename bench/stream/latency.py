@@ -40,10 +40,12 @@ from bench.common.environment import step_env
 from bench.common.machine import load_average
 from bench.common.markdown import update_markdown
 from bench.common.memory import kill_tree, tree_rss
+from ingest.kinesis.client import KinesisEndpoint, kinesis_client
+from ingest.kinesis.records import Entry, put_records
+from ingest.kinesis.shards import ensure_stream
 from ingest.paths import StatePaths, project_root
 from ingest.report.readers import data_files
 from ingest.sample.generate import GenerateConfig, generate
-from ingest.stream.kinesis import Entry, ensure_stream, kinesis_client, put_records
 from ingest.stream.produce import object_events
 
 log = logging.getLogger("bench.stream")
@@ -131,7 +133,7 @@ def run(work: Path, *, rate: float, seconds: float, every: float, shards: int, p
         log.info("staging and building the batch part (songs, first day)")
         subprocess.run([sys.executable, "-m", "ingest", "pipeline", "--source", str(batch)],
                        env=env, cwd=project_root(), check=True, stdout=subprocess.DEVNULL)
-        client = kinesis_client()
+        client = kinesis_client(KinesisEndpoint(env["AWS_REGION"], endpoint))
         ensure_stream(client, STREAM, shards)
         stream_log = work / "stream.log"
         with stream_log.open("wb") as sink:

@@ -6,6 +6,7 @@ import argparse
 import logging
 
 from ingest.errors import IngestError
+from ingest.kinesis.commands import add_stream_options
 from ingest.setting_options import checked
 from ingest.settings import CollectSettings, StreamSettings
 
@@ -18,9 +19,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     stream = StreamSettings.read()
     serve = commands.add_parser("collect", help="serve the HTTP API that puts posted events "
                                                 "on the Kinesis stream (API keys, TLS)")
-    serve.add_argument("--stream", type=checked(StreamSettings, "name"), default=stream.name,
-                       required=stream.name is None,
-                       help="Kinesis stream name (created if missing)")
+    add_stream_options(serve, help="Kinesis stream name (created if missing)")
     serve.add_argument("--shards", type=checked(StreamSettings, "shards"), default=stream.shards,
                        help=f"shards of a stream it creates (default {stream.shards})")
     serve.add_argument("--host", type=checked(CollectSettings, "host"), default=settings.host,
@@ -75,7 +74,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
     from ingest.collect.app import Limits
     from ingest.collect.doors import Doors
     from ingest.collect.server import ServeOptions, serve
-    from ingest.stream.kinesis import validate_stream_name
+    from ingest.kinesis.commands import endpoint_of, stream_name_of
 
     for name in ("shards", "rate", "burst", "max_body", "max_events", "max_pending"):
         if getattr(args, name) <= 0:
@@ -84,7 +83,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
         raise IngestError(f"--burst {args.burst} is below --max-events {args.max_events}: a "
                           "full request could never pass the rate limit")
     limits = Limits(args.max_body, args.max_events, args.rate, args.burst)
-    return serve(ServeOptions(validate_stream_name(args.stream), args.host, args.port,
+    return serve(ServeOptions(stream_name_of(args).value, endpoint_of(args), args.host, args.port,
                               args.shards, limits, args.cert, args.key,
                               args.linger_ms / 1000, args.max_pending,
                               Doors(header_timeout=args.header_timeout,

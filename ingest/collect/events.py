@@ -20,10 +20,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from ingest.kinesis.records import Entry, event_entry
 from ingest.raw.lines import JSON_SPACE, LineProblem
 from ingest.raw.verify import Rejected, body_text, check_line
-from ingest.stream.kinesis import Entry
-from ingest.stream.produce import event_of
 
 NDJSON_TYPES = frozenset({"application/x-ndjson", "application/jsonl", "application/ndjson",
                           "text/plain"})
@@ -133,7 +132,7 @@ def judge(texts: list[str]) -> list[Judged]:
     judged = []
     for text in texts:
         data = text.encode("utf-8")
-        entry = event_of(data, None).entry
+        entry = event_entry(data)
         try:
             check_line("log_data", text, data)
             reason = entry.too_large

@@ -20,8 +20,9 @@ from ingest.collect.doors import Doors, uvicorn_options
 from ingest.collect.keys import KeyStore
 from ingest.collect.sink import StreamSink, kinesis_put
 from ingest.errors import IngestError
+from ingest.kinesis.client import KinesisEndpoint, kinesis_client
+from ingest.kinesis.shards import ensure_stream
 from ingest.paths import StatePaths
-from ingest.stream.kinesis import ensure_stream, kinesis_client
 
 log = logging.getLogger(__name__)
 GRACE_SECONDS = 30  # how long SIGTERM waits for the requests in progress
@@ -32,6 +33,7 @@ class ServeOptions:
     """Where and how `collect` serves."""
 
     stream: str
+    endpoint: KinesisEndpoint
     host: str
     port: int
     shards: int
@@ -83,7 +85,7 @@ def serve(options: ServeOptions) -> int:
     if keys.active_count() == 0:
         log.warning("no active API key in %s: every request gets 401 until one is made "
                     "(`python -m ingest collect-key create --name NAME`)", keys.path)
-    client = kinesis_client(attempts=2, connect_timeout=2, read_timeout=10)
+    client = kinesis_client(options.endpoint, attempts=2, connect_timeout=2, read_timeout=10)
     ensure_stream(client, options.stream, options.shards)
     sink = StreamSink(kinesis_put(client, options.stream), linger=options.linger,
                       max_pending=options.max_pending)

@@ -12,7 +12,7 @@ Back-pressure, answered with 503 and Retry-After instead of accepting:
 
 - more than `max_pending` events already wait for the stream;
 - the stream failed a call (unreachable, throttling that outlasted the retries of
-  ingest.stream.kinesis.put_records): the requests of that call fail, and for `cool_down`
+  ingest.kinesis.records.put_records): the requests of that call fail, and for `cool_down`
   seconds new ones are refused at once; then calls are tried again.
 
 A failed call may have put some of its records (PutRecords is not all-or-nothing): a client
@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ingest.errors import IngestError
-from ingest.stream.kinesis import MAX_BATCH_BYTES, MAX_BATCH_RECORDS, Entry, put_records
+from ingest.kinesis.records import MAX_BATCH_BYTES, MAX_BATCH_RECORDS, Entry, put_records
 
 log = logging.getLogger(__name__)
 PutRecords = Callable[[Sequence[Entry]], int]

@@ -121,7 +121,7 @@ class LocalLocation:
 @dataclass(frozen=True)
 class StreamLocation:
     """A Kinesis data stream: its micro-batches are staged as objects of their own
-    (ingest.raw.stream_objects), never listed."""
+    (ingest.stream.batch_objects), never listed."""
 
     stream: str
 

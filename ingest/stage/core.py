@@ -23,11 +23,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import multiprocessing
-import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from contextlib import AbstractContextManager, nullcontext
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -62,6 +59,7 @@ from ingest.raw.sources import (
     no_files_message,
 )
 from ingest.raw.verify import file_date
+from ingest.stage.verifiers import verifier_pool
 
 log = logging.getLogger(__name__)
 Ledger = dict[tuple[str, str], LedgerEntry]
@@ -71,9 +69,6 @@ Ledger = dict[tuple[str, str], LedgerEntry]
 Payload = TypeVar("Payload")
 Rendered = tuple[Processed, Payload | None]
 Render = Callable[[str, Processed], Payload]
-# Verifying is CPU-bound Python: with at least this many objects to process, it runs in one
-# worker process per core (spawned, so the parent's threads and JVM are not forked).
-PARALLEL_MIN_OBJECTS = 8
 
 
 class Sink(Protocol[Payload]):
@@ -215,23 +210,44 @@ def stage(source: RawSource, sink: Sink[Payload], options: StageOptions, *, lock
     what = f"a stage of {source.uri} into {sink.name}"
     path = lock_path(locks, "stage", source.uri, *lock_identity)
     with exclusive(path, what, wait=options.wait):
-        sink.prepare()
-        ledger = sink.repair(sink.read_ledger())
+        ledger = open_ledger(sink)
         listing = list_raw(source)
         check_listing(source.location, listing, ledger)
         log.info("source %s: %d song files, %d log files", source.uri,
                  len(listing["song_data"]), len(listing["log_data"]))
-        plans = {table: plan_table(table, objects, source.location, ledger, prune=options.prune)
-                 for table, objects in listing.items()}
-        if when_valid is not None and any(not plan.is_empty for plan in plans.values()):
-            when_valid()
-        processed = process_plans(source, sink, plans, ledger, options)
-        if options.archive is not None:
-            present = {obj.key for objects in listing.values() for obj in objects}
-            archive_from_ledger(sink.read_ledger(), source, options.archive, present,
-                                sink.mark_archived)
-        report = StageReport(plans, processed, sink.row_counts(),
-                             rows_changed(plans, processed, ledger))
+        return stage_listed(source, sink, ledger, listing, options, when_valid=when_valid)
+
+
+def open_ledger(sink: Sink[Payload]) -> Ledger:
+    """The first steps of a stage, under its lock: the sink prepared, and its ledger read and
+    repaired (whatever it claims and the data lacks is redone, never trusted blindly)."""
+    sink.prepare()
+    return sink.repair(sink.read_ledger())
+
+
+def stage_listed(source: RawSource, sink: Sink[Payload], ledger: Ledger,
+                 listing: dict[str, list[RawObject]], options: StageOptions, *,
+                 whole_source: bool = True, when_valid: Callable[[], None] | None = None
+                 ) -> StageReport:
+    """The rest of a stage, under the caller's lock, once `open_ledger` gave `ledger`: plan
+    the listed objects against it, read, verify and commit them, archive, report.
+
+    `whole_source` False: `listing` is not all the source holds (a stream's micro-batch lists
+    only its own objects), so what the ledger holds and it lacks has not vanished.
+    """
+    plans = {table: plan_table(table, objects, source.location, ledger, prune=options.prune)
+             for table, objects in listing.items()}
+    if not whole_source:
+        plans = {table: replace(plan, vanished=()) for table, plan in plans.items()}
+    if when_valid is not None and any(not plan.is_empty for plan in plans.values()):
+        when_valid()
+    processed = process_plans(source, sink, plans, ledger, options)
+    if options.archive is not None:
+        present = {obj.key for objects in listing.values() for obj in objects}
+        archive_from_ledger(sink.read_ledger(), source, options.archive, present,
+                            sink.mark_archived)
+    report = StageReport(plans, processed, sink.row_counts(),
+                         rows_changed(plans, processed, ledger))
     for load in report.loads():
         _report(sink.name, load, plans[load.table])
     return report
@@ -287,7 +303,7 @@ def process_plans(source: RawSource, sink: Sink[Payload], plans: dict[str, Table
     processed: dict[str, list[Processed]] = {}
     total = sum(len(plan.process) for plan in plans.values())
     with (ThreadPoolExecutor(max_workers=options.readers) as readers,
-          _verifiers(total) as verifiers):
+          verifier_pool(total) as verifiers):
         for table, plan in plans.items():
             processed[table] = []
             progress = Progress(log, f"staging {table}", len(plan.process))
@@ -353,23 +369,6 @@ def batches(objects: Sequence[RawObject], max_objects: int,
         size += obj.size
     if batch:
         yield batch
-
-
-def _verifiers(objects: int) -> AbstractContextManager[Executor]:
-    """An executor for verification: worker processes when it pays, else this process."""
-    cores = os.cpu_count() or 1
-    if objects < PARALLEL_MIN_OBJECTS or cores < 2:
-        return nullcontext(_Inline())
-    return ProcessPoolExecutor(max_workers=min(cores, 4),
-                               mp_context=multiprocessing.get_context("spawn"))
-
-
-class _Inline(Executor):
-    """Executor.map without workers, for small batches (spawning costs about a second)."""
-
-    def map(self, fn: Any, *iterables: Any, timeout: float | None = None,
-            chunksize: int = 1) -> Iterator[Any]:
-        return map(fn, *iterables)
 
 
 def _report(where: str, load: TableLoad, plan: TablePlan) -> None:

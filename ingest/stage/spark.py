@@ -214,7 +214,7 @@ def stage_spark(source: str | SourceLocation, *, schema: str, location: Location
 def register_landing(spark: SqlRunner, schema: str, state: StatePaths,
                      source: SourceLocation, landing: StageReport) -> None:
     """Bring the tables over `source`'s landing in line with it, as a stage does at its end:
-    for rows landed outside a stage (a stream's micro-batches, ingest.stage.stream)."""
+    for rows landed outside a stage (a stream's micro-batches, ingest.stream.query)."""
     verified = landing_folder(state, source) / "verified"
     statements = schema_ddl(schema, str(verified / "song_data"), str(verified / "log_data"))
     _register(spark, schema, statements, landing, verified)

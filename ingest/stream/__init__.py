@@ -1,1 +1,4 @@
-"""Events as they happen: Kinesis streams, the producer, the delivery to S3, the Spark source."""
+"""Events as they happen, the whole streaming job: `produce` (a source onto a stream),
+`deliver` (a stream into raw log objects), and `stream` (the Spark source, the streaming
+query, each micro-batch landed through the staging loop's steps, then a build). Kinesis
+itself is reached through the adapter below it, ingest.kinesis."""

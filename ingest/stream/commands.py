@@ -1,5 +1,11 @@
-"""`produce` and `deliver` sub-commands: a source's events onto a Kinesis stream, and back
-into raw log objects (docs/streaming.md)."""
+"""`produce`, `deliver` and `stream`: a source's events onto a Kinesis stream, back into raw
+log objects, and into the Spark landing micro-batch by micro-batch with a build after each
+(docs/streaming.md).
+
+The command line is the edge: options and settings are read here (the stream's name, region
+and endpoint through ingest.kinesis.commands, the state folder, the source) and passed down
+typed; nothing below reads a setting.
+"""
 
 from __future__ import annotations
 
@@ -12,19 +18,28 @@ from contextlib import contextmanager
 from types import FrameType
 
 from ingest.errors import IngestError
+from ingest.kinesis.commands import add_stream_options, endpoint_of, stream_name_of
+from ingest.run.commands import add_schema_option
 from ingest.setting_options import checked
-from ingest.settings import DeliverSettings, ProduceSettings, StageSettings, StreamSettings
+from ingest.settings import (
+    DeliverSettings,
+    ProduceSettings,
+    RunSettings,
+    StageSettings,
+    StreamSettings,
+)
+from ingest.stage.commands import add_raw_schema_option, require_source
 
 log = logging.getLogger("ingest")
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register `produce` and `deliver`."""
+    """Register `produce`, `deliver` and `stream`."""
     stream = StreamSettings.read()
     pace = ProduceSettings.read()
     prod = commands.add_parser("produce", help="replay a source's log events onto a Kinesis "
                                                 "stream (creating it if missing)")
-    _stream_option(prod, stream)
+    add_stream_options(prod)
     source = StageSettings.read().source
     prod.add_argument("--source", default=source, required=source is None,
                       help="local folder or s3://bucket/prefix with log_data/")
@@ -43,7 +58,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     limits = DeliverSettings.read()
     dlv = commands.add_parser("deliver", help="write a Kinesis stream's records as raw log "
                                                "objects (like Firehose), checkpointed")
-    _stream_option(dlv, stream)
+    add_stream_options(dlv)
     dlv.add_argument("--to", type=checked(DeliverSettings, "to"), default=limits.to,
                      required=limits.to is None,
                      help="local folder or s3://bucket/prefix (objects go under log_data/)")
@@ -62,25 +77,47 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
                      help="wait for another delivery of the same stream and destination to "
                           "stop (default: exit 75 at once)")
     dlv.set_defaults(handler=cmd_deliver)
+    _add_stream_command(commands, stream)
 
 
-def _stream_option(parser: argparse.ArgumentParser, settings: StreamSettings) -> None:
-    parser.add_argument("--stream", type=checked(StreamSettings, "name"), default=settings.name,
-                        required=settings.name is None,
-                        help="Kinesis stream name")
+def _add_stream_command(commands: argparse._SubParsersAction[argparse.ArgumentParser],
+                        streams: StreamSettings) -> None:
+    staging, settings = StageSettings.read(), RunSettings.read()
+    stream = commands.add_parser(
+        "stream", help="Spark Structured Streaming from Kinesis into the landing, each "
+                       "micro-batch followed by the incremental dbt build")
+    add_stream_options(stream, required=False, help="the Kinesis data stream")
+    when = stream.add_mutually_exclusive_group()
+    when.add_argument("--once", action="store_true",
+                      help="read what the stream holds now, then stop (for cron)")
+    when.add_argument("--every", type=checked(StreamSettings, "every"), default=streams.every,
+                      help="interval between micro-batches, e.g. 30s (default)")
+    stream.add_argument("--target", type=checked(StageSettings, "target"), default=staging.target,
+                        choices=["spark"])
+    stream.add_argument("--source", type=checked(StageSettings, "source"), default=staging.source,
+                        help="the batch source: staged first (its songs, and any daily log "
+                             "files; songs only is fine), its landing and raw tables are "
+                             "the ones the events join")
+    add_raw_schema_option(stream, staging)
+    add_schema_option(stream, settings)
+    stream.add_argument("--max-records", type=checked(StreamSettings, "max_records"),
+                        default=streams.max_records,
+                        help="records per micro-batch at most")
+    stream.set_defaults(handler=cmd_stream)
 
 
 def cmd_produce(args: argparse.Namespace) -> int:
+    from ingest.kinesis.client import kinesis_client
+    from ingest.kinesis.shards import ensure_stream
     from ingest.raw.sources import open_source, parse_source
-    from ingest.stream.kinesis import ensure_stream, kinesis_client, validate_stream_name
     from ingest.stream.produce import Pace, produce
 
-    stream = validate_stream_name(args.stream)
+    stream = stream_name_of(args).value
     pace = Pace.parse(str(args.rate), args.speedup)
     if args.shards < 1:
         raise IngestError(f"--shards {args.shards}: must be at least 1")
     source = open_source(parse_source(args.source))
-    client = kinesis_client()
+    client = kinesis_client(endpoint_of(args))
     ensure_stream(client, stream, args.shards, kms_key=args.encrypt)
     report = produce(client, stream, source, pace)
     log.info("%s", report.summary(stream))
@@ -88,20 +125,21 @@ def cmd_produce(args: argparse.Namespace) -> int:
 
 
 def cmd_deliver(args: argparse.Namespace) -> int:
+    from ingest.kinesis.client import kinesis_client
     from ingest.locks import exclusive, lock_path
     from ingest.paths import StatePaths
     from ingest.raw.sources import parse_source
     from ingest.stream.checkpoints import Checkpoints
     from ingest.stream.deliver import Delivery, Limits
-    from ingest.stream.kinesis import kinesis_client, validate_stream_name
-    from ingest.stream.objects import Destination
+    from ingest.stream.delivered_objects import Destination
 
-    stream = validate_stream_name(args.stream)
+    stream = stream_name_of(args).value
     for name in ("max_records", "max_bytes", "max_seconds"):
         if getattr(args, name) <= 0:
             raise IngestError(f"--{name.replace('_', '-')}: must be above 0")
     limits = Limits(args.max_records, args.max_bytes, args.max_seconds)
     location = parse_source(args.to)
+    endpoint = endpoint_of(args)
     state = StatePaths.default()
     identity = (stream, location.uri)
     lock = lock_path(state.locks, "deliver", *identity)
@@ -112,13 +150,66 @@ def cmd_deliver(args: argparse.Namespace) -> int:
                             .with_suffix(".sqlite"), stream, location.uri)
         try:
             with _stop_on_signals() as stop:
-                delivery = Delivery(kinesis_client(), stream, destination, store, limits,
-                                    stop)
+                delivery = Delivery(kinesis_client(endpoint), stream, destination, store,
+                                    limits, stop)
                 report = delivery.run(once=args.once)
         finally:
             store.close()
     log.info("%s", report.summary(stream, location.uri))
     return 0
+
+
+def cmd_stream(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from ingest.paths import StatePaths
+    from ingest.raw.sources import parse_source
+    from ingest.run.builds import spark_target, staged_by_hand
+    from ingest.run.scheduler import build_after, parse_interval, use_schemas
+    from ingest.stage.core import StageReport
+    from ingest.stage.ledger_mark import landing_mark
+    from ingest.stream.batch import LandedBatch
+    from ingest.stream.query import StreamConfig, run_stream
+
+    if args.target != "spark":
+        raise IngestError(f"stream --target {args.target}: only spark (the Spark landing)")
+    stream = stream_name_of(args)
+    if args.max_records < 1:
+        raise IngestError("--max-records must be at least 1")
+    every = None if args.once else parse_interval(args.every)
+    use_schemas(args.raw_schema, args.schema)
+    state = StatePaths.default()
+    config = StreamConfig(stream, endpoint_of(args), parse_source(require_source(args)),
+                          args.raw_schema, args.max_records)
+
+    mark = landing_mark(state, config.source)
+
+    def after_batch(landed: LandedBatch) -> None:
+        build_after("spark", state, spark_target(state), args.raw_schema, args.schema, landed,
+                    mark)
+
+    def on_interrupted(_batch_id: int) -> None:
+        # its rows may have landed (and be replayed as "nothing new") without a build
+        staged_by_hand(state, spark_target(state), args.raw_schema)
+
+    sources: list[StageReport] = []
+
+    def on_source_staged(report: StageReport) -> None:
+        sources.append(report)
+        if every is not None:
+            # a continuous stream: what the source brought (new songs) reaches the marts
+            # now, not with the next event; --once builds it with its micro-batches
+            build_after("spark", state, spark_target(state), args.raw_schema, args.schema,
+                        report, mark)
+
+    code = run_stream(config, state, every=every, after_batch=after_batch,
+                      on_interrupted=on_interrupted, on_source_staged=on_source_staged)
+    if args.once and sources:
+        # what the source brought and no micro-batch built (an empty stream, or a source
+        # staged by hand since the last build): built now, if the ledger moved since
+        build_after("spark", state, spark_target(state), args.raw_schema, args.schema,
+                    replace(sources[0], rows_changed=False), mark)
+    return code
 
 
 @contextmanager

@@ -1,8 +1,8 @@
 """`deliver`: what Firehose does for Redshift, the stream into raw log objects.
 
 Every shard is read with GetRecords into its own buffer, which is written (as objects, see
-ingest.stream.objects) once it holds `max_records` records or `max_bytes` bytes, or has waited
-`max_seconds`. A re-shard is followed: a child shard is read only once its parents are
+ingest.stream.delivered_objects) once it holds `max_records` records or `max_bytes` bytes,
+or has waited `max_seconds`. A re-shard is followed: a child shard is read only once its parents are
 finished (read to their end and delivered), so a key's events stay in order.
 
 At least once, and never under two keys: a buffer's last sequence number is recorded as
@@ -21,17 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ingest.errors import IngestError
+from ingest.kinesis.client import error_code
+from ingest.kinesis.records import RecordsPage, StreamRecord, get_records, shard_iterator
+from ingest.kinesis.shards import ShardInfo, list_shards
 from ingest.stream.checkpoints import Checkpoints
-from ingest.stream.kinesis import (
-    RecordsPage,
-    ShardInfo,
-    StreamRecord,
-    error_code,
-    get_records,
-    list_shards,
-    shard_iterator,
-)
-from ingest.stream.objects import Destination, log_objects
+from ingest.stream.delivered_objects import Destination, log_objects
 
 log = logging.getLogger(__name__)
 _THROTTLED = {"ProvisionedThroughputExceededException", "LimitExceededException"}
@@ -168,7 +162,7 @@ class Delivery:
                                              after=reader.after)
         limit = 10_000 if reader.pending else self.limits.max_records - len(reader.buffer)
         try:
-            return get_records(self.client, reader.iterator, limit)
+            return get_records(self.client, shard_id, reader.iterator, limit)
         except IngestError as exc:
             code = error_code(exc.__cause__)
             if code == "ExpiredIteratorException":

@@ -22,17 +22,17 @@ from dataclasses import dataclass
 import orjson
 
 from ingest.errors import IngestError
-from ingest.progress import Progress
-from ingest.raw.sources import RawSource
-from ingest.stream.kinesis import (
+from ingest.kinesis.records import (
     MAX_BATCH_BYTES,
     MAX_BATCH_RECORDS,
     Entry,
+    entry_of,
     put_records,
 )
+from ingest.progress import Progress
+from ingest.raw.sources import RawSource
 
 log = logging.getLogger(__name__)
-UNPARSED_KEY = "unparsed"
 
 
 @dataclass(frozen=True)
@@ -94,17 +94,18 @@ class ProduceReport:
 
 
 def event_of(line: bytes, previous_ts: int | None) -> Event:
-    """The record of one line: the line itself, keyed by user and session when it has them."""
+    """The record of one line: the line itself, keyed by user and session when it has them
+    (ingest.kinesis.records.entry_of), with its `ts` (the previous line's when it has none)."""
     try:
         value = orjson.loads(line)
     except orjson.JSONDecodeError:
         value = None
+    entry = entry_of(line, value)
     if isinstance(value, dict) and "sessionId" in value:
-        key = f"{value.get('userId', '')}/{value['sessionId']}"[:256]
         ts = value.get("ts")
         own_ts = ts if type(ts) is int else None
-        return Event(Entry(line, key), own_ts if own_ts is not None else previous_ts, True)
-    return Event(Entry(line, UNPARSED_KEY), previous_ts, False)
+        return Event(entry, own_ts if own_ts is not None else previous_ts, True)
+    return Event(entry, previous_ts, False)
 
 
 def object_events(body: bytes) -> list[Event]:

@@ -17,8 +17,9 @@ same records again (the range between two offsets never changes).
 - `trigger(availableNow=True)`: `prepareForTriggerAvailableNow` notes the time, and records
   that arrived later (ApproximateArrivalTimestamp) are left for the next run.
 
-Options: `stream` (required), `region`, `endpoint` (default: boto3's chain, which reads
-AWS_REGION and AWS_ENDPOINT_URL), `maxRecordsPerTrigger`.
+Options: `stream` (required), `region`, `endpoint` (the command line resolves them once:
+ingest.kinesis.client.KinesisEndpoint; unset, boto3's chain), `maxRecordsPerTrigger`. Shards
+and records are read through the Kinesis adapter (ingest.kinesis).
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ from pyspark.sql.streaming.datasource import (
 from pyspark.sql.types import StructType
 
 from ingest.errors import IngestError
+from ingest.kinesis.client import KinesisEndpoint, kinesis_client
+from ingest.kinesis.records import StreamRecord, get_records, shard_iterator
+from ingest.kinesis.shards import ShardInfo, list_shards
 
 log = logging.getLogger(__name__)
 NAME = "kinesis"
@@ -54,8 +58,7 @@ class KinesisOptions:
     """The source's options, checked once."""
 
     stream: str
-    region: str | None = None
-    endpoint: str | None = None
+    endpoint: KinesisEndpoint
     max_records: int | None = None
 
     @classmethod
@@ -66,34 +69,27 @@ class KinesisOptions:
         limit = options.get("maxRecordsPerTrigger")
         if limit is not None and (not limit.isdigit() or int(limit) < 1):
             raise IngestError(f"maxRecordsPerTrigger {limit!r}: use a positive integer")
-        return cls(stream, options.get("region") or None, options.get("endpoint") or None,
-                   int(limit) if limit else None)
+        endpoint = KinesisEndpoint(options.get("region") or None,
+                                   options.get("endpoint") or None)
+        return cls(stream, endpoint, int(limit) if limit else None)
+
+    def as_options(self) -> dict[str, str]:
+        """The options that parse back into these (for `spark.readStream.option`)."""
+        limit = {} if self.max_records is None else {
+            "maxRecordsPerTrigger": str(self.max_records)}
+        return {"stream": self.stream, **limit, **self.endpoint.options()}
 
     def client(self) -> Any:
         """A Kinesis client (boto3's credential chain; retries throttled calls)."""
-        import boto3
-        from botocore.config import Config
-
-        config = Config(retries={"max_attempts": 8, "mode": "standard"}, connect_timeout=5,
-                        read_timeout=60)
-        return boto3.session.Session().client("kinesis", region_name=self.region,
-                                              endpoint_url=self.endpoint, config=config)
-
-
-def default_region() -> str | None:
-    """The region boto3 finds here (AWS_REGION, the profile's config): Spark's Python
-    workers see only the environment the JVM started with, so it is passed to them."""
-    import boto3
-
-    region: str | None = boto3.session.Session().region_name
-    return region
+        return kinesis_client(self.endpoint, attempts=8, read_timeout=60)
 
 
 def check_stream(options: KinesisOptions) -> None:
     """The stream exists and answers; IngestError in one line otherwise (before Spark)."""
     from botocore import exceptions as bx
 
-    where = f" at {options.endpoint}" if options.endpoint else ""
+    url = options.endpoint.url
+    where = f" at {url}" if url else ""
     try:
         options.client().describe_stream_summary(StreamName=options.stream)
     except bx.ClientError as exc:
@@ -112,51 +108,24 @@ def check_stream(options: KinesisOptions) -> None:
         raise IngestError(f"cannot reach Kinesis{where}: {exc}") from None
 
 
-@dataclass(frozen=True)
-class Shard:
-    """A shard as `list_shards` says: its parents, and whether it is closed (re-sharded)."""
-
-    id: str
-    parents: tuple[str, ...]
-    closed: bool
-
-
-def list_shards(client: Any, stream: str) -> list[Shard]:
-    """Every shard of the stream still within its retention, parents before children
-    (shard ids grow with creation)."""
-    shards: list[Shard] = []
-    request: dict[str, Any] = {"StreamName": stream}
-    while True:
-        page = client.list_shards(**request)
-        for item in page["Shards"]:
-            parents = tuple(item[name] for name in ("ParentShardId", "AdjacentParentShardId")
-                            if item.get(name))
-            closed = "EndingSequenceNumber" in item.get("SequenceNumberRange", {})
-            shards.append(Shard(item["ShardId"], parents, closed))
-        if not page.get("NextToken"):
-            return sorted(shards, key=lambda shard: shard.id)
-        request = {"NextToken": page["NextToken"]}
-
-
 class ShardCursor:
     """The records of one shard after a sequence number, in order, until the reader caught
     up; `ended` then says a closed shard was read to its end."""
 
-    def __init__(self, client: Any, stream: str, shard: Shard, after: str) -> None:
+    def __init__(self, client: Any, stream: str, shard: ShardInfo, after: str) -> None:
         self.client, self.stream, self.shard, self.after = client, stream, shard, after
         self.ended = False
 
-    def records(self) -> Iterator[dict[str, Any]]:
-        start = ({"ShardIteratorType": "AFTER_SEQUENCE_NUMBER",
-                  "StartingSequenceNumber": self.after}
-                 if self.after != NOT_READ else {"ShardIteratorType": "TRIM_HORIZON"})
-        iterator = self.client.get_shard_iterator(StreamName=self.stream, ShardId=self.shard.id,
-                                                  **start)["ShardIterator"]
+    def records(self) -> Iterator[StreamRecord]:
+        shard_id = self.shard.shard_id
+        iterator: str | None = shard_iterator(
+            self.client, self.stream, shard_id,
+            after=None if self.after == NOT_READ else self.after)
         while iterator:
-            page = self.client.get_records(ShardIterator=iterator, Limit=_PAGE)
-            yield from page["Records"]
-            iterator = page.get("NextShardIterator")
-            caught_up = not page["Records"] and page.get("MillisBehindLatest", 0) == 0
+            page = get_records(self.client, shard_id, iterator, _PAGE)
+            yield from page.records
+            iterator = page.next_iterator
+            caught_up = not page.records and page.millis_behind == 0
             if not iterator or caught_up:
                 self.ended = not iterator or self.shard.closed
                 return
@@ -191,7 +160,8 @@ class KinesisStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
 
     def initialOffset(self) -> dict[str, str]:
         """Every shard listed now, from its start (TRIM_HORIZON)."""
-        return {shard.id: NOT_READ for shard in list_shards(self.client, self.options.stream)}
+        return {shard.shard_id: NOT_READ
+                for shard in list_shards(self.client, self.options.stream)}
 
     def getDefaultReadLimit(self) -> ReadLimit:
         limit = self.options.max_records
@@ -207,25 +177,26 @@ class KinesisStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
         budget = limit.max_rows if isinstance(limit, ReadMaxRows) else None
         end = dict(start)
         shards = list_shards(self.client, self.options.stream)
-        listed = {shard.id for shard in shards}
+        listed = {shard.shard_id for shard in shards}
         ended: set[str] = set()
         for shard in shards:
-            end.setdefault(shard.id, NOT_READ)
+            end.setdefault(shard.shard_id, NOT_READ)
             waiting = [parent for parent in shard.parents if parent in listed
                        and parent not in ended]
             if waiting or budget == 0:
                 continue
-            cursor = ShardCursor(self.client, self.options.stream, shard, end[shard.id])
+            cursor = ShardCursor(self.client, self.options.stream, shard, end[shard.shard_id])
             for record in cursor.records():
-                if self.until is not None and record["ApproximateArrivalTimestamp"] > self.until:
+                if (self.until is not None and record.arrival is not None
+                        and record.arrival > self.until):
                     break
-                end[shard.id] = record["SequenceNumber"]
+                end[shard.shard_id] = record.sequence
                 budget = None if budget is None else budget - 1
                 if budget == 0:
                     break
             else:
                 if cursor.ended:
-                    ended.add(shard.id)
+                    ended.add(shard.shard_id)
         return end
 
     def partitions(self, start: dict[str, str], end: dict[str, str]) -> Sequence[InputPartition]:
@@ -237,15 +208,14 @@ class KinesisStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
     def read(self, partition: InputPartition) -> Iterator[tuple[Any, ...]]:
         """The partition's records again, as rows (runs in a Python worker)."""
         assert isinstance(partition, ShardRange)
-        shard = Shard(partition.shard, (), closed=False)
+        shard = ShardInfo(partition.shard, (), "", None)
         cursor = ShardCursor(self.client, self.options.stream, shard, partition.after)
         for record in cursor.records():
-            sequence = record["SequenceNumber"]
+            sequence = record.sequence
             if not _behind(sequence, partition.last):
                 return
-            yield (self.options.stream, partition.shard, sequence,
-                   record["ApproximateArrivalTimestamp"], record.get("PartitionKey"),
-                   _text(record["Data"]))
+            yield (self.options.stream, partition.shard, sequence, record.arrival,
+                   record.partition_key, _text(record.data))
             if sequence == partition.last:
                 return
 

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from bench.stream.latency import StreamBenchResult, Watcher, markdown, percentile, plays_of
-from ingest.stream.kinesis import Entry
+from ingest.kinesis.records import Entry
 
 
 def _event(page: str, user: str, session: int, item: int) -> Entry:

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from ingest.collect.events import JSON_TYPE, BodyProblem, event_texts, judge, media_type
-from ingest.raw.stream_objects import stream_key
 from ingest.raw.verify import Rejected, Unreadable, verify_object
+from ingest.stream.batch_objects import batch_object_key
 from tests.support.bad_inputs import write_corpus
 from tests.support.collector import events
 
@@ -28,7 +28,7 @@ def stage_reasons(lines: list[bytes]) -> list[str | None]:
     """The stage's reason for each line inside a stream object (None: it loads). A good
     line goes last, so that no posted line is the object's last (a cut-off last line is
     worded as such; see docs/collector.md)."""
-    key = stream_key("collected", "shardId-000000000000", "1", "2")
+    key = batch_object_key("collected", "shardId-000000000000", "1", "2")
     verified = verify_object("log_data", key, b"\n".join([*lines, GOOD]), final=True)
     reasons = {bad.line_number: bad.reason for bad in verified.bad}
     return [reasons.get(number) for number in range(1, len(lines) + 1)]

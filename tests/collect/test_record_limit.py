@@ -1,5 +1,5 @@
 """Acknowledged means on the stream: the record limit (data + partition key <= 1 MiB) is one
-definition (ingest.stream.kinesis.Entry.too_large), and the collector answers `accepted`
+definition (ingest.kinesis.records.Entry.too_large), and the collector answers `accepted`
 only for what it put; a record over the limit is answered `rejected` with the reason."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from ingest.collect.app import Limits
-from ingest.stream.kinesis import MAX_RECORD_BYTES, Entry
+from ingest.kinesis.records import MAX_RECORD_BYTES, Entry
 from ingest.stream.produce import event_of
 from tests.support.collector import DAY, Collector, collector_thread
 from tests.support.raw_lines import good_event

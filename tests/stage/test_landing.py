@@ -12,7 +12,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-import ingest.stage.core as core_module
+import ingest.stage.verifiers as verifiers_module
 from ingest.aws import s3_client
 from ingest.errors import IngestError
 from ingest.raw.sources import open_source, parse_source
@@ -141,7 +141,7 @@ def test_worker_processes_land_exactly_what_inline_verification_lands(
     (raw / log_key(day)).write_bytes(log_with_bad_lines(day, 1000, BAD_LINES))
 
     def landed(mode: str, threshold: int) -> tuple[object, ...]:
-        monkeypatch.setattr(core_module, "PARALLEL_MIN_OBJECTS", threshold)
+        monkeypatch.setattr(verifiers_module, "PARALLEL_MIN_OBJECTS", threshold)
         result = _land(str(raw), tmp_path / mode)
         files = {
             str(path.relative_to(tmp_path / mode)): [

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from ingest.aws import s3_client
-from ingest.stream.kinesis import get_records, list_shards, shard_iterator
+from ingest.kinesis.records import get_records, shard_iterator
+from ingest.kinesis.shards import list_shards
 from tests.support.raw_lines import good_event, log_key
 
 DAY = dt.date(2018, 11, 2)
@@ -46,7 +47,7 @@ def stream_records(client: Any, stream: str) -> list[Any]:
     for shard in list_shards(client, stream):
         iterator: str | None = shard_iterator(client, stream, shard.shard_id)
         while iterator:
-            page = get_records(client, iterator)
+            page = get_records(client, shard.shard_id, iterator)
             records += page.records
             iterator = page.next_iterator if page.records else None
     return records

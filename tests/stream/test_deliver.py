@@ -9,12 +9,13 @@ from typing import Any
 import pytest
 
 from ingest.cli import main
+from ingest.kinesis.client import KinesisEndpoint, kinesis_client
+from ingest.kinesis.shards import ensure_stream, list_shards
 from ingest.raw.sources import LocalSource, parse_source
 from ingest.raw.verify import file_date
 from ingest.stream.checkpoints import Checkpoints
 from ingest.stream.deliver import Delivery, Limits
-from ingest.stream.kinesis import ensure_stream, kinesis_client, list_shards
-from ingest.stream.objects import Destination, LogObject
+from ingest.stream.delivered_objects import Destination, LogObject
 from ingest.stream.produce import Pace, produce
 from tests.stream.support import (
     MALFORMED,
@@ -93,7 +94,7 @@ def test_a_crash_between_objects_and_checkpoint_rewrites_the_same_keys(aws: str,
     out = tmp_path / "out"
     store = Checkpoints(tmp_path / "state" / "cp.sqlite", "events", str(out))
     destination = Destination(parse_source(str(out)))
-    client = kinesis_client()
+    client = kinesis_client(KinesisEndpoint.resolve(None, None))
     # the first buffer spans both days: its second object is never written
     limits = Limits(max_records=80)
     with pytest.raises(SystemExit):
@@ -136,7 +137,7 @@ class SplitsAfter:
 def test_a_reshard_while_producing_loses_nothing(aws: str, tmp_path: Path) -> None:
     write_handwritten(tmp_path / "src", events_per_day=600)
     expected = source_lines(tmp_path / "src")
-    client = kinesis_client()
+    client = kinesis_client(KinesisEndpoint.resolve(None, None))
     ensure_stream(client, "events", 1)
 
     report = produce(SplitsAfter(client, 1), "events", LocalSource(tmp_path / "src"), Pace())
@@ -170,7 +171,8 @@ def test_a_buffer_is_written_once_it_waited_max_seconds(aws: str, tmp_path: Path
     expected = _produce(tmp_path, shards=1, per_day=10)
     out = tmp_path / "out"
     stop = threading.Event()
-    delivery = Delivery(kinesis_client(), "events", Destination(parse_source(str(out))),
+    delivery = Delivery(kinesis_client(KinesisEndpoint.resolve(None, None)), "events",
+                        Destination(parse_source(str(out))),
                         Checkpoints(tmp_path / "cp.sqlite", "events", str(out)),
                         Limits(max_records=10_000, max_seconds=0.5, poll_seconds=0.05), stop)
     worker = threading.Thread(target=delivery.run, kwargs={"once": False})

@@ -10,6 +10,7 @@ import pytest
 from pyspark.sql.streaming.datasource import ReadAllAvailable, ReadMaxRows
 
 from ingest.errors import IngestError
+from ingest.kinesis.client import KinesisEndpoint
 from ingest.stream.source import (
     NOT_READ,
     KinesisOptions,
@@ -38,7 +39,7 @@ def endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 
 def _reader(endpoint: str, stream: str = "events") -> KinesisStreamReader:
-    return KinesisStreamReader(KinesisOptions(stream, REGION, endpoint))
+    return KinesisStreamReader(KinesisOptions(stream, KinesisEndpoint(REGION, endpoint)))
 
 
 def _rows(reader: KinesisStreamReader, start: dict[str, str], end: dict[str, str]) -> list[Any]:
@@ -121,6 +122,6 @@ def test_new_child_shards_appear_and_the_closed_parent_is_read_to_its_end(
 
 def test_a_missing_stream_is_one_line(endpoint: str) -> None:
     with pytest.raises(IngestError, match="Kinesis stream 'nowhere' not found at http"):
-        check_stream(KinesisOptions("nowhere", REGION, endpoint))
+        check_stream(KinesisOptions("nowhere", KinesisEndpoint(REGION, endpoint)))
     with pytest.raises(IngestError, match="maxRecordsPerTrigger '0'"):
         KinesisOptions.parse({"stream": "s", "maxRecordsPerTrigger": "0"})

@@ -12,9 +12,11 @@ import pytest
 
 from ingest.cli import main
 from ingest.errors import IngestError
+from ingest.kinesis.client import KinesisEndpoint, kinesis_client
+from ingest.kinesis.records import UNPARSED_KEY
+from ingest.kinesis.shards import list_shards
 from ingest.sample.generate import GenerateConfig, generate
-from ingest.stream.kinesis import kinesis_client, list_shards
-from ingest.stream.produce import UNPARSED_KEY, Pace, object_events
+from ingest.stream.produce import Pace, object_events
 from tests.stream.support import MALFORMED, source_lines, stream_records, write_handwritten
 
 
@@ -29,7 +31,7 @@ def test_generated_and_handwritten_lines_land_exactly(aws: str, tmp_path: Path,
         assert main(["produce", "--stream", "events", "--source", str(tmp_path / "src"),
                      "--shards", "3"]) == 0
 
-    client = kinesis_client()
+    client = kinesis_client(KinesisEndpoint.resolve(None, None))
     assert len(list_shards(client, "events")) == 3
     records = stream_records(client, "events")
     assert Counter(record.data for record in records) == Counter(expected)
@@ -44,7 +46,7 @@ def test_events_of_a_session_arrive_in_ts_order(aws: str, tmp_path: Path) -> Non
     assert main(["produce", "--stream", "ordered", "--source", str(tmp_path / "src")]) == 0
 
     by_key: dict[str, list[int]] = {}
-    for record in stream_records(kinesis_client(), "ordered"):
+    for record in stream_records(kinesis_client(KinesisEndpoint.resolve(None, None)), "ordered"):
         event = json.loads(record.data)
         by_key.setdefault(record.partition_key, []).append(event["ts"])
     assert by_key and all(times == sorted(times) for times in by_key.values())

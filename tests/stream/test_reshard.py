@@ -10,7 +10,7 @@ from typing import Any
 from ingest.raw.sources import parse_source
 from ingest.stream.checkpoints import Checkpoints
 from ingest.stream.deliver import Delivery, Limits
-from ingest.stream.objects import Destination
+from ingest.stream.delivered_objects import Destination
 from tests.stream.support import lines_of, local_objects
 from tests.support.raw_lines import good_event
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingest.stage.stream import interrupted_batch
+from ingest.stream.query import interrupted_batch
 
 
 def _write(checkpoint: Path, log_name: str, *names: str) -> None:

@@ -24,9 +24,10 @@ from ingest.collect.app import Limits, create_app
 from ingest.collect.doors import Doors, uvicorn_options
 from ingest.collect.keys import KeyStore
 from ingest.collect.sink import StreamSink, kinesis_put
-from ingest.stream.kinesis import ensure_stream, kinesis_client
+from ingest.kinesis.client import KinesisEndpoint, kinesis_client
+from ingest.kinesis.shards import ensure_stream
 from tests.stream.support import stream_records
-from tests.support.kinesis import kinesis
+from tests.support.kinesis import REGION, kinesis
 from tests.support.project import PROJECT_DIR
 from tests.support.raw_lines import good_event
 
@@ -74,7 +75,9 @@ def collector_thread(endpoint: str, state: Path, limits: Limits | None = None, *
 
     keys = KeyStore(state / "collector" / "api-keys.json")
     _key, text = keys.create("tests")
-    client = kinesis_client(attempts=1, connect_timeout=1, read_timeout=5)
+    # the endpoint of AWS_ENDPOINT_URL, as the command line's (a test may point it elsewhere)
+    client = kinesis_client(KinesisEndpoint(REGION, None), attempts=1, connect_timeout=1,
+                            read_timeout=5)
     ensure_stream(client, stream, 2)
     sink = StreamSink(kinesis_put(client, stream, attempts=2), linger=linger)
     app = create_app(stream, keys, sink, limits or Limits())

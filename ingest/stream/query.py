@@ -1,12 +1,14 @@
 """`python -m ingest stream`: a Kinesis stream into the Spark landing, micro-batch by micro-batch.
 
 `spark.readStream.format("kinesis")` (ingest.stream.source) → `foreachBatch`: each
-micro-batch's records become one log object per shard (ingest.raw.stream_objects), staged
-by the one staging loop into the landing of the batch source (`--source`), whose tables
-(`<raw schema>.log_data`) the dbt project reads: verified by the same rules, bad lines
-quarantined with their reason, rows landed per UTC day with their ledger entries. Then the
-tables learn the new days, and `after_batch` (the CLI passes the incremental dbt build of
-ingest.run.scheduler) runs before the next micro-batch starts.
+micro-batch's records become one log object per shard (ingest.stream.batch_objects), landed
+through the steps of the one staging loop (ingest.stream.batch) into the landing of the
+batch source (`--source`), whose tables (`<raw schema>.log_data`) the dbt project reads:
+verified by the same rules, bad lines quarantined with their reason, rows landed per UTC
+day with their ledger entries. Then the tables learn the new days, and `after_batch` (the
+CLI passes the incremental dbt build of ingest.run.scheduler) runs before the next
+micro-batch starts. The command line (ingest.stream.commands) resolves the stream's name,
+region and endpoint, the source and the state folder, and passes them here as they are.
 
 The batch source itself is staged first, when the stream starts (its songs, and any daily
 log files, as `stage` would): a deployment whose every event comes by the stream still
@@ -23,19 +25,21 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ingest.errors import IngestError
+from ingest.kinesis.client import KinesisEndpoint, StreamName
+from ingest.kinesis.records import StreamRecord
 from ingest.locks import exclusive, lock_path
 from ingest.paths import StatePaths
-from ingest.raw.sources import SourceLocation, parse_source
-from ingest.raw.stream_objects import StreamObjects, StreamRecord
+from ingest.raw.sources import SourceLocation
 from ingest.stage.core import StageReport
 from ingest.stage.spark import landing_folder, register_landing, stage_spark
-from ingest.stage.stream_batch import LandedBatch, land_batch
-from ingest.stream.source import NAME, KinesisOptions, check_stream, default_region, register
+from ingest.stream.batch import LandedBatch, land_batch
+from ingest.stream.batch_objects import StreamObjects
+from ingest.stream.source import NAME, KinesisOptions, check_stream, register
 
 log = logging.getLogger(__name__)
 AfterBatch = Callable[[LandedBatch], None]
@@ -47,18 +51,16 @@ Interrupted = Callable[[int], None]
 class StreamConfig:
     """What `stream` reads, and the landing and raw schema its events join."""
 
-    stream: str
-    source: str  # the batch source: its landing holds the stream's rows too
+    stream: StreamName
+    endpoint: KinesisEndpoint
+    source: SourceLocation  # the batch source: its landing holds the stream's rows too
     raw_schema: str
     max_records: int = 100_000
-    region: str | None = None
-    endpoint: str | None = None
 
-    def options(self) -> dict[str, str]:
+    @property
+    def kinesis(self) -> KinesisOptions:
         """The kinesis source's options."""
-        options = {"stream": self.stream, "maxRecordsPerTrigger": str(self.max_records),
-                   "region": self.region or "", "endpoint": self.endpoint or ""}
-        return {key: value for key, value in options.items() if value}
+        return KinesisOptions(self.stream.value, self.endpoint, self.max_records)
 
 
 def checkpoint_folder(state: StatePaths, stream: str, landing: Path) -> Path:
@@ -79,7 +81,7 @@ def interrupted_batch(checkpoint: Path) -> int | None:
     return planned if planned > last("commits") else None
 
 
-def run_stream(config: StreamConfig, *, every: float | None, state: StatePaths | None = None,
+def run_stream(config: StreamConfig, state: StatePaths, *, every: float | None,
                after_batch: AfterBatch | None = None, spark: Any = None,
                on_interrupted: Interrupted | None = None,
                on_source_staged: SourceStaged | None = None) -> int:
@@ -90,15 +92,12 @@ def run_stream(config: StreamConfig, *, every: float | None, state: StatePaths |
     may have landed without the build that follows, and the replay lands nothing new. Then
     the batch source is staged (its songs: new ones are in the tables before any event of
     the stream is), and `on_source_staged` gets that stage's report."""
-    state = state or StatePaths.default()
-    if config.region is None:
-        config = replace(config, region=default_region())
-    check_stream(KinesisOptions.parse(config.options()))
-    location = parse_source(config.source)
+    check_stream(config.kinesis)
+    location, stream = config.source, config.stream.value
     landing = landing_folder(state, location)
-    checkpoint = checkpoint_folder(state, config.stream, landing)
-    path = lock_path(state.locks, "stream", config.stream, str(landing))
-    with exclusive(path, f"a stream of {config.stream} into {landing}", wait=False):
+    checkpoint = checkpoint_folder(state, stream, landing)
+    path = lock_path(state.locks, "stream", stream, str(landing))
+    with exclusive(path, f"a stream of {stream} into {landing}", wait=False):
         interrupted = interrupted_batch(checkpoint)
         if interrupted is not None:
             log.info("micro-batch %d was not committed (the last query stopped in it): "
@@ -110,19 +109,19 @@ def run_stream(config: StreamConfig, *, every: float | None, state: StatePaths |
 
             spark = spark_session(state)
         register(spark)
-        staged = stage_spark(config.source, schema=config.raw_schema, state=state,
+        staged = stage_spark(location, schema=config.raw_schema, state=state,
                              spark=spark).landing
         if on_source_staged is not None and staged is not None:
             on_source_staged(staged)
-        batches = MicroBatches(config, state, location, spark, after_batch)
+        batches = MicroBatches(config, state, spark, after_batch)
         while True:
-            log.info("streaming %s into %s (%s; checkpoint %s)", config.stream, landing,
+            log.info("streaming %s into %s (%s; checkpoint %s)", stream, landing,
                      "what it holds now" if every is None else f"every {every:g} s",
                      checkpoint)
             query = _start(spark, config, batches, checkpoint, every)
             try:
                 query.awaitTermination()
-                log.info("the stream %s: %d micro-batches, %d records", config.stream,
+                log.info("the stream %s: %d micro-batches, %d records", stream,
                          batches.count, batches.records)
                 return 0
             except KeyboardInterrupt:
@@ -130,7 +129,7 @@ def run_stream(config: StreamConfig, *, every: float | None, state: StatePaths |
                 raise
             except Exception as exc:
                 error = batches.take_error() or IngestError(
-                    f"the stream {config.stream} failed: {_first_line(exc)}")
+                    f"the stream {stream} failed: {_first_line(exc)}")
                 if every is None:
                     raise error from exc
                 log.error("%s; starting again in %g s (from the last committed offsets)",
@@ -141,7 +140,7 @@ def run_stream(config: StreamConfig, *, every: float | None, state: StatePaths |
 def _start(spark: Any, config: StreamConfig, batches: MicroBatches, checkpoint: Path,
            every: float | None) -> Any:
     reader = spark.readStream.format(NAME)
-    for key, value in config.options().items():
+    for key, value in config.kinesis.as_options().items():
         reader = reader.option(key, value)
     writer = (reader.load().writeStream.foreachBatch(batches)
               .option("checkpointLocation", str(checkpoint)))
@@ -153,9 +152,9 @@ def _start(spark: Any, config: StreamConfig, batches: MicroBatches, checkpoint: 
 class MicroBatches:
     """The `foreachBatch` function: land a micro-batch, register its days, build."""
 
-    def __init__(self, config: StreamConfig, state: StatePaths, location: SourceLocation,
-                 spark: Any, after_batch: AfterBatch | None) -> None:
-        self.config, self.state, self.location = config, state, location
+    def __init__(self, config: StreamConfig, state: StatePaths, spark: Any,
+                 after_batch: AfterBatch | None) -> None:
+        self.config, self.state, self.location = config, state, config.source
         self.spark, self.after_batch = spark, after_batch
         self.count = self.records = 0
         self._error: BaseException | None = None
@@ -172,8 +171,8 @@ class MicroBatches:
         """Land the rows (shard, sequence number, text) of one micro-batch."""
         if not rows:
             return None
-        objects = StreamObjects(self.config.stream, [
-            StreamRecord(str(shard), str(sequence), data or "")
+        objects = StreamObjects(self.config.stream.value, [
+            StreamRecord(str(shard), str(sequence), (data or "").encode("utf-8"))
             for shard, sequence, data in rows])
         landed = land_batch(objects, landing_folder(self.state, self.location),
                             locks=self.state.locks, batch_source_uri=self.location.uri)

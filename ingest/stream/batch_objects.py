@@ -1,14 +1,16 @@
-"""A stream's micro-batch as raw log objects: one object per (micro-batch, shard).
+"""A micro-batch of `stream` as raw log objects: one object per (micro-batch, shard).
 
 The staging core stages objects; a stream delivers records. Each shard's records of one
 micro-batch become one log object, so the same verification, ledger, quarantine and landing
 serve both (docs/streaming.md):
 
-- key `log_data/stream/<stream>/<shard>/<first>-<last>.json`, the stream, the shard and the
-  sequence numbers of its first and last record. Its name holds no date, so every line rule
-  applies but the file-date one (as for any log object without a date in its name), and its
-  events land one file per UTC day of their `ts`;
-- body: the records' text in sequence order, one record a line (a record holding several
+- key `log_data/stream/<stream>/<shard>/<first>-<last>.json` (`batch_object_key`): the
+  stream, the shard and the sequence numbers of its first and last record. It is not
+  `deliver`'s layout (ingest.stream.delivered_objects, one object per event day, named by
+  it) because these objects are never written nor listed: they land at once, one file per
+  UTC day of their events' `ts`, so their name holds no date and every line rule applies but
+  the file-date one (as for any log object without a date in its name);
+- body: the records' bytes in sequence order, one record a line (a record holding several
   lines gives several lines);
 - fingerprint: a digest of the body.
 
@@ -21,24 +23,15 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 
+from ingest.kinesis.records import StreamRecord
 from ingest.raw.sources import RawObject, ReadResult, StreamLocation, key_problem
 
 FOLDER = "log_data"
 
 
-@dataclass(frozen=True)
-class StreamRecord:
-    """One record as the stream source gives it: its shard, sequence number and text."""
-
-    shard: str
-    sequence: str
-    data: str
-
-
-def stream_key(stream: str, shard: str, first: str, last: str) -> str:
-    """The key of the object holding a shard's records `first` to `last`."""
+def batch_object_key(stream: str, shard: str, first: str, last: str) -> str:
+    """The key of the micro-batch object holding a shard's records `first` to `last`."""
     return f"{FOLDER}/stream/{stream}/{shard}/{first}-{last}.json"
 
 
@@ -54,8 +47,8 @@ class StreamObjects:
         self.objects: list[RawObject] = []
         for shard, held in sorted(by_shard.items()):
             held.sort(key=lambda record: int(record.sequence))
-            key = stream_key(stream, shard, held[0].sequence, held[-1].sequence)
-            body = "\n".join(record.data for record in held).encode("utf-8")
+            key = batch_object_key(stream, shard, held[0].sequence, held[-1].sequence)
+            body = b"\n".join(record.data for record in held)
             digest = hashlib.sha256(body).hexdigest()[:32]
             self.bodies[key] = body
             self.objects.append(RawObject(key, len(body), digest, key_problem(key, FOLDER)))

@@ -1,9 +1,10 @@
-"""One micro-batch of a stream into the Spark landing, through the one staging loop.
+"""One micro-batch of a stream into the Spark landing, through the steps of the one staging loop.
 
-The micro-batch's objects (ingest.raw.stream_objects: one per shard) are planned against
-the landing's ledger, verified by the same verifier and committed by the same landing sink
-as a stage's, under the same lock as a stage of the batch source whose landing they join:
-the two never write the landing at once. What is new loads or is quarantined with its
+The micro-batch's objects (ingest.stream.batch_objects: one per shard) go through the very
+steps of a stage (ingest.stage.core: `open_ledger` prepares and repairs the landing,
+`stage_listed` plans, verifies, commits and reports), with the same landing sink, under the
+same lock as a stage of the batch source whose landing they join: the two never write the
+landing at once. What is new loads or is quarantined with its
 reason; an object the ledger already holds (a micro-batch replayed after a crash) is
 unchanged, so nothing is loaded twice.
 """
@@ -12,16 +13,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.ledger.store import plan_table
 from ingest.locks import exclusive, lock_path
-from ingest.raw.stream_objects import FOLDER, StreamObjects
-from ingest.stage.core import StageOptions, StageReport, process_plans, rows_changed
+from ingest.stage.core import StageOptions, StageReport, open_ledger, stage_listed
 from ingest.stage.landing import LandingSink
 from ingest.stage.landing_format import partition_value
 from ingest.stage.landing_ledger import paths_by_key, read_landed
+from ingest.stream.batch_objects import FOLDER, StreamObjects
 
 log = logging.getLogger(__name__)
 # A stream object is complete when it is made, and never listed again: read it as final
@@ -57,22 +57,16 @@ def land_batch(objects: StreamObjects, landing: Path, *, locks: Path,
     path = lock_path(locks, "stage", batch_source_uri, "spark landing", str(landing))
     try:
         with exclusive(path, f"landing {objects.uri} into {sink.name}", wait=True):
-            sink.prepare()
-            ledger = sink.repair(sink.read_ledger())
+            ledger = open_ledger(sink)
             # the micro-batch lists only its own objects: earlier ones have not vanished
-            plan = replace(plan_table(FOLDER, objects.objects, objects.location, ledger),
-                           vanished=())
-            processed = process_plans(objects, sink, {FOLDER: plan}, ledger, OPTIONS)
-            report = StageReport({FOLDER: plan}, processed, sink.row_counts(),
-                                 rows_changed({FOLDER: plan}, processed, ledger))
+            report = stage_listed(objects, sink, ledger, {FOLDER: objects.objects}, OPTIONS,
+                                  whole_source=False)
             held = paths_by_key(read_landed(sink.connection, FOLDER))
     finally:
         sink.close()
     keys = {obj.key for obj in objects.objects}
     days = {partition_value(relative.split("/")[1]) for key in keys
             for relative in held.get(key, [])}
-    load = report.loads()[0]
-    log.info("%s: %d objects (%d new: %d rows loaded, %d lines quarantined), days %s",
-             objects.uri, len(objects.objects), len(plan.process), load.rows_loaded,
-             load.rows_quarantined, ", ".join(sorted(str(day) for day in days)) or "none")
+    log.info("%s: %d objects, days %s", objects.uri, len(objects.objects),
+             ", ".join(sorted(str(day) for day in days)) or "none")
     return LandedBatch(report, frozenset(day for day in days if day is not None))

@@ -1,4 +1,5 @@
-"""ingest.stream.kinesis: creating a stream, listing shards after a re-shard, put retries."""
+"""ingest.kinesis: creating a stream, listing shards after a re-shard, put retries, stream
+names, the region resolved once by the command line."""
 
 from __future__ import annotations
 
@@ -7,15 +8,12 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from ingest.cli import build_parser
 from ingest.errors import IngestError
-from ingest.stream.kinesis import (
-    Entry,
-    ensure_stream,
-    kinesis_client,
-    list_shards,
-    put_records,
-    validate_stream_name,
-)
+from ingest.kinesis.client import KinesisEndpoint, StreamName, kinesis_client
+from ingest.kinesis.commands import endpoint_of
+from ingest.kinesis.records import Entry, put_records
+from ingest.kinesis.shards import ensure_stream, list_shards
 
 
 class FlakyKinesis:
@@ -77,14 +75,14 @@ def test_a_throttled_call_is_retried_whole() -> None:
 
 
 def test_stream_names_are_checked() -> None:
-    assert validate_stream_name("sparkify-events_1.0") == "sparkify-events_1.0"
+    assert StreamName("sparkify-events_1.0").value == "sparkify-events_1.0"
     for bad in ("", "..", "a/b", "x" * 129):
         with pytest.raises(IngestError, match="invalid stream name"):
-            validate_stream_name(bad)
+            StreamName(bad)
 
 
-def test_ensure_stream_and_shards_after_a_split(aws: str) -> None:
-    client = kinesis_client()
+def test_ensure_stream_and_shards_after_a_split(s3_endpoint: str) -> None:
+    client = kinesis_client(KinesisEndpoint.resolve(None, s3_endpoint))
     assert ensure_stream(client, "events", 2) is True
     assert ensure_stream(client, "events", 5) is False
     before = list_shards(client, "events")
@@ -101,9 +99,13 @@ def test_ensure_stream_and_shards_after_a_split(aws: str) -> None:
     assert len(children) == 4 and all(set(shard.parents) <= closed for shard in children)
 
 
-def test_a_missing_stream_is_one_line(aws: str) -> None:
+def test_a_missing_stream_is_one_line(s3_endpoint: str) -> None:
     with pytest.raises(IngestError, match="the stream does not exist"):
-        list_shards(kinesis_client(), "nowhere")
+        list_shards(kinesis_client(KinesisEndpoint.resolve(None, s3_endpoint)), "nowhere")
+
+
+OPTIONS = {"stream": ["--source", "raw"], "produce": ["--source", "raw"],
+           "deliver": ["--to", "out"], "collect": []}
 
 
 @pytest.mark.parametrize(("env", "region"), [
@@ -112,12 +114,18 @@ def test_a_missing_stream_is_one_line(aws: str) -> None:
     ({"AWS_REGION": "eu-west-1", "SPARKIFY_STREAM_REGION": "ap-south-1"}, "ap-south-1"),
     ({"AWS_DEFAULT_REGION": "ca-central-1"}, "ca-central-1"),
 ])
-def test_the_kinesis_client_takes_the_stream_region(
-    env: dict[str, str], region: str, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("command", sorted(OPTIONS))
+def test_the_command_line_resolves_the_stream_region_once(
+    command: str, env: dict[str, str], region: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Every command that talks to a stream resolves its region in one place
+    (ingest.kinesis.commands.endpoint_of); the client takes what it is given."""
     for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "SPARKIFY_REGION",
                  "SPARKIFY_STREAM_REGION", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    assert kinesis_client().meta.region_name == region
+    args = build_parser().parse_args([command, "--stream", "events", *OPTIONS[command]])
+    endpoint = endpoint_of(args)
+    assert endpoint.region == region
+    assert kinesis_client(endpoint).meta.region_name == region

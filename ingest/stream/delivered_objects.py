@@ -1,8 +1,12 @@
-"""A shard buffer as raw log objects the stage accepts, and writing them to a destination.
+"""`deliver`'s shard buffer as raw log objects the stage accepts, and writing them.
 
-Key layout (below the destination root):
+Key layout (below the destination root; `delivered_key`):
 
     log_data/YYYY/MM/<stream>/<shard id>/<first seq>-<last seq>-YYYY-MM-DD-events.json
+
+It is not the micro-batch layout of `stream` (ingest.stream.batch_objects) because these
+objects are written to a raw source that a later stage lists like any other: the date in
+their name is what binds them to one day, as a daily log file is bound.
 
 The stage binds a log object to the UTC day its name ends with (`YYYY-MM-DD-events.json`,
 ingest.raw.verify.file_date): every event of it must fall on that day, and an incremental
@@ -32,8 +36,8 @@ import orjson
 
 from ingest.aws import aws_errors, check_bucket, s3_client
 from ingest.errors import IngestError
+from ingest.kinesis.records import StreamRecord
 from ingest.raw.sources import LocalLocation, S3Location, SourceLocation
-from ingest.stream.kinesis import StreamRecord
 
 _MS_PER_DAY = 86_400_000
 _EPOCH = dt.date(1970, 1, 1)
@@ -79,6 +83,12 @@ def _days(records: Sequence[StreamRecord]) -> list[dt.date]:
     return days
 
 
+def delivered_key(stream: str, shard_id: str, first: str, last: str, day: dt.date) -> str:
+    """The key of the object holding a shard's records `first` to `last` of one event day."""
+    name = f"{first}-{last}-{day:%Y-%m-%d}-events.json"
+    return f"log_data/{day:%Y}/{day:%m}/{stream}/{shard_id}/{name}"
+
+
 def log_objects(stream: str, shard_id: str, records: Sequence[StreamRecord]
                 ) -> list[LogObject]:
     """The objects of one shard buffer: one per event day, keys in day order."""
@@ -88,8 +98,7 @@ def log_objects(stream: str, shard_id: str, records: Sequence[StreamRecord]
     objects = []
     for day in sorted(by_day):
         group = by_day[day]
-        name = f"{group[0].sequence}-{group[-1].sequence}-{day:%Y-%m-%d}-events.json"
-        key = f"log_data/{day:%Y}/{day:%m}/{stream}/{shard_id}/{name}"
+        key = delivered_key(stream, shard_id, group[0].sequence, group[-1].sequence, day)
         body = b"\n".join(record.data.rstrip(b"\r\n") for record in group)
         objects.append(LogObject(key, body, len(group)))
     return objects
