@@ -69,7 +69,7 @@ def server_files(state: StatePaths | None = None) -> ServerFiles:
 
 def server_settings(files: ServerFiles) -> dict[str, str]:
     """The project's Spark settings, pointed at the server's catalog (ServerFiles.catalog)."""
-    settings = spark_defaults(files.catalog)
+    settings = spark_defaults(files.catalog, long_lived=True)
     settings["spark.app.name"] = "sparkify-thrift"
     settings["spark.driver.extraJavaOptions"] += f" {files.marker}"
     settings["spark.sql.session.timeZone"] = "UTC"
