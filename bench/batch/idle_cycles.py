@@ -22,7 +22,9 @@ log = logging.getLogger(__name__)
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run `--cycles` cycles; write their seconds and whether each built to `--out`."""
+    from ingest.raw.sources import parse_source
     from ingest.run.scheduler import CycleConfig, cycle_lock, run_cycle
+    from ingest.stage.dispatch import StageRequest
 
     parser = argparse.ArgumentParser(prog="python -m bench.batch.idle_cycles")
     parser.add_argument("--cycles", type=int, default=2)
@@ -35,7 +37,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s",
                         datefmt="%H:%M:%S", stream=sys.stderr)
     state = StatePaths.default()
-    config = CycleConfig("spark", args.source, args.raw_schema, args.schema)
+    config = CycleConfig(StageRequest("spark", parse_source(args.source), args.raw_schema,
+                                      state), args.schema)
     seconds: list[float] = []
     built: list[bool] = []
     for number in range(1, args.cycles + 1):
@@ -43,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with cycle_lock(state.root / "run.lock") as acquired:
             if not acquired:
                 raise IngestError(f"another cycle holds {state.root / 'run.lock'}")
-            built.append(run_cycle(config, state))
+            built.append(run_cycle(config))
         seconds.append(time.perf_counter() - started)
         log.info("cycle %d in this process: %.2f s, %s", number, seconds[-1],
                  "dbt build ran" if built[-1] else "no dbt build")

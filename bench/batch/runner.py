@@ -170,12 +170,14 @@ def _cycle_step(run: TargetRun, source: Path, steps: _Recorder) -> None:
     staged, which is what the marker says): the cycle then knows its data tests need look
     only at the days it rebuilt. dbt's run_results.json goes where the bench reads it.
     """
+    from ingest.raw.sources import parse_source
     from ingest.run.builds import BuildMarker, spark_target
+    from ingest.stage.landing.folder import Landing
     from ingest.stage.ledger_mark import landing_mark
 
     state = StatePaths(Path(run.env["SPARKIFY_STATE_DIR"]).resolve())
     BuildMarker.of(state, spark_target(state), run.raw_schema, run.schema).record_built(
-        landing_mark(state, str(source))())
+        landing_mark(Landing.of(state, parse_source(str(source))))())
     cycle_log = steps.run_dir / f"{INCREMENTAL_CYCLE}.log"
     steps.pipeline_step(run, INCREMENTAL_CYCLE, [sys.executable, "-m", "ingest", "run", "--once",
                                                  *_cycle_names(run, source)],

@@ -143,7 +143,7 @@ def _drop_thrift_schemas(run: TargetRun) -> None:
 
 def _postgres_admin(sql: str) -> None:
     """One statement on the server's `postgres` database, autocommit."""
-    from ingest.stage.warehouse import ConnectionSettings, admin_connect
+    from ingest.warehouse import ConnectionSettings, admin_connect
 
     connection = admin_connect(ConnectionSettings.from_env("postgres"))
     try:

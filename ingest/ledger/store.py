@@ -9,6 +9,8 @@ quarantined), `pending` (could not be read; retried next run), `failed` (could n
 `max_attempts` runs; retried only when the object changes), `rejected` (refused whole, for a
 reason that reading again cannot change: a key that would escape its folder, a name that is
 not UTF-8, a broken symlink, a body that is gzip or not UTF-8; retried when it changes).
+Which status an object gets is ingest.stage.process's decision, what to stage next
+ingest.stage.plan's: this module only keeps the entries.
 """
 
 from __future__ import annotations
@@ -16,17 +18,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from typing import Any, Final, Literal
+from dataclasses import dataclass
+from typing import Any, Final, Literal, Protocol
 
-from ingest.raw.contract import validate_identifier
-from ingest.raw.sources import RawObject, SourceLocation
-from ingest.raw.verify import Rejected, Unreadable, Verified, verify_object
+from ingest.sql_names import validate_identifier
 
 Backend = Literal["postgres", "redshift", "sqlite"]
 LEDGER = "_loaded_objects"
 QUARANTINE = "_quarantined_lines"
-DEFAULT_MAX_ATTEMPTS = 3
 COLUMNS = ("table_name", "object_key", "source_uri", "fingerprint", "size_bytes", "status",
            "first_seen_at", "loaded_at", "rows_loaded", "rows_quarantined", "blank_lines",
            "attempts", "reason", "archived_at")
@@ -66,106 +65,27 @@ class LedgerEntry:
                 self.archived_at)
 
 
-@dataclass(frozen=True)
-class TablePlan:
-    """What one raw table needs: objects to process, and keys whose rows must go.
-
-    `vanished` are objects the ledger holds that the source no longer lists: their rows go
-    only when pruning was asked for (then they are `removed`), else they are reported.
-    """
-
-    table: str
-    process: tuple[RawObject, ...]
-    stale: tuple[str, ...]
-    unchanged: int
-    failed: int
-    vanished: tuple[str, ...] = ()
-    prune: bool = False
+class QuarantinedLine(Protocol):
+    """A bad line as the quarantine records it."""
 
     @property
-    def removed(self) -> tuple[str, ...]:
-        return self.vanished if self.prune else ()
+    def line_number(self) -> int: ...
 
     @property
-    def is_empty(self) -> bool:
-        return not self.process and not self.removed
+    def raw_text(self) -> str: ...
+
+    @property
+    def reason(self) -> str: ...
 
 
-def plan_table(table: str, objects: Sequence[RawObject], source: SourceLocation,
-               ledger: dict[tuple[str, str], LedgerEntry], *,
-               prune: bool = False) -> TablePlan:
-    """New, changed and pending objects are processed; changed ones are stale."""
-    current = {obj.key for obj in objects}
-    process: list[RawObject] = []
-    stale: list[str] = []
-    unchanged = failed = 0
-    for obj in objects:
-        entry = ledger.get((table, obj.key))
-        if entry is None:
-            process.append(obj)
-        elif entry.fingerprint != obj.fingerprint or entry.source_uri != source.uri:
-            process.append(obj)
-            stale.append(obj.key)
-        elif entry.status == PENDING:
-            process.append(obj)
-        elif entry.status in {FAILED, REJECTED}:
-            failed += 1
-        else:
-            unchanged += 1
-    # an object archived and then deleted from the source keeps its rows; objects of other
-    # sources (a stream's micro-batches, staged into the same landing) are not this one's
-    vanished = sorted(key for (entry_table, key), entry in ledger.items()
-                      if entry_table == table and key not in current
-                      and entry.archived_at is None and entry.source_uri == source.uri)
-    return TablePlan(table, tuple(process), tuple(stale), unchanged, failed, tuple(vanished),
-                     prune)
+class Recorded(Protocol):
+    """An object's new ledger entry and its quarantined lines (ingest.stage.process)."""
 
+    @property
+    def entry(self) -> LedgerEntry: ...
 
-@dataclass(frozen=True)
-class Processed:
-    """One object after verification: its new ledger entry and, if readable, its content."""
-
-    entry: LedgerEntry
-    verified: Verified | None
-
-
-def process_object(table: str, obj: RawObject, body: bytes | None, source: SourceLocation,
-                   previous: LedgerEntry | None, now: dt.datetime,
-                   max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-                   read_error: str | None = None) -> Processed:
-    """Verify `body` and say what the ledger should now record for the object.
-
-    An object that looks cut off stays pending while it may still be written; once it has
-    not changed across `max_attempts` runs, its cut-off last line is quarantined and the
-    rest loads (verify_object's `final`).
-    """
-    same_object = previous is not None and previous.fingerprint == obj.fingerprint
-    first_seen = previous.first_seen_at if previous is not None else now
-    attempts = (previous.attempts if same_object and previous else 0) + 1
-    entry = LedgerEntry(table, obj.key, source.uri, obj.fingerprint, obj.size, PENDING,
-                        first_seen)
-    try:
-        if obj.problem:
-            raise Rejected(obj.problem)
-        if body is None:
-            raise Unreadable(read_error or "could not be read")
-        verified = verify_object(table, obj.key, body, final=attempts >= max_attempts)
-    except Rejected as exc:
-        return Processed(replace(entry, status=REJECTED, attempts=attempts, reason=str(exc),
-                                 rows_loaded=0, rows_quarantined=0), None)
-    except Unreadable as exc:
-        status: LedgerStatus = FAILED if attempts >= max_attempts else PENDING
-        return Processed(replace(entry, status=status, attempts=attempts, reason=str(exc)),
-                         None)
-    status = QUARANTINED if verified.bad else LOADED
-    reason = (f"{len(verified.bad)} line(s) quarantined, first at line "
-              f"{verified.bad[0].line_number}: {verified.bad[0].reason}") if verified.bad else None
-    return Processed(
-        replace(entry, status=status, loaded_at=now, rows_loaded=len(verified.records),
-                rows_quarantined=len(verified.bad), blank_lines=verified.blank_lines,
-                attempts=0, reason=reason),
-        verified,
-    )
+    @property
+    def bad_lines(self) -> Sequence[QuarantinedLine]: ...
 
 
 class LedgerStore:
@@ -225,7 +145,7 @@ class LedgerStore:
                 cursor.execute(f"delete from {self.name(name)} where table_name = {self.mark} "
                                f"and object_key in ({marks})", [table, *chunk])
 
-    def write(self, cursor: Any, processed: Sequence[Processed], now: dt.datetime) -> None:
+    def write(self, cursor: Any, processed: Sequence[Recorded], now: dt.datetime) -> None:
         """Record each object's entry and its quarantined lines (replacing earlier ones)."""
         by_table: dict[str, list[str]] = {}
         for item in processed:
@@ -239,7 +159,7 @@ class LedgerStore:
         )
         bad = [(item.entry.table, item.entry.key, line.line_number, line.raw_text,
                 line.reason, now)
-               for item in processed if item.verified for line in item.verified.bad]
+               for item in processed for line in item.bad_lines]
         if bad:
             cursor.executemany(
                 f"insert into {self.name(QUARANTINE)} (table_name, object_key, line_number, "

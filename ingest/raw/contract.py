@@ -52,16 +52,6 @@ SOURCE_KEY = "_source_key"
 INGESTED_AT = "_ingested_at"
 PROVENANCE: Columns = ((SOURCE_KEY, "string"), (INGESTED_AT, "timestamp"))
 
-IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,126}$")
-
-
-def validate_identifier(name: str) -> str:
-    """`name` when it is a plain SQL identifier; IngestError otherwise (never pasted raw)."""
-    if not IDENTIFIER.fullmatch(name):  # fullmatch: `$` alone lets a trailing newline through
-        raise IngestError(f"invalid identifier {name!r}: use letters, digits and underscores")
-    return name
-
-
 # Every schema name the project creates or reads: the marts schema (--schema, SPARKIFY_SCHEMA,
 # the dbt profiles' target schema) and the raw one (--raw-schema, SPARKIFY_RAW_SCHEMA). dbt
 # pastes schema names into its SQL, quoted but not escaped, so this rule is all that stands

@@ -1,4 +1,5 @@
-"""`report`: the dashboard's charts as PNG files and one self-contained HTML file."""
+"""`report`: the dashboard's charts as PNG files and one self-contained HTML file; `status`:
+what the ledger of a target knows, and everything that did not load."""
 
 from __future__ import annotations
 
@@ -7,13 +8,13 @@ import datetime as dt
 from pathlib import Path
 
 from ingest.raw.contract import schema_name_argument
-from ingest.report.readers import TARGETS
+from ingest.report.readers import SPARK_TARGETS, TARGETS
 from ingest.setting_options import checked
 from ingest.settings import RunSettings, StageSettings
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register `report`."""
+    """Register `report` and `status`."""
     staging, run = StageSettings.read(), RunSettings.read()
     report = commands.add_parser(
         "report", help="the dashboard's charts as PNG files and one HTML file under target/")
@@ -37,6 +38,15 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
                         help="write the HTML only (PNG export needs Chromium)")
     report.set_defaults(handler=cmd_report)
 
+    status = commands.add_parser("status", help="the ledger: staged, pending, failed, "
+                                                "quarantined objects and lines")
+    status.add_argument("--target", type=checked(StageSettings, "target"), default=staging.target,
+                        choices=["spark", "postgres", "redshift"])
+    status.add_argument("--raw-schema", default=staging.raw_schema,
+                        type=schema_name_argument("--raw-schema / SPARKIFY_RAW_SCHEMA"))
+    status.add_argument("--limit", type=int, default=20, help="quarantined lines to show")
+    status.set_defaults(handler=cmd_status)
+
 
 def cmd_report(args: argparse.Namespace) -> int:
     from ingest.report.queries import Filters
@@ -55,4 +65,17 @@ def cmd_report(args: argparse.Namespace) -> int:
         reader.close()
     print(f"report: {files.html}" + (f" and {len(files.images)} PNG files" if files.images
                                      else ""))
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from ingest.paths import StatePaths
+    from ingest.report.status import spark_status, warehouse_status
+    from ingest.warehouse import ConnectionSettings, dialect_of
+
+    if args.target in SPARK_TARGETS:
+        print(spark_status(StatePaths.default(), args.limit))
+    else:
+        settings = ConnectionSettings.from_env(dialect_of(args.target))
+        print(warehouse_status(settings, args.raw_schema, args.limit))
     return 0

@@ -21,11 +21,11 @@ from ingest.errors import IngestError
 from ingest.ledger.db import now_utc, transaction
 from ingest.ledger.store import HAS_ROWS, LOADED, QUARANTINED, LedgerEntry, LedgerStore
 from ingest.paths import BUILD_RESULTS, StatePaths
-from ingest.raw.contract import validate_identifier
 from ingest.report.queries import Table
 from ingest.report.readers import SPARK_TARGETS, TARGETS
 from ingest.safe_text import printable
-from ingest.stage.warehouse import ConnectionSettings, connect
+from ingest.sql_names import validate_identifier
+from ingest.warehouse import ConnectionSettings, connect, dialect_of
 
 LOG_TABLE = "log_data"
 
@@ -59,7 +59,7 @@ def read_ledger(target: str, raw_schema: str, state: StatePaths | None = None) -
     if target not in TARGETS:
         raise IngestError(f"no ledger for target {target!r}: one of {', '.join(TARGETS)}")
     if target in SPARK_TARGETS:
-        from ingest.stage.landing_ledger import LEDGER_FILE, ledger_entries
+        from ingest.stage.landing.ledger import LEDGER_FILE, ledger_entries
 
         state = state or StatePaths.default()
         entries: list[LedgerEntry] = []
@@ -70,7 +70,7 @@ def read_ledger(target: str, raw_schema: str, state: StatePaths | None = None) -
             lines += quarantined
         return LedgerSnapshot(f"the landing ledgers in {state.landing}", tuple(entries),
                               _lines(lines))
-    settings = ConnectionSettings.from_env("redshift" if target == "redshift" else "postgres")
+    settings = ConnectionSettings.from_env(dialect_of(target))
     store = LedgerStore(settings.dialect, validate_identifier(raw_schema))
     where = f"{settings.where}, schema {raw_schema}"
     with closing(connect(settings)) as connection, transaction(connection) as cursor:

@@ -23,9 +23,9 @@ from typing import Any, Protocol
 
 from ingest.errors import IngestError
 from ingest.paths import StatePaths
-from ingest.raw.contract import validate_identifier
 from ingest.report.models import MODELS_READ
-from ingest.stage.warehouse import ConnectionSettings, connect, qualified
+from ingest.sql_names import qualified, validate_identifier
+from ingest.warehouse import ConnectionSettings, connect, dialect_of
 
 Row = tuple[Any, ...]
 SPARK_TARGETS = ("spark", "spark_thrift")
@@ -175,8 +175,7 @@ def open_reader(target: str, schema: str, state: StatePaths | None = None) -> Re
     """The reader of `target`'s marts in `schema` (IngestError for a target it cannot read)."""
     validate_identifier(schema)
     if target in WAREHOUSE_TARGETS:
-        settings = ConnectionSettings.from_env("redshift" if target == "redshift"
-                                               else "postgres")
+        settings = ConnectionSettings.from_env(dialect_of(target))
         return WarehouseReader(settings, schema, target)
     if target in SPARK_TARGETS:
         state = state or StatePaths.default()

@@ -21,11 +21,14 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ingest.locks import exclusive
 from ingest.paths import StatePaths, project_root
 from ingest.raw.contract import validate_schema_name
+
+if TYPE_CHECKING:
+    from ingest.warehouse import ConnectionSettings
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +189,14 @@ def spark_target(state: StatePaths) -> str:
 
 def postgres_target(host: str, port: int | str, database: str) -> str:
     return f"postgres@{host}:{port}/{database}"
+
+
+def build_target(state: StatePaths, warehouse: ConnectionSettings | None) -> str:
+    """The marker name of where dbt reads a stage's raw tables: the warehouse (None: the
+    embedded Spark's of `state`)."""
+    if warehouse is None:
+        return spark_target(state)
+    return postgres_target(warehouse.host, warehouse.port, warehouse.database)
 
 
 def staged_by_hand(state: StatePaths, target: str, raw_schema: str) -> None:

@@ -4,18 +4,21 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from ingest.raw.contract import schema_name_argument
 from ingest.sample.commands import add_size_options
 from ingest.setting_options import checked
 from ingest.settings import RunSettings, SampleSettings, StageSettings
 from ingest.stage.commands import (
-    StagedRows,
     add_raw_schema_option,
     add_stage_options,
     require_source,
-    stage_options,
+    stage_request,
 )
+
+if TYPE_CHECKING:
+    from ingest.stage.dispatch import StageOutcome
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -57,23 +60,20 @@ def add_schema_option(parser: argparse.ArgumentParser, settings: RunSettings) ->
                         type=schema_name_argument("--schema / SPARKIFY_SCHEMA"))
 
 
-def mark_builds_behind(staged: StagedRows) -> None:
+def mark_builds_behind(staged: StageOutcome) -> None:
     """`stage` changed rows outside a cycle: the marts built from that raw schema are behind,
     so the next cycle builds even though it finds nothing new to stage."""
-    from ingest.run.builds import PrunedDays, postgres_target, spark_target, staged_by_hand
+    from ingest.run.builds import PrunedDays, build_target, staged_by_hand
 
-    warehouse = staged.warehouse
-    target = spark_target(staged.state) if warehouse is None else postgres_target(
-        warehouse.host, warehouse.port, warehouse.database)
-    PrunedDays.of(staged.state, target, staged.raw_schema).add(staged.pruned_days)
+    target = build_target(staged.state, staged.warehouse)
+    PrunedDays.of(staged.state, target, staged.raw_schema).add(staged.pruned_days())
     staged_by_hand(staged.state, target, staged.raw_schema)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from ingest.run.scheduler import CycleConfig, parse_interval, run_every
 
-    config = CycleConfig(args.target, require_source(args), args.raw_schema, args.schema,
-                         stage_options(args))
+    config = CycleConfig(stage_request(args), args.schema)
     every = parse_interval(args.every)
     cycles = 1 if args.once else args.cycles
     return run_every(config, every, cycles=cycles, idle_exit_code=args.idle_exit_code)
@@ -85,7 +85,8 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
 
     sample = GenerateConfig(songs=args.songs, days=args.days,
                             events_per_day=args.events_per_day, seed=args.seed)
-    summary = run_pipeline(args.source or None, raw_schema=args.raw_schema, schema=args.schema,
+    source = require_source(args) if args.source else None
+    summary = run_pipeline(source, raw_schema=args.raw_schema, schema=args.schema,
                            docs=not args.no_docs, sample=sample, rebuild=args.rebuild)
     print(format_summary(summary, args.schema))
     return 0

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ingest.paths import BUILD_RESULTS, StatePaths, project_root
 from ingest.raw.contract import validate_schema_name
+from ingest.raw.sources import S3Location, SourceLocation
 from ingest.raw.upload import upload
 from ingest.run.builds import (
     BuildMarker,
@@ -24,8 +25,8 @@ from ingest.sample.cache import generate_once
 from ingest.sample.generate import GenerateConfig
 from ingest.sample.local_s3 import local_s3
 from ingest.spark.session import spark_session
-from ingest.stage.ledger_mark import landing_mark
-from ingest.stage.spark import quote_identifier, stage_spark
+from ingest.sql_names import quote_identifier
+from ingest.stage.dispatch import StageRequest, stage_target
 
 log = logging.getLogger(__name__)
 SAMPLE_BUCKET = "sparkify-raw"
@@ -61,7 +62,7 @@ def ensure_sample(state: StatePaths, config: GenerateConfig) -> Path:
     return state.sample
 
 
-def run_pipeline(source: str | None, *, raw_schema: str, schema: str, docs: bool = True,
+def run_pipeline(source: SourceLocation | None, *, raw_schema: str, schema: str, docs: bool = True,
                  sample: GenerateConfig | None = None, state: StatePaths | None = None,
                  target_path: Path | None = None, rebuild: bool = False) -> PipelineSummary:
     """Stage `source` (default: a generated sample served by a local S3), build, document.
@@ -79,22 +80,22 @@ def run_pipeline(source: str | None, *, raw_schema: str, schema: str, docs: bool
     dbt_paths = ["--target-path", str(target), "--log-path", str(target.parent / "logs")]
     if source is None:
         sample_dir = ensure_sample(state, sample or GenerateConfig())
-        source = f"s3://{SAMPLE_BUCKET}/raw"
+        source = S3Location(SAMPLE_BUCKET, "raw")
         with local_s3(SAMPLE_BUCKET):
-            upload(sample_dir, source)
-            staged = stage_spark(source, schema=raw_schema, state=state)
+            upload(sample_dir, source.uri)
+            staged = stage_target(StageRequest("spark", source, raw_schema, state))
     else:
-        staged = stage_spark(source, schema=raw_schema, state=state)
+        staged = stage_target(StageRequest("spark", source, raw_schema, state))
     docs_path = target / "index.html" if docs else None
     marker = BuildMarker.of(state, spark_target(state), raw_schema, schema)
     pruned = PrunedDays.of(state, spark_target(state), raw_schema)
     removing = pruned.pending()  # days a `stage --prune` by hand emptied
-    changed = (rebuild or staged.landing is None or staged.landing.rows_changed
+    changed = (rebuild or staged.rows_changed
                or removing != frozenset())
-    mark = landing_mark(state, source)()  # what the build reads, taken before it starts
+    mark = staged.ledger_mark()  # what the build reads, taken before it starts
     if not needs_build(marker, changed, mark) and (docs_path is None or docs_path.is_file()):
         log.info("nothing new since the last successful build of %s: no dbt build", schema)
-        return PipelineSummary(source, time.monotonic() - started, {}, 0, None, docs_path)
+        return PipelineSummary(source.uri, time.monotonic() - started, {}, 0, None, docs_path)
     spark = spark_session(state)  # the session the stage started, or a new one
     os.environ["SPARKIFY_RAW_SCHEMA"] = raw_schema
     os.environ["SPARKIFY_SCHEMA"] = schema
@@ -117,7 +118,7 @@ def run_pipeline(source: str | None, *, raw_schema: str, schema: str, docs: bool
     count = "select count(*) from {table}"
     duplicates = (scalar(count, "stg_sparkify__events", "staging")
                   - scalar(count, "int_events__deduplicated", "intermediate"))
-    return PipelineSummary(source, time.monotonic() - started, rows, matched, outcome,
+    return PipelineSummary(source.uri, time.monotonic() - started, rows, matched, outcome,
                            docs_path, duplicates)
 
 

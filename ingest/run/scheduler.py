@@ -14,30 +14,32 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Protocol
 
 from ingest.errors import IngestError
 from ingest.locks import try_lock
 from ingest.paths import StatePaths, project_root
-from ingest.stage.core import StageOptions, StageReport
+from ingest.stage.dispatch import StageRequest
 from ingest.stage.ledger_mark import LedgerMark
 
 log = logging.getLogger(__name__)
 # the days a cycle's data tests read (macros/testing/test_days.sql)
 TEST_DAYS = "SPARKIFY_TEST_DAYS"
-Target = Literal["spark", "postgres"]
 _INTERVAL = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h)?$")
 
 
 @dataclass(frozen=True)
 class CycleConfig:
-    target: Target
-    source: str
-    raw_schema: str
+    """What each cycle stages (resolved at the CLI edge) and the marts schema it builds."""
+
+    stage: StageRequest
     schema: str
-    options: StageOptions = field(default_factory=StageOptions)
+
+    @property
+    def state(self) -> StatePaths:
+        return self.stage.state
 
 
 def parse_interval(text: str) -> float:
@@ -55,37 +57,21 @@ def cycle_lock(path: Path) -> Iterator[bool]:
         yield acquired
 
 
-def run_cycle(config: CycleConfig, state: StatePaths) -> bool:
+def run_cycle(config: CycleConfig) -> bool:
     """Stage the source for the target, then build the project incrementally.
 
     When the stage changed no rows and the last build succeeded, nothing is built (an idle
     cycle costs a listing); the result says whether a build ran.
     """
-    from ingest.run.builds import postgres_target, spark_target
-    from ingest.stage.ledger_mark import landing_mark, warehouse_mark
+    from ingest.run.builds import build_target
+    from ingest.stage.dispatch import stage_target
 
-    use_schemas(config.raw_schema, config.schema)
-    report: StageReport | None
-    if config.target == "postgres":
-        from ingest.stage.postgres import stage_postgres_report
-        from ingest.stage.warehouse import ConnectionSettings
-
-        settings = ConnectionSettings.from_env("postgres")
-        report = stage_postgres_report(config.source, schema=config.raw_schema,
-                                       settings=settings, state=state,
-                                       options=config.options)
-        where = postgres_target(settings.host, settings.port, settings.database)
-        mark = warehouse_mark(settings, config.raw_schema)
-    else:
-        from ingest.stage.spark import stage_spark
-
-        staged = stage_spark(config.source, schema=config.raw_schema, state=state,
-                             options=config.options)
-        report = staged.landing
-        where = spark_target(state)
-        mark = landing_mark(state, config.source)
-    return build_after(config.target, state, where, config.raw_schema, config.schema, report,
-                       mark)
+    request = config.stage
+    use_schemas(request.raw_schema, config.schema)
+    outcome = stage_target(request)
+    return build_after(request.target, outcome.state,
+                       build_target(outcome.state, outcome.warehouse), outcome.raw_schema,
+                       config.schema, outcome, outcome.ledger_mark)
 
 
 def use_schemas(raw_schema: str, schema: str) -> None:
@@ -178,13 +164,11 @@ def build(target: str, report: Staged | None,
 
 
 def run_every(config: CycleConfig, every: float, *, cycles: int | None = None,
-              state: StatePaths | None = None,
               after_cycle: Callable[[int, bool], None] | None = None,
               idle_exit_code: int = 0) -> int:
     """Run cycles `every` seconds apart (`cycles` times, or forever); 1 if the last failed,
     `idle_exit_code` if it built nothing (nothing new since the last successful build)."""
-    state = state or StatePaths.default()
-    lock = state.root / "run.lock"
+    lock = config.state.root / "run.lock"
     number = 0
     ok = built = True
     while cycles is None or number < cycles:
@@ -195,7 +179,7 @@ def run_every(config: CycleConfig, every: float, *, cycles: int | None = None,
                 log.warning("cycle %d skipped: another cycle holds %s", number, lock)
                 ok = False
             else:
-                ok, built = _guarded_cycle(config, state, number)
+                ok, built = _guarded_cycle(config, number)
         if after_cycle is not None:
             after_cycle(number, ok)
         if cycles is not None and number >= cycles:
@@ -206,12 +190,13 @@ def run_every(config: CycleConfig, every: float, *, cycles: int | None = None,
     return 0 if built else idle_exit_code
 
 
-def _guarded_cycle(config: CycleConfig, state: StatePaths, number: int) -> tuple[bool, bool]:
+def _guarded_cycle(config: CycleConfig, number: int) -> tuple[bool, bool]:
     """Whether the cycle succeeded, and whether it ran a build."""
-    log.info("cycle %d: staging %s for %s", number, config.source, config.target)
+    log.info("cycle %d: staging %s for %s", number, config.stage.source.uri,
+             config.stage.target)
     started = time.monotonic()
     try:
-        built = run_cycle(config, state)
+        built = run_cycle(config)
     except IngestError as exc:
         log.error("cycle %d failed after %.0f s: %s; the next cycle retries", number,
                   time.monotonic() - started, exc)

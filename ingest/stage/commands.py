@@ -1,46 +1,35 @@
-"""`stage` and `status` sub-commands, and the staging options `run` shares.
+"""The `stage` sub-command, and the staging options `run` shares.
 
-A stage outside a scheduled cycle that changed rows is handed to `on_staged` (the CLI passes
-the run area's, which marks the builds of that raw schema behind: ingest.run.commands).
+The command line is resolved here, at the edge (ingest.stage.dispatch.StageRequest); the
+stage itself is ingest.stage.dispatch.stage_target's. A stage outside a scheduled cycle that
+changed rows is handed to `on_staged` (the CLI passes the run area's, which marks the
+builds of that raw schema behind: ingest.run.commands).
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ingest.errors import EXIT_BUSY, IngestError
 from ingest.paths import StatePaths
 from ingest.raw.contract import schema_name_argument
+from ingest.raw.sources import SourceLocation, parse_source
 from ingest.setting_options import checked
 from ingest.settings import StageSettings
 
 if TYPE_CHECKING:
     from ingest.stage.core import StageOptions
-    from ingest.stage.warehouse import ConnectionSettings
+    from ingest.stage.dispatch import StageOutcome, StageRequest
 
 
-
-@dataclass(frozen=True)
-class StagedRows:
-    """A `stage` changed rows of `raw_schema` in a warehouse (None: the embedded Spark's)."""
-
-    state: StatePaths
-    raw_schema: str
-    warehouse: ConnectionSettings | None = None
-    # the days of log objects it pruned (None: some day unknown), ingest.run.builds
-    pruned_days: frozenset[dt.date] | None = frozenset()
-
-
-OnStaged = Callable[[StagedRows], None]
+OnStaged = Callable[["StageOutcome"], None]
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser],
                  on_staged: OnStaged | None = None) -> None:
-    """Register `stage` and `status`; `on_staged` hears of every stage that changed rows."""
+    """Register `stage`; `on_staged` hears of every stage that changed rows."""
     settings = StageSettings.read()
     stage = commands.add_parser("stage", help="register raw data as tables for dbt")
     stage.add_argument("--target", type=checked(StageSettings, "target"), default=settings.target,
@@ -67,14 +56,6 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser],
                        help="spark, redshift: print the DDL / COPY statements, run nothing")
     add_stage_options(stage, settings)
     stage.set_defaults(handler=lambda args: cmd_stage(args, on_staged))
-
-    status = commands.add_parser("status", help="the ledger: staged, pending, failed, "
-                                                "quarantined objects and lines")
-    status.add_argument("--target", type=checked(StageSettings, "target"), default=settings.target,
-                        choices=["spark", "postgres", "redshift"])
-    add_raw_schema_option(status, settings)
-    status.add_argument("--limit", type=int, default=20, help="quarantined lines to show")
-    status.set_defaults(handler=cmd_status)
 
 
 def add_raw_schema_option(parser: argparse.ArgumentParser, settings: StageSettings) -> None:
@@ -113,7 +94,7 @@ def add_stage_options(parser: argparse.ArgumentParser, settings: StageSettings) 
 
 def stage_options(args: argparse.Namespace) -> StageOptions:
     """The staging core's options from the command line (ingest.stage.core)."""
-    from ingest.ledger.archive import ArchiveRequest
+    from ingest.raw.archive import ArchiveRequest
     from ingest.stage.core import StageOptions
 
     if args.delete_archived and not args.archive:
@@ -123,66 +104,33 @@ def stage_options(args: argparse.Namespace) -> StageOptions:
                         prune=args.prune, wait=args.wait, archive=archive)
 
 
-def require_source(args: argparse.Namespace) -> str:
+def require_source(args: argparse.Namespace) -> SourceLocation:
+    """`--source`, parsed: the one place a source given as text becomes a location."""
     if not args.source:
         raise IngestError("--source is required (or set SPARKIFY_SOURCE)")
-    return str(args.source)
+    return parse_source(str(args.source))
+
+
+def stage_request(args: argparse.Namespace, state: StatePaths | None = None) -> StageRequest:
+    """The stage the command line asks for, resolved here: the parsed source, the core's
+    options, the warehouse's connection settings (read from the environment, once)."""
+    from ingest.stage.dispatch import StageRequest
+    from ingest.stage.redshift import RedshiftOptions
+    from ingest.warehouse import settings_of
+
+    return StageRequest(
+        args.target, require_source(args), args.raw_schema, state or StatePaths.default(),
+        stage_options(args), location=getattr(args, "location", "local"),
+        dry_run=getattr(args, "dry_run", False), warehouse=settings_of(args.target),
+        redshift=RedshiftOptions(getattr(args, "iam_role", None),
+                                 getattr(args, "region", None),
+                                 getattr(args, "load_files_uri", None)))
 
 
 def cmd_stage(args: argparse.Namespace, on_staged: OnStaged | None = None) -> int:
-    source = require_source(args)
-    options = stage_options(args)
-    if options.archive and args.target == "redshift":
-        raise IngestError("--archive works with --target spark and postgres")
-    changed: StagedRows | None = None
-    if args.target == "postgres":
-        from ingest.stage.postgres import stage_postgres_report
-        from ingest.stage.warehouse import ConnectionSettings
+    from ingest.stage.dispatch import stage_target
 
-        settings = ConnectionSettings.from_env("postgres")
-        report = stage_postgres_report(source, schema=args.raw_schema, settings=settings,
-                                       options=options)
-        if report.rows_changed:
-            changed = StagedRows(StatePaths.default(), args.raw_schema, settings,
-                                 report.pruned_days())
-    elif args.target == "redshift":
-        _stage_redshift(args, source, options)
-    elif args.target == "spark_thrift":
-        from ingest.stage.thrift import stage_through_server
-
-        stage_through_server(source, schema=args.raw_schema, location=args.location,
-                             dry_run=args.dry_run, options=options)
-    else:
-        from ingest.stage.spark import stage_spark
-
-        staged = stage_spark(source, schema=args.raw_schema, location=args.location,
-                             dry_run=args.dry_run, options=options)
-        if staged.landing is not None and staged.landing.rows_changed:
-            changed = StagedRows(StatePaths.default(), args.raw_schema,
-                                 pruned_days=staged.landing.pruned_days())
-    if changed is not None and on_staged is not None:
-        on_staged(changed)
-    return 0
-
-
-def _stage_redshift(args: argparse.Namespace, source: str, options: StageOptions) -> None:
-    from ingest.stage.redshift import stage_redshift
-
-    if not args.iam_role:
-        raise IngestError("--target redshift needs --iam-role (or SPARKIFY_IAM_ROLE): the "
-                          "ARN of the role the cluster uses to read the bucket")
-    if not args.region:
-        raise IngestError("--target redshift needs --region (or AWS_REGION): the bucket's")
-    stage_redshift(source, schema=args.raw_schema, iam_role=args.iam_role,
-                   region=args.region, load_files_uri=args.load_files_uri,
-                   dry_run=args.dry_run, options=options)
-
-
-def cmd_status(args: argparse.Namespace) -> int:
-    from ingest.stage.status import spark_status, warehouse_status
-
-    if args.target == "spark":
-        print(spark_status(StatePaths.default(), args.limit))
-    else:
-        print(warehouse_status(args.target, args.raw_schema, args.limit))
+    outcome = stage_target(stage_request(args))
+    if outcome.rows_changed and on_staged is not None:
+        on_staged(outcome)
     return 0

@@ -28,13 +28,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from ingest.errors import IngestError
-from ingest.ledger.archive import ArchiveRequest, archive_from_ledger
 from ingest.ledger.db import now_utc
 from ingest.ledger.store import (
-    DEFAULT_MAX_ATTEMPTS,
     FAILED,
     HAS_ROWS,
     PENDING,
@@ -42,13 +40,10 @@ from ingest.ledger.store import (
     REJECTED,
     LedgerEntry,
     LedgerStatus,
-    Processed,
-    TablePlan,
-    plan_table,
-    process_object,
 )
 from ingest.locks import exclusive, lock_path
 from ingest.progress import Progress
+from ingest.raw.archive import ArchiveRequest, archive_from_ledger
 from ingest.raw.contract import INGESTED_AT, RAW_TABLES, SOURCE_KEY
 from ingest.raw.sources import (
     RawObject,
@@ -59,6 +54,8 @@ from ingest.raw.sources import (
     no_files_message,
 )
 from ingest.raw.verify import file_date
+from ingest.stage.plan import TablePlan, plan_table
+from ingest.stage.process import DEFAULT_MAX_ATTEMPTS, Processed, process_object
 from ingest.stage.verifiers import verifier_pool
 
 log = logging.getLogger(__name__)
@@ -111,13 +108,6 @@ class StageOptions:
             raise IngestError("--batch-objects must be at least 1")
         if self.max_attempts < 1:
             raise IngestError("--max-attempts must be at least 1")
-
-
-def options_from(options: StageOptions | None, fields: dict[str, Any]) -> StageOptions:
-    """`options`, or StageOptions made of keyword `fields` (for callers from Python)."""
-    if options is not None and fields:
-        raise TypeError(f"pass either options or {sorted(fields)}, not both")
-    return options or StageOptions(**fields)
 
 
 @dataclass(frozen=True)

@@ -13,23 +13,22 @@ from contextlib import closing
 
 from ingest.ledger.db import transaction
 from ingest.ledger.store import LEDGER, LedgerStore
-from ingest.paths import StatePaths
-from ingest.raw.sources import SourceLocation, parse_source
-from ingest.stage.landing_ledger import LEDGER_FILE, open_ledger
-from ingest.stage.warehouse import ConnectionSettings, connect
+from ingest.stage.landing.folder import Landing
+from ingest.stage.landing.ledger import LEDGER_FILE, open_ledger
+from ingest.warehouse import ConnectionSettings, connect
 
 LedgerMark = Callable[[], str]
 # the mark of a ledger that does not exist yet: nothing was ever staged there
 NOTHING_STAGED = "nothing-staged"
 
 
-def landing_mark(state: StatePaths, source: str | SourceLocation) -> LedgerMark:
-    """The mark of the Spark landing of `source` (where a stream's rows land too)."""
-    from ingest.stage.spark import landing_folder
+def landing_mark(landing: Landing | None) -> LedgerMark:
+    """The mark of a Spark landing (where a stream's rows land too); None: tables over the
+    raw objects in place, with no ledger."""
 
     def mark() -> str:
-        path = landing_folder(state, parse_source(source)) / LEDGER_FILE
-        if not path.is_file():
+        path = landing.folder / LEDGER_FILE if landing is not None else None
+        if path is None or not path.is_file():
             return NOTHING_STAGED
         with closing(open_ledger(path)) as connection, transaction(connection) as cursor:
             return LedgerStore("sqlite").state_mark(cursor)

@@ -17,27 +17,22 @@ from typing import Any
 
 from ingest.errors import IngestError
 from ingest.ledger.db import now_utc, transaction
-from ingest.ledger.store import LedgerStore, Processed
+from ingest.ledger.store import LedgerStore
 from ingest.paths import StatePaths
-from ingest.raw.contract import RAW_TABLES, SOURCE_KEY, validate_identifier
-from ingest.raw.sources import SourceLocation, open_source, parse_source
+from ingest.raw.contract import RAW_TABLES, SOURCE_KEY
+from ingest.raw.sources import RawSource
 from ingest.safe_text import printable
+from ingest.sql_names import qualified, validate_identifier
 from ingest.stage.core import (
     Ledger,
     Rendered,
     StageOptions,
     StageReport,
-    TableLoad,
-    options_from,
     stage,
 )
-from ingest.stage.warehouse import (
-    ConnectionSettings,
-    connect_or_create,
-    load_columns,
-    qualified,
-    setup_statements,
-)
+from ingest.stage.process import Processed
+from ingest.stage.warehouse_tables import load_columns, setup_statements
+from ingest.warehouse import ConnectionSettings, connect_or_create
 
 log = logging.getLogger(__name__)
 NULL = "\\N"
@@ -47,35 +42,17 @@ _COPY_LINE = re.compile(r"COPY \S+, line (\d+)")
 CopyRows = tuple[str, list[int]]
 
 
-def stage_postgres(source: str | SourceLocation, *, schema: str = "sparkify_raw",
-                   settings: ConnectionSettings | None = None, state: StatePaths | None = None,
-                   options: StageOptions | None = None, **fields: Any) -> list[TableLoad]:
-    """Bring `<schema>.song_data` and `<schema>.log_data` in line with the source.
-
-    `options`, or StageOptions' fields (batch_objects, max_attempts, archive, prune, wait…).
-    """
-    return stage_postgres_report(source, schema=schema, settings=settings, state=state,
-                                 options=options_from(options, fields)).loads()
-
-
-def stage_postgres_report(source: str | SourceLocation, *, schema: str,
-                          settings: ConnectionSettings | None = None,
-                          state: StatePaths | None = None,
-                          options: StageOptions | None = None) -> StageReport:
-    """stage_postgres, with the whole report (ingest.stage.core.StageReport)."""
+def stage_postgres(source: RawSource, *, schema: str, settings: ConnectionSettings,
+                   state: StatePaths, options: StageOptions) -> StageReport:
+    """Bring `<schema>.song_data` and `<schema>.log_data` in line with the source."""
     validate_identifier(schema)
-    stage_options = options or StageOptions()
-    opened = open_source(parse_source(source))
-    settings = settings or ConnectionSettings.from_env("postgres")
-    state = state or StatePaths.default()
     sink = PostgresSink(settings, schema)
     try:
-        report = stage(opened, sink, stage_options, locks=state.locks,
-                       lock_identity=("postgres", settings.host, str(settings.port),
-                                      settings.database, schema))
+        return stage(source, sink, options, locks=state.locks,
+                     lock_identity=("postgres", settings.host, str(settings.port),
+                                    settings.database, schema))
     finally:
         sink.close()
-    return report
 
 
 def copy_rows(table: str, item: Processed) -> CopyRows:
@@ -222,4 +199,4 @@ def _copy(cursor: Any, schema: str, table: str, data: bytes) -> None:
                        io.BytesIO(data))
 
 
-__all__ = ["TableLoad", "copy_rows", "stage_postgres"]
+__all__ = ["copy_rows", "stage_postgres"]

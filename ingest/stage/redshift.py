@@ -21,26 +21,21 @@ from typing import Any
 from ingest.aws import aws_errors
 from ingest.errors import IngestError
 from ingest.ledger.db import now_utc, transaction
-from ingest.ledger.store import LEDGER, QUARANTINE, LedgerStore, Processed
+from ingest.ledger.store import LEDGER, QUARANTINE, LedgerStore
 from ingest.paths import StatePaths
-from ingest.raw.contract import PROVENANCE, RAW_TABLES, SOURCE_KEY, Columns, validate_identifier
-from ingest.raw.sources import S3Location, S3Source, SourceLocation, parse_source
+from ingest.raw.contract import PROVENANCE, RAW_TABLES, SOURCE_KEY, Columns
+from ingest.raw.sources import RawSource, S3Location, S3Source, SourceLocation
+from ingest.sql_names import qualified, sql_string, validate_identifier
 from ingest.stage.core import (
     Ledger,
     Rendered,
     StageOptions,
     StageReport,
     json_lines,
-    options_from,
     stage,
 )
-from ingest.stage.warehouse import (
-    ConnectionSettings,
-    connect,
-    load_columns,
-    qualified,
-    setup_statements,
-)
+from ingest.stage.process import Processed
+from ingest.stage.warehouse_tables import load_columns, setup_statements
 
 log = logging.getLogger(__name__)
 IAM_ROLE_ARN = re.compile(r"^arn:aws(-[a-z]+)*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$")
@@ -76,10 +71,6 @@ class RedshiftLoad:
     @property
     def is_empty(self) -> bool:
         return not self.statements
-
-
-def sql_string(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 def jsonpaths(columns: Columns) -> str:
@@ -200,42 +191,48 @@ class RedshiftSink:
         return {table: rows.get(table, 0) for table in RAW_TABLES}
 
 
-def stage_redshift(source: str | SourceLocation, *, schema: str, iam_role: str, region: str,
-                   load_files_uri: str | None = None,
-                   settings: ConnectionSettings | None = None, connection: Any | None = None,
-                   s3: Any | None = None, dry_run: bool = False,
-                   state: StatePaths | None = None, options: StageOptions | None = None,
-                   **fields: Any) -> RedshiftLoad:
+@dataclass(frozen=True)
+class RedshiftOptions:
+    """The CLI's --iam-role, --region and --load-files-uri, as given (None: not given)."""
+
+    iam_role: str | None = None
+    region: str | None = None
+    load_files_uri: str | None = None
+
+    def copy_settings(self, source: SourceLocation) -> CopySettings:
+        """What the cluster needs to COPY from `source` (an s3:// one), checked before
+        anything runs."""
+        if not self.iam_role:
+            raise IngestError("--target redshift needs --iam-role (or SPARKIFY_IAM_ROLE): the "
+                              "ARN of the role the cluster uses to read the bucket")
+        if not self.region:
+            raise IngestError("--target redshift needs --region (or AWS_REGION): the bucket's")
+        if not isinstance(source, S3Location):
+            raise IngestError("--target redshift needs an s3:// source: the cluster reads S3 "
+                              "itself")
+        load_files = S3Location.parse(self.load_files_uri) if self.load_files_uri else None
+        return CopySettings(self.iam_role, self.region,
+                            load_files or default_load_files(source))
+
+
+def stage_redshift(source: RawSource, *, schema: str, copy: CopySettings, connection: Any,
+                   where: str, state: StatePaths, options: StageOptions,
+                   dry_run: bool = False) -> RedshiftLoad:
     """Verify what is new, put verified files and manifests in S3, COPY them batch by batch.
 
     With `dry_run`, objects are read and verified and the ledger is read (it may be any
     warehouse holding it), but nothing is written: the files and statements are printed.
     """
     validate_identifier(schema)
-    location = parse_source(source)
-    if not isinstance(location, S3Location):
+    if not isinstance(source, S3Source):
         raise IngestError("--target redshift needs an s3:// source: the cluster reads S3 itself")
-    load_files = S3Location.parse(load_files_uri) if load_files_uri else None
-    copy_settings = CopySettings(iam_role, region, load_files or default_load_files(location))
-    stage_options = options_from(options, fields)
-    opened = S3Source(location, client=s3)
-    owned = connection is None
-    settings = settings or (None if connection else ConnectionSettings.from_env("redshift"))
-    where = settings.where if settings else "redshift"
-    connection = connection or connect(settings)  # type: ignore[arg-type]
-    try:
-        sink = RedshiftSink(connection, schema, copy_settings, opened.client, dry_run=dry_run,
-                            where=where)
-        state = state or StatePaths.default()
-        report = stage(opened, sink, stage_options, locks=state.locks,
-                       lock_identity=("redshift", where, schema))
-        sink.load.report = report
-        if dry_run:
-            _print_load(sink.load)
-        return sink.load
-    finally:
-        if owned:
-            connection.close()
+    sink = RedshiftSink(connection, schema, copy, source.client, dry_run=dry_run, where=where)
+    report = stage(source, sink, options, locks=state.locks,
+                   lock_identity=("redshift", where, schema))
+    sink.load.report = report
+    if dry_run:
+        _print_load(sink.load)
+    return sink.load
 
 
 def put_load_files(client: Any, files: dict[str, str]) -> None:

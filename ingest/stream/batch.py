@@ -18,9 +18,9 @@ from pathlib import Path
 
 from ingest.locks import exclusive, lock_path
 from ingest.stage.core import StageOptions, StageReport, open_ledger, stage_listed
-from ingest.stage.landing import LandingSink
-from ingest.stage.landing_format import partition_value
-from ingest.stage.landing_ledger import paths_by_key, read_landed
+from ingest.stage.landing.format import partition_value
+from ingest.stage.landing.ledger import paths_by_key, read_landed
+from ingest.stage.landing.sink import LandingSink
 from ingest.stream.batch_objects import FOLDER, StreamObjects
 
 log = logging.getLogger(__name__)

@@ -163,26 +163,24 @@ def cmd_stream(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from ingest.paths import StatePaths
-    from ingest.raw.sources import parse_source
     from ingest.run.builds import spark_target, staged_by_hand
     from ingest.run.scheduler import build_after, parse_interval, use_schemas
     from ingest.stage.core import StageReport
+    from ingest.stage.landing.folder import Landing
     from ingest.stage.ledger_mark import landing_mark
     from ingest.stream.batch import LandedBatch
     from ingest.stream.query import StreamConfig, run_stream
 
-    if args.target != "spark":
-        raise IngestError(f"stream --target {args.target}: only spark (the Spark landing)")
     stream = stream_name_of(args)
     if args.max_records < 1:
         raise IngestError("--max-records must be at least 1")
     every = None if args.once else parse_interval(args.every)
     use_schemas(args.raw_schema, args.schema)
     state = StatePaths.default()
-    config = StreamConfig(stream, endpoint_of(args), parse_source(require_source(args)),
-                          args.raw_schema, args.max_records)
+    config = StreamConfig(stream, endpoint_of(args), require_source(args), args.raw_schema,
+                          args.max_records)
 
-    mark = landing_mark(state, config.source)
+    mark = landing_mark(Landing.of(state, config.source))
 
     def after_batch(landed: LandedBatch) -> None:
         build_after("spark", state, spark_target(state), args.raw_schema, args.schema, landed,

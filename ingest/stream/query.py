@@ -35,8 +35,10 @@ from ingest.kinesis.records import StreamRecord
 from ingest.locks import exclusive, lock_path
 from ingest.paths import StatePaths
 from ingest.raw.sources import SourceLocation
-from ingest.stage.core import StageReport
-from ingest.stage.spark import landing_folder, register_landing, stage_spark
+from ingest.stage.core import StageOptions, StageReport
+from ingest.stage.landing.folder import Landing
+from ingest.stage.spark import SparkTables, stage_spark
+from ingest.stage.spark_register import register_landing
 from ingest.stream.batch import LandedBatch, land_batch
 from ingest.stream.batch_objects import StreamObjects
 from ingest.stream.source import NAME, KinesisOptions, check_stream, register
@@ -94,7 +96,9 @@ def run_stream(config: StreamConfig, state: StatePaths, *, every: float | None,
     the stream is), and `on_source_staged` gets that stage's report."""
     check_stream(config.kinesis)
     location, stream = config.source, config.stream.value
-    landing = landing_folder(state, location)
+    tables = SparkTables.of(location, state)  # the batch source's landing, worked out once
+    assert tables.landing is not None
+    landing = tables.landing.folder
     checkpoint = checkpoint_folder(state, stream, landing)
     path = lock_path(state.locks, "stream", stream, str(landing))
     with exclusive(path, f"a stream of {stream} into {landing}", wait=False):
@@ -109,11 +113,11 @@ def run_stream(config: StreamConfig, state: StatePaths, *, every: float | None,
 
             spark = spark_session(state)
         register(spark)
-        staged = stage_spark(location, schema=config.raw_schema, state=state,
-                             spark=spark).landing
+        staged = stage_spark(location, tables, schema=config.raw_schema, state=state,
+                             spark=spark, options=StageOptions())
         if on_source_staged is not None and staged is not None:
             on_source_staged(staged)
-        batches = MicroBatches(config, state, spark, after_batch)
+        batches = MicroBatches(config, state, tables.landing, spark, after_batch)
         while True:
             log.info("streaming %s into %s (%s; checkpoint %s)", stream, landing,
                      "what it holds now" if every is None else f"every {every:g} s",
@@ -152,9 +156,9 @@ def _start(spark: Any, config: StreamConfig, batches: MicroBatches, checkpoint: 
 class MicroBatches:
     """The `foreachBatch` function: land a micro-batch, register its days, build."""
 
-    def __init__(self, config: StreamConfig, state: StatePaths, spark: Any,
+    def __init__(self, config: StreamConfig, state: StatePaths, landing: Landing, spark: Any,
                  after_batch: AfterBatch | None) -> None:
-        self.config, self.state, self.location = config, state, config.source
+        self.config, self.state, self.landing = config, state, landing
         self.spark, self.after_batch = spark, after_batch
         self.count = self.records = 0
         self._error: BaseException | None = None
@@ -174,10 +178,9 @@ class MicroBatches:
         objects = StreamObjects(self.config.stream.value, [
             StreamRecord(str(shard), str(sequence), (data or "").encode("utf-8"))
             for shard, sequence, data in rows])
-        landed = land_batch(objects, landing_folder(self.state, self.location),
-                            locks=self.state.locks, batch_source_uri=self.location.uri)
-        register_landing(self.spark, self.config.raw_schema, self.state, self.location,
-                         landed.report)
+        landed = land_batch(objects, self.landing.folder, locks=self.state.locks,
+                            batch_source_uri=self.config.source.uri)
+        register_landing(self.spark, self.config.raw_schema, self.landing, landed.report)
         self.count += 1
         self.records += len(rows)
         log.info("micro-batch %d: %d records from %d shards landed in %s.log_data", batch_id,

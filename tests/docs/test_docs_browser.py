@@ -28,10 +28,10 @@ from typing import Any
 import pytest
 
 from ingest.run.dbt import run_dbt
-from ingest.stage.postgres import stage_postgres
 from tests.support.browser import SCREENSHOTS, chrome_session, save_screenshot
 from tests.support.manifest import Manifest
 from tests.support.project import FIXTURES, PROJECT_DIR, postgres_rows
+from tests.support.staging import stage_postgres
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.dbt]
 

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 
 from ingest.run.dbt import run_dbt
-from ingest.stage.postgres import stage_postgres
 from tests.support.ci_project import DBT_FILES, copy_project, edit, ls, parse
 from tests.support.manifest import Manifest
 from tests.support.project import FIXTURES, postgres_rows
+from tests.support.staging import stage_postgres
 
 pytestmark = pytest.mark.dbt
 

@@ -17,12 +17,11 @@ import pytest
 from ingest.paths import StatePaths
 from ingest.run.dbt import run_dbt
 from ingest.sample.generate import GenerateConfig, generate
-from ingest.stage.postgres import stage_postgres
-from ingest.stage.spark import stage_spark
 from tests.support.awkward_data import add_awkward_rows
 from tests.support.cross_engine import Export, assert_same_marts, differences, export_marts
 from tests.support.expected_marts import build_expected_marts, canonical
 from tests.support.project import PROJECT_DIR, postgres_rows
+from tests.support.staging import stage_postgres, stage_spark
 
 pytestmark = pytest.mark.spark
 DBT_PROJECT_FILES = ("dbt_project.yml", "models", "macros", "seeds", "profiles", "tests/dbt",

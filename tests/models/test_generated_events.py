@@ -31,17 +31,15 @@ import pytest
 from ingest.paths import StatePaths
 from ingest.raw import limits
 from ingest.raw.lines import LineProblem
-from ingest.raw.sources import parse_source
 from ingest.raw.verify import check_line
 from ingest.run.dbt import run_dbt
 from ingest.sample.config import GenerateConfig
 from ingest.sample.generate import generate
-from ingest.stage.landing_ledger import ledger_entries
-from ingest.stage.postgres import stage_postgres
-from ingest.stage.spark import landing_folder, stage_spark
+from ingest.stage.landing.ledger import ledger_entries
 from tests.support.contract_events import event_identity, event_key, generated_events
 from tests.support.expected_marts import build_expected_marts
 from tests.support.project import PROJECT_DIR, postgres_rows
+from tests.support.staging import landing_of, stage_postgres, stage_spark
 
 pytestmark = pytest.mark.dbt
 ACCEPTED, REFUSED = 150, 16  # hypothesis examples: the accepted ones, and beyond a limit
@@ -178,7 +176,7 @@ def test_generated_events_build_on_spark(generated: tuple[Path, Expected], spark
         return [row.asDict() for row in spark.sql(sql).collect()]
 
     assert rows(f"select count(*) as n from {raw_schema}.log_data")[0]["n"] == expected.raw_rows
-    _entries, quarantine = ledger_entries(landing_folder(state, parse_source(str(raw))))
+    _entries, quarantine = ledger_entries(landing_of(state, str(raw)))
     _assert_accounted_for(expected, rows, schema,
                           [(row[2], row[3]) for row in quarantine])
 

@@ -165,7 +165,7 @@ def _postgres_staged(database: str) -> Staged:
 def test_postgres_stages_the_corpus_as_expected_and_a_rerun_changes_nothing(
     pg_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ingest.stage.postgres import stage_postgres
+    from tests.support.staging import stage_postgres
 
     monkeypatch.setenv("SPARKIFY_STATE_DIR", str(tmp_path / "state"))
     root = tmp_path / "raw"
@@ -185,11 +185,10 @@ def test_postgres_stages_the_corpus_as_expected_and_a_rerun_changes_nothing(
 # --- Spark -----------------------------------------------------------------------------------
 
 def _spark_staged(spark: Any, state: Any, source_uri: str, schema: str) -> Staged:
-    from ingest.raw.sources import parse_source
-    from ingest.stage.landing_ledger import ledger_entries
-    from ingest.stage.spark import landing_folder
+    from ingest.stage.landing.ledger import ledger_entries
+    from tests.support.staging import landing_of
 
-    entries, quarantined = ledger_entries(landing_folder(state, parse_source(source_uri)))
+    entries, quarantined = ledger_entries(landing_of(state, source_uri))
     ledger = {(entry.table, entry.key): Outcome(entry.status, entry.rows_loaded,
                                                 entry.rows_quarantined, entry.blank_lines,
                                                 entry.reason) for entry in entries}
@@ -218,7 +217,7 @@ def test_spark_stages_the_corpus_as_expected_and_a_rerun_changes_nothing(
 ) -> None:
     from ingest.paths import StatePaths
     from ingest.raw.sources import parse_source
-    from ingest.stage.spark import stage_spark
+    from tests.support.staging import stage_spark
 
     root = tmp_path / "raw"
     cases = write_corpus(root)

@@ -22,7 +22,7 @@ def pg_marts(report_raw: Path, tmp_path_factory: pytest.TempPathFactory
              ) -> Iterator[BuiltMarts]:
     """The raw set staged into a throw-away database, `dbt build` run, target/ kept."""
     from ingest.run.dbt import run_dbt
-    from ingest.stage.postgres import stage_postgres
+    from tests.support.staging import stage_postgres
 
     target = tmp_path_factory.mktemp("report_pg") / "target"
     with throwaway_database("sparkify_report") as database:

@@ -231,7 +231,7 @@ def test_errors_a_user_can_cause(tmp_path: Path) -> None:
 def spark_reader(spark: Any, session_state: Path, report_raw: Path,
                  tmp_path_factory: pytest.TempPathFactory) -> Any:
     from ingest.run.dbt import run_dbt
-    from ingest.stage.spark import stage_spark
+    from tests.support.staging import stage_spark
 
     with pytest.MonkeyPatch.context() as env:
         env.setenv("SPARKIFY_SCHEMA", "report")

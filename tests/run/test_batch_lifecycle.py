@@ -12,11 +12,10 @@ from pathlib import Path
 import pytest
 
 from ingest.cli import main
-from ingest.ledger.archive import ArchiveRequest
 from ingest.paths import StatePaths
+from ingest.raw.archive import ArchiveRequest
 from ingest.run.scheduler import CycleConfig, cycle_lock, parse_interval, run_cycle, run_every
 from ingest.stage.core import StageOptions
-from ingest.stage.postgres import stage_postgres
 from tests.support.project import (
     FIXTURES,
     copy_handwritten,
@@ -25,8 +24,14 @@ from tests.support.project import (
     raw_rows,
 )
 from tests.support.raw_lines import BAD_LINES, log_key, log_with_bad_lines
+from tests.support.staging import request, stage_postgres
 
 RAW = FIXTURES / "raw_handwritten"
+
+
+def _cycle(source: Path, state: StatePaths, options: StageOptions | None = None) -> CycleConfig:
+    """Cycles that stage `source` into Postgres's sparkify_raw and build `sparkify`."""
+    return CycleConfig(request("postgres", source, state=state, options=options), "sparkify")
 
 
 def test_archive_copies_processed_objects_and_delete_keeps_their_rows(
@@ -81,7 +86,7 @@ def test_interval_parsing() -> None:
 
 def test_a_cycle_never_overlaps_another(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     state = StatePaths(tmp_path / "state")
-    config = CycleConfig("postgres", str(tmp_path / "nowhere"), "sparkify_raw", "sparkify")
+    config = _cycle(tmp_path / "nowhere", state)
     held = threading.Event()
     release = threading.Event()
 
@@ -96,7 +101,7 @@ def test_a_cycle_never_overlaps_another(tmp_path: Path, caplog: pytest.LogCaptur
     held.wait(10)
     try:
         with caplog.at_level(logging.INFO, logger="ingest.run.scheduler"):
-            assert run_every(config, 0.01, cycles=1, state=state) == 1
+            assert run_every(config, 0.01, cycles=1) == 1
     finally:
         release.set()
         holder.join()
@@ -117,16 +122,14 @@ def test_the_loop_survives_a_failed_cycle(
         if number == 1:
             shutil.copytree(RAW, source)  # the data arrives after the first cycle
 
-    config = CycleConfig("postgres", str(source), "sparkify_raw", "sparkify")
+    config = _cycle(source, StatePaths(tmp_path / "state"))
     with caplog.at_level(logging.INFO, logger="ingest.run.scheduler"):
-        code = run_every(config, 0.01, cycles=2, state=StatePaths(tmp_path / "state"),
-                         after_cycle=after_cycle, idle_exit_code=99)
+        code = run_every(config, 0.01, cycles=2, after_cycle=after_cycle, idle_exit_code=99)
 
     assert outcomes == [False, True] and code == 0
     # then a cycle with nothing new builds nothing: the idle exit code (Airflow: skipped)
-    assert run_every(config, 0.01, cycles=1, state=StatePaths(tmp_path / "state"),
-                     idle_exit_code=99) == 99
-    assert run_every(config, 0.01, cycles=1, state=StatePaths(tmp_path / "state")) == 0
+    assert run_every(config, 0.01, cycles=1, idle_exit_code=99) == 99
+    assert run_every(config, 0.01, cycles=1) == 0
     assert "cycle 1 failed" in caplog.text and "the next cycle retries" in caplog.text
     plays = postgres_rows(pg_database, "select count(*) as n from sparkify.fct_songplays")
     assert plays[0]["n"] == 9
@@ -147,15 +150,15 @@ def test_a_cycle_with_nothing_new_runs_no_build_and_a_failed_build_is_retried(
     monkeypatch.setenv("SPARKIFY_SCHEMA", "sparkify")
     raw = copy_handwritten(tmp_path)
     state = StatePaths(tmp_path / "state")
-    config = CycleConfig("postgres", str(raw), "sparkify_raw", "sparkify")
-    assert run_cycle(config, state) is True
+    config = _cycle(raw, state)
+    assert run_cycle(config) is True
     plays = raw_rows(pg_database, "fct_songplays", "sparkify")
 
     connection = postgres_connect(pg_database)  # a mart gone: only a build brings it back
     with connection, connection.cursor() as cursor:
         cursor.execute("drop table sparkify.dim_users cascade")
     connection.close()
-    assert run_cycle(config, state) is False
+    assert run_cycle(config) is False
     assert not _has_table(pg_database, "sparkify", "dim_users"), "an idle cycle built"
 
     day = dt.date(2018, 11, 3)
@@ -166,9 +169,9 @@ def test_a_cycle_with_nothing_new_runs_no_build_and_a_failed_build_is_retried(
 
     with monkeypatch.context() as patch, pytest.raises(IngestError, match="injected"):
         patch.setattr(ingest.run.dbt, "run_dbt", failing_build)
-        run_cycle(config, state)
+        run_cycle(config)
 
-    assert run_cycle(config, state) is True, "the failed build is retried with nothing new"
+    assert run_cycle(config) is True, "the failed build is retried with nothing new"
     assert _has_table(pg_database, "sparkify", "dim_users")
     assert raw_rows(pg_database, "fct_songplays", "sparkify") == plays + 10
 
@@ -187,17 +190,17 @@ def test_a_scheduled_cycle_tests_only_the_days_it_rebuilt(
     monkeypatch.setenv("SPARKIFY_SCHEMA", "sparkify")
     raw = copy_handwritten(tmp_path)
     state = StatePaths(tmp_path / "state")
-    config = CycleConfig("postgres", str(raw), "sparkify_raw", "sparkify")
-    assert run_cycle(config, state) is True
+    config = _cycle(raw, state)
+    assert run_cycle(config) is True
     # a build with another version of the project: the next cycle builds everything, with
     # the unit tests and the seed, though nothing new was staged
     marker = next((state.root / "builds").glob("*.built"))
     marker.write_text("the marts were built from everything staged, with project 0\n",
                       encoding="utf-8")
-    assert run_cycle(config, state) is True
+    assert run_cycle(config) is True
     kinds = _built_kinds()
     assert kinds["unit_test"] == 5 and kinds["seed"] == 1, kinds
-    assert run_cycle(config, state) is False, "built with this project: nothing to do"
+    assert run_cycle(config) is False, "built with this project: nothing to do"
 
     connection = postgres_connect(pg_database)  # a doubled play on 2018-11-01
     with connection, connection.cursor() as cursor:
@@ -207,7 +210,7 @@ def test_a_scheduled_cycle_tests_only_the_days_it_rebuilt(
 
     day = dt.date(2018, 11, 3)
     (raw / log_key(day)).write_bytes(log_with_bad_lines(day, 10, []))
-    assert run_cycle(config, state) is True
+    assert run_cycle(config) is True
     assert raw_rows(pg_database, "fct_songplays", "sparkify") == len(
         postgres_rows(pg_database, "select distinct songplay_id from sparkify.fct_songplays")
     ) + 1, "the doubled play is still there"
@@ -242,16 +245,16 @@ def test_a_stage_by_hand_makes_the_next_cycle_build(
     monkeypatch.setenv("SPARKIFY_STATE_DIR", str(tmp_path / "state"))
     raw = copy_handwritten(tmp_path)
     state = StatePaths(tmp_path / "state")
-    config = CycleConfig("postgres", str(raw), "sparkify_raw", "sparkify")
-    assert run_cycle(config, state) is True
+    config = _cycle(raw, state)
+    assert run_cycle(config) is True
     plays = raw_rows(pg_database, "fct_songplays", "sparkify")
 
     day = dt.date(2018, 11, 3)
     (raw / log_key(day)).write_bytes(log_with_bad_lines(day, 10, []))
     assert main(["stage", "--target", "postgres", "--source", str(raw)]) == 0
-    assert run_cycle(config, state) is True, "the rows staged by hand were not built"
+    assert run_cycle(config) is True, "the rows staged by hand were not built"
     assert raw_rows(pg_database, "fct_songplays", "sparkify") == plays + 10
-    assert run_cycle(config, state) is False
+    assert run_cycle(config) is False
 
 
 def test_a_stage_committed_during_a_build_is_built_by_the_next_cycle(
@@ -267,8 +270,8 @@ def test_a_stage_committed_during_a_build_is_built_by_the_next_cycle(
     monkeypatch.setenv("SPARKIFY_STATE_DIR", str(tmp_path / "state"))
     raw = copy_handwritten(tmp_path)
     state = StatePaths(tmp_path / "state")
-    config = CycleConfig("postgres", str(raw), "sparkify_raw", "sparkify")
-    assert run_cycle(config, state) is True
+    config = _cycle(raw, state)
+    assert run_cycle(config) is True
     plays = raw_rows(pg_database, "fct_songplays", "sparkify")
     day = dt.date(2018, 11, 3)
     real_run_dbt = ingest.run.dbt.run_dbt
@@ -285,17 +288,17 @@ def test_a_stage_committed_during_a_build_is_built_by_the_next_cycle(
         log_with_bad_lines(dt.date(2018, 11, 4), 5, []))
     with monkeypatch.context() as patch:
         patch.setattr(ingest.run.dbt, "run_dbt", build_then_stage)
-        assert run_cycle(config, state) is True
+        assert run_cycle(config) is True
     assert staged_during == [0]
     assert raw_rows(pg_database, "fct_songplays", "sparkify") == plays + 5, (
         "the build ran before the interleaved stage committed")
 
-    assert run_cycle(config, state) is True, "the rows staged during the build were not built"
+    assert run_cycle(config) is True, "the rows staged during the build were not built"
     assert raw_rows(pg_database, "fct_songplays", "sparkify") == plays + 15
     built_days = postgres_rows(pg_database, "select count(*) as n from sparkify.fct_songplays "
                                             "where start_date = '2018-11-03'")
     assert built_days[0]["n"] == 10
-    assert run_cycle(config, state) is False, "built from the ledger as it is: nothing to do"
+    assert run_cycle(config) is False, "built from the ledger as it is: nothing to do"
 
 
 def _plays_on(database: str, day: dt.date) -> dict[str, int]:
@@ -318,27 +321,26 @@ def test_a_pruned_object_leaves_the_marts_at_the_next_build(
     monkeypatch.setenv("SPARKIFY_STATE_DIR", str(tmp_path / "state"))
     raw = copy_handwritten(tmp_path)
     state = StatePaths(tmp_path / "state")
-    config = CycleConfig("postgres", str(raw), "sparkify_raw", "sparkify")
+    config = _cycle(raw, state)
     day = dt.date(2018, 11, 3)
     (raw / log_key(day)).parent.mkdir(parents=True, exist_ok=True)
     (raw / log_key(day)).write_bytes(log_with_bad_lines(day, 10, []))
-    assert run_cycle(config, state) is True
+    assert run_cycle(config) is True
     plays = raw_rows(pg_database, "fct_songplays", "sparkify")
     assert set(_plays_on(pg_database, day).values()) == {10}
 
     (raw / log_key(day)).unlink()
     assert main(["stage", "--target", "postgres", "--source", str(raw), "--prune"]) == 0
-    assert run_cycle(config, state) is True, "the pruned day was not built"
+    assert run_cycle(config) is True, "the pruned day was not built"
     assert set(_plays_on(pg_database, day).values()) == {0}
     assert raw_rows(pg_database, "fct_songplays", "sparkify") == plays - 10
-    assert run_cycle(config, state) is False, "the pruned day stays removed: nothing to do"
+    assert run_cycle(config) is False, "the pruned day stays removed: nothing to do"
 
     (raw / log_key(day)).write_bytes(log_with_bad_lines(day, 10, []))  # back, then pruned
-    assert run_cycle(config, state) is True  # by a cycle that stages with --prune
+    assert run_cycle(config) is True  # by a cycle that stages with --prune
     assert set(_plays_on(pg_database, day).values()) == {10}
     (raw / log_key(day)).unlink()
-    pruning = CycleConfig("postgres", str(raw), "sparkify_raw", "sparkify",
-                          StageOptions(prune=True))
-    assert run_cycle(pruning, state) is True
+    pruning = _cycle(raw, state, StageOptions(prune=True))
+    assert run_cycle(pruning) is True
     assert set(_plays_on(pg_database, day).values()) == {0}
     assert not list((state.root / "builds").glob("*.pruned")), "every pruned day was built"

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 from ingest.paths import StatePaths
+from ingest.raw.sources import parse_source
 from ingest.run.builds import (
     PROJECT_PARTS,
     BuildMarker,
@@ -17,10 +18,11 @@ from ingest.run.builds import (
     pruned_days_args,
 )
 from ingest.stage.core import StageOptions
+from ingest.stage.landing.folder import Landing
 from ingest.stage.ledger_mark import NOTHING_STAGED, landing_mark
-from ingest.stage.spark import prepare_local
 from tests.support.project import PROJECT_DIR, copy_handwritten
 from tests.support.raw_lines import log_key, log_with_bad_lines
+from tests.support.staging import land
 
 
 def _copy(destination: Path) -> Path:
@@ -73,31 +75,31 @@ def test_the_ledger_mark_follows_the_rows_staged(tmp_path: Path) -> None:
     it moves with every commit that adds, replaces or removes rows, and only then."""
     raw = copy_handwritten(tmp_path)
     state = StatePaths(tmp_path / "state")
-    mark = landing_mark(state, str(raw))
+    mark = landing_mark(Landing.of(state, parse_source(str(raw))))
     assert mark() == NOTHING_STAGED
-    prepare_local(str(raw), state)
+    land(str(raw), state)
     first = mark()
     assert first != NOTHING_STAGED
-    prepare_local(str(raw), state)
+    land(str(raw), state)
     assert mark() == first, "nothing new: the same mark"
 
     day = dt.date(2018, 11, 3)
     new_day = raw / log_key(day)
     new_day.parent.mkdir(parents=True, exist_ok=True)
     new_day.write_bytes(log_with_bad_lines(day, 5, []))
-    prepare_local(str(raw), state)
+    land(str(raw), state)
     added = mark()
     assert added not in {first, NOTHING_STAGED}
 
     new_day.write_bytes(log_with_bad_lines(day, 6, []))  # the same object, changed
-    prepare_local(str(raw), state)
+    land(str(raw), state)
     changed = mark()
     assert changed not in {first, added}
 
     new_day.unlink()  # gone from the source: its rows stay, until a stage prunes them
-    prepare_local(str(raw), state)
+    land(str(raw), state)
     assert mark() == changed
-    prepare_local(str(raw), state, StageOptions(prune=True))
+    land(str(raw), state, StageOptions(prune=True))
     assert mark() not in {added, changed}
 
 

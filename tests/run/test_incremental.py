@@ -27,11 +27,10 @@ from ingest.run.builds import pruned_days_args
 from ingest.run.dbt import run_dbt
 from ingest.sample.generate import GenerateConfig, generate
 from ingest.stage.core import StageOptions
-from ingest.stage.postgres import stage_postgres
-from ingest.stage.spark import stage_spark
 from tests.support.cross_engine import Export, assert_same_marts, export_marts
 from tests.support.expected_marts import build_expected_marts
 from tests.support.project import PROJECT_DIR, postgres_rows
+from tests.support.staging import stage_postgres, stage_spark
 
 START = dt.date(2019, 3, 1)
 DAYS = [START + dt.timedelta(days=offset) for offset in range(5)]

@@ -30,10 +30,10 @@ from ingest.spark import thrift_server as spark_server
 from ingest.spark.processes import is_alive, port_answers
 from ingest.spark.thrift_files import MAIN_CLASS, server_files
 from ingest.spark.thrift_sql import ThriftSql
-from ingest.stage.spark import stage_spark
 from tests.support.cross_engine import MARTS, Export, assert_same_marts, export_marts
 from tests.support.expected_marts import build_expected_marts
 from tests.support.project import FIXTURES, PROJECT_DIR
+from tests.support.staging import stage_spark
 
 pytestmark = pytest.mark.spark
 US_STATES = PROJECT_DIR / "seeds" / "us_states.csv"
@@ -105,7 +105,7 @@ def test_dbt_build_through_the_thrift_server(state: StatePaths, tmp_path: Path, 
         with ThriftSql(port=port) as session:
             staged = stage_spark(str(FIXTURES / "raw_handwritten"), schema=RAW_SCHEMA,
                                  state=state, spark=session)
-        assert (staged.song_rows, staged.log_rows) == (8, 16)
+        assert (staged.rows("song_data"), staged.rows("log_data")) == (8, 16)
 
         target = ["--target-path", str(tmp_path / "target")]
         build = summarize_build(run_dbt(PROJECT_DIR, ["build", *target], "spark_thrift"))

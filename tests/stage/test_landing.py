@@ -18,9 +18,9 @@ from ingest.errors import IngestError
 from ingest.raw.sources import open_source, parse_source
 from ingest.raw.upload import upload
 from ingest.stage.core import StageOptions, StageReport, stage
-from ingest.stage.landing import LandingSink
-from ingest.stage.landing_format import arrow_schema, log_file_name
-from ingest.stage.landing_ledger import ledger_entries
+from ingest.stage.landing.format import arrow_schema, log_file_name
+from ingest.stage.landing.ledger import ledger_entries
+from ingest.stage.landing.sink import LandingSink
 from tests.support.project import FIXTURES
 from tests.support.raw_lines import BAD_LINES, EXPECTED_BAD, good_event, log_key, log_with_bad_lines
 

@@ -25,16 +25,14 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-import ingest.stage.landing as landing_module
+import ingest.stage.landing.sink as landing_module
 from ingest.errors import IngestError
 from ingest.ledger.store import LOADED, PENDING
 from ingest.paths import StatePaths
 from ingest.raw.sources import LocalSource, RawObject, ReadResult
 from ingest.sample.generate import GenerateConfig, generate
 from ingest.stage.core import StageOptions, TableLoad
-from ingest.stage.landing_format import log_file_name, song_bucket
-from ingest.stage.postgres import stage_postgres
-from ingest.stage.spark import prepare_local
+from ingest.stage.landing.format import log_file_name, song_bucket
 from tests.support.fault_data import (
     Run,
     Runner,
@@ -55,6 +53,7 @@ from tests.support.fault_data import (
     wait_for,
 )
 from tests.support.project import postgres_connect
+from tests.support.staging import land, stage_postgres
 
 pytestmark = pytest.mark.faults
 
@@ -112,7 +111,7 @@ def stage_in_process(target: Target, *, wait: bool = False) -> list[TableLoad]:
     if target.kind == "postgres":
         return stage_postgres(str(target.source), schema=target.schema,
                               state=StatePaths(target.state), options=options)
-    _songs, _logs, report = prepare_local(str(target.source), StatePaths(target.state), options)
+    _songs, _logs, report = land(str(target.source), StatePaths(target.state), options)
     return report.loads()
 
 
@@ -585,13 +584,13 @@ def test_landed_data_lost_behind_the_ledger_is_staged_again(
     assert damaged == {log_key, song_key}, damage
 
     options = StageOptions(batch_objects=BATCH, wait=False)
-    _songs, _logs, report = prepare_local(str(dataset), StatePaths(target.state), options)
+    _songs, _logs, report = land(str(dataset), StatePaths(target.state), options)
     # file level: the damaged bucket goes whole, and every song it held is staged again
     assert {table: [obj.key for obj in plan.process] for table, plan in report.plans.items()} == {
         "song_data": in_bucket, "log_data": [log_key]}
     assert song_key in in_bucket
     assert_reconciled(target, when="after the repair")
-    _songs, _logs, again = prepare_local(str(dataset), StatePaths(target.state), options)
+    _songs, _logs, again = land(str(dataset), StatePaths(target.state), options)
     assert not again.changed
 
 
@@ -604,7 +603,7 @@ def test_a_landed_log_that_lost_rows_is_staged_again(dataset: Path, tmp_path: Pa
     pq.write_table(rows.slice(0, rows.num_rows - 1), landed)
 
     options = StageOptions(batch_objects=BATCH, wait=False)
-    _songs, _logs, report = prepare_local(str(dataset), StatePaths(target.state), options)
+    _songs, _logs, report = land(str(dataset), StatePaths(target.state), options)
     assert [obj.key for obj in report.plans["log_data"].process] == [log_key], (
         "a landed log file that lost a row was not staged again")
     assert_reconciled(target, when="after the repair")
@@ -622,7 +621,7 @@ def test_a_torn_song_bucket_is_dropped_and_its_songs_staged_again(
     assert any("not a readable" in problem for problem in reconciliation_problems(target))
 
     options = StageOptions(batch_objects=BATCH, wait=False)
-    _songs, _logs, report = prepare_local(str(dataset), StatePaths(target.state), options)
+    _songs, _logs, report = land(str(dataset), StatePaths(target.state), options)
     assert [obj.key for obj in report.plans["song_data"].process] == in_bucket, (
         "the songs of the torn bucket were not staged again")
     assert_reconciled(target, when="after the repair")
@@ -643,7 +642,7 @@ def test_files_the_ledger_does_not_claim_are_removed(dataset: Path, tmp_path: Pa
     assert reconciliation_problems(target)
 
     options = StageOptions(batch_objects=BATCH, wait=False)
-    _songs, _logs, report = prepare_local(str(dataset), StatePaths(target.state), options)
+    _songs, _logs, report = land(str(dataset), StatePaths(target.state), options)
     assert not report.changed, "nothing was lacking: nothing is staged again"
     assert not stray_day.exists(), "the emptied day folder is removed too"
     assert_reconciled(target, when="after the repair")

@@ -16,11 +16,9 @@ import pytest
 from ingest.aws import s3_client
 from ingest.errors import IngestError
 from ingest.paths import StatePaths
-from ingest.raw.sources import S3Source, parse_source
+from ingest.raw.sources import S3Source
 from ingest.raw.upload import upload
-from ingest.stage.landing_ledger import ledger_entries
-from ingest.stage.postgres import stage_postgres
-from ingest.stage.spark import landing_folder, prepare_local
+from ingest.stage.landing.ledger import ledger_entries
 from tests.support.project import (
     FIXTURES,
     copy_handwritten,
@@ -29,6 +27,7 @@ from tests.support.project import (
     raw_rows,
 )
 from tests.support.raw_lines import log_key, log_with_bad_lines
+from tests.support.staging import land, landing_of, stage_postgres
 
 RAW = FIXTURES / "raw_handwritten"
 
@@ -56,13 +55,13 @@ def test_s3_keys_that_would_escape_are_rejected_and_touch_nothing_outside(
     state = StatePaths(tmp_path / "state")
     archive = tmp_path / "archive" / "inner"
 
-    from ingest.ledger.archive import ArchiveRequest
+    from ingest.raw.archive import ArchiveRequest
     from ingest.stage.core import StageOptions
 
-    prepare_local("s3://raw-bucket/raw", state,
+    land("s3://raw-bucket/raw", state,
                   StageOptions(archive=ArchiveRequest(str(archive), delete=True)))
 
-    entries, _lines = ledger_entries(landing_folder(state, parse_source("s3://raw-bucket/raw")))
+    entries, _lines = ledger_entries(landing_of(state, "s3://raw-bucket/raw"))
     rejected = {entry.key: entry for entry in entries if entry.status == "rejected"}
     assert sorted(rejected) == sorted(key.removeprefix("raw/") for key in hostile)
     for key, reason in hostile.items():
@@ -100,7 +99,7 @@ def test_upper_case_json_objects_land_where_the_spark_table_reads(tmp_path: Path
     day = dt.date(2018, 11, 6)
     (raw / log_key(day).replace(".json", ".JSON")).write_bytes(log_with_bad_lines(day, 7, []))
 
-    _songs, logs, report = prepare_local(str(raw), StatePaths(tmp_path / "state"))
+    _songs, logs, report = land(str(raw), StatePaths(tmp_path / "state"))
 
     assert report.rows["log_data"] == 16 + 7
     landed = [path.name for path in (Path(logs) / "event_date=2018-11-06").glob("*.parquet")]

@@ -20,12 +20,12 @@ from ingest.cli import main
 from ingest.errors import IngestError
 from ingest.raw.upload import upload
 from ingest.run.dbt import run_dbt
-from ingest.stage.postgres import stage_postgres
-from ingest.stage.warehouse import ConnectionSettings
+from ingest.warehouse import ConnectionSettings
 from tests.support.cross_engine import assert_same_marts, export_marts
 from tests.support.expected_marts import build_expected_marts
 from tests.support.project import FIXTURES, PROJECT_DIR, postgres_connect, postgres_rows
 from tests.support.raw_lines import BAD_LINES, EXPECTED_BAD, log_key, log_with_bad_lines
+from tests.support.staging import stage_postgres
 
 pytestmark = pytest.mark.postgres
 

@@ -21,19 +21,21 @@ from ingest.errors import IngestError
 from ingest.ledger.store import LedgerStore
 from ingest.paths import StatePaths
 from ingest.raw.contract import LOG_COLUMNS
-from ingest.raw.sources import S3Location
+from ingest.raw.sources import S3Location, S3Source, parse_source
 from ingest.raw.upload import upload
-from ingest.stage.postgres import stage_postgres
+from ingest.stage.core import StageOptions
 from ingest.stage.redshift import (
     CopySettings,
+    RedshiftOptions,
     copy_statement,
     jsonpaths,
     put_load_files,
     stage_redshift,
 )
-from ingest.stage.warehouse import raw_table_ddl
+from ingest.stage.warehouse_tables import raw_table_ddl
 from tests.support.project import FIXTURES, postgres_connect
 from tests.support.raw_lines import BAD_LINES, log_with_bad_lines
+from tests.support.staging import stage_postgres
 
 RAW = FIXTURES / "raw_handwritten"
 ROLE = "arn:aws:iam::123456789012:role/sparkify-redshift-copy"
@@ -93,8 +95,7 @@ def test_bad_settings_are_refused_before_anything_runs(
     role: str, region: str, source: str, message: str
 ) -> None:
     with pytest.raises(IngestError, match=message):
-        stage_redshift(source, schema="sparkify_raw", iam_role=role, region=region,
-                       connection=object(), dry_run=True)
+        RedshiftOptions(role, region).copy_settings(parse_source(source))
 
 
 @pytest.fixture()
@@ -108,9 +109,11 @@ def ledger_connection(pg_database: str, s3_endpoint: str) -> Iterator[Any]:
 
 
 def _dry_run(connection: Any, state: Path) -> Any:
-    return stage_redshift("s3://raw-bucket/raw", schema="sparkify_raw", iam_role=ROLE,
-                          region="us-west-2", load_files_uri="s3://raw-bucket/loads",
-                          connection=connection, dry_run=True, state=StatePaths(state))
+    source = S3Location.parse("s3://raw-bucket/raw")
+    copy = RedshiftOptions(ROLE, "us-west-2", "s3://raw-bucket/loads").copy_settings(source)
+    return stage_redshift(S3Source(source), schema="sparkify_raw", copy=copy,
+                          connection=connection, where="redshift", state=StatePaths(state),
+                          options=StageOptions(), dry_run=True)
 
 
 def _manifest_urls(load: Any, table: str) -> list[str]:

@@ -11,9 +11,9 @@ import pytest
 
 from ingest.paths import StatePaths
 from ingest.stage.core import StageOptions
-from ingest.stage.spark import stage_spark
 from tests.support.project import FIXTURES
 from tests.support.raw_lines import BAD_LINES, log_key, log_with_bad_lines
+from tests.support.staging import landing_of, stage_spark
 
 pytestmark = pytest.mark.spark
 
@@ -26,7 +26,7 @@ def test_stage_registers_typed_tables_over_verified_data(
     state = StatePaths(session_state)
     result = stage_spark(str(raw), schema="stage_raw", state=state, spark=spark)
 
-    assert (result.song_rows, result.log_rows) == (8, 16)
+    assert (result.rows("song_data"), result.rows("log_data")) == (8, 16)
     assert spark.sql("select count(*) from stage_raw.log_data").collect()[0][0] == 16
     types = dict(spark.sql("select * from stage_raw.log_data").dtypes)
     assert types["ts"] == "bigint" and types["userId"] == "string"
@@ -35,18 +35,19 @@ def test_stage_registers_typed_tables_over_verified_data(
     assert types["event_date"] == "date"
     song_types = dict(spark.sql("select * from stage_raw.song_data").dtypes)
     assert song_types["artist_latitude"] == "double" and song_types["year"] == "int"
-    assert len(list(Path(result.song_location).glob("*.parquet"))) == 1, "8 song files in one"
+    songs = landing_of(state, raw) / "verified" / "song_data"
+    assert len(list(songs.glob("*.parquet"))) == 1, "8 song files in one"
     stamps = spark.sql("select min(_ingested_at), count(*) from stage_raw.song_data "
                        "where _ingested_at > timestamp'2026-01-01 00:00:00'").collect()[0]
     assert stamps[1] == 8, "the stamps read back as timestamps of this stage"
 
     again = stage_spark(str(raw), schema="stage_raw", state=state, spark=spark)
-    assert again.landing is not None and not again.landing.changed
+    assert again.report is not None and not again.report.changed
 
     day = dt.date(2018, 11, 3)
     (raw / log_key(day)).write_bytes(log_with_bad_lines(day, 1000, BAD_LINES))
     third = stage_spark(str(raw), schema="stage_raw", state=state, spark=spark)
-    assert third.log_rows == 16 + 995
+    assert third.rows("log_data") == 16 + 995
     counts = spark.sql("select _source_key, count(*) from stage_raw.log_data "
                        "group by _source_key").collect()
     assert dict((row[0], row[1]) for row in counts)[log_key(day)] == 995
@@ -65,10 +66,11 @@ def test_the_log_table_is_partitioned_by_event_date_and_a_day_filter_reads_one_d
         day = dt.date(2018, 11, number)
         (raw / log_key(day)).write_bytes(log_with_bad_lines(day, 40 + number, []))
     state = StatePaths(session_state)
-    result = stage_spark(str(raw), schema="stage_days", state=state, spark=spark)
+    stage_spark(str(raw), schema="stage_days", state=state, spark=spark)
 
     days = [f"event_date=2018-11-0{number}" for number in (1, 2, 3, 4)]
-    folders = sorted(path.name for path in Path(result.log_location).iterdir())
+    log_location = landing_of(state, raw) / "verified" / "log_data"
+    folders = sorted(path.name for path in log_location.iterdir())
     assert folders == days, "one Hive-style folder per day"
     assert _partitions(spark, "stage_days.log_data") == days
     mismatched = spark.sql("select count(*) from stage_days.log_data "
@@ -99,7 +101,7 @@ def test_the_log_table_is_partitioned_by_event_date_and_a_day_filter_reads_one_d
     stage_spark(str(raw), schema="stage_days", state=state, spark=spark,
                 options=StageOptions(prune=True))
     assert "event_date=2018-11-04" not in _partitions(spark, "stage_days.log_data")
-    assert not (Path(result.log_location) / "event_date=2018-11-04").exists()
+    assert not (log_location / "event_date=2018-11-04").exists()
     assert spark.sql("select count(*) from stage_days.log_data").collect()[0][0] == 16 + 43 + 7
 
 
@@ -140,10 +142,9 @@ def test_an_event_beyond_the_calendar_is_quarantined_not_landed(
     quarantines it with its reason, and its object's good line lands."""
     import json
 
-    from ingest.raw.sources import parse_source
-    from ingest.stage.landing_ledger import ledger_entries
-    from ingest.stage.spark import landing_folder
+    from ingest.stage.landing.ledger import ledger_entries
     from tests.support.raw_lines import good_event
+    from tests.support.staging import landing_of
 
     raw = tmp_path / "raw"
     shutil.copytree(FIXTURES / "raw_handwritten", raw)
@@ -159,7 +160,7 @@ def test_an_event_beyond_the_calendar_is_quarantined_not_landed(
     counts = spark.sql("select count(*), count(event_date) from stage_beyond.log_data "
                        "where _source_key = 'log_data/extra/undated-events.json'").collect()[0]
     assert (counts[0], counts[1]) == (1, 1), "the dated row lands, the other does not"
-    _entries, quarantined = ledger_entries(landing_folder(state, parse_source(str(raw))))
+    _entries, quarantined = ledger_entries(landing_of(state, str(raw)))
     rows = [row for row in quarantined if beyond in row]
     assert len(rows) == 1, quarantined
     assert any("ts" in str(value) and value != beyond for value in rows[0]), rows[0]

@@ -23,10 +23,8 @@ import pyarrow.dataset as ds
 import pytest
 
 from ingest.paths import StatePaths
-from ingest.raw.sources import parse_source
 from ingest.sample.generate import GenerateConfig, generate
 from ingest.spark.conf import write_spark_conf
-from ingest.stage.spark import landing_folder, prepare_local
 from tests.support.expected_marts import build_expected_marts
 from tests.support.kinesis import (
     FAKE_CREDENTIALS,
@@ -38,6 +36,7 @@ from tests.support.kinesis import (
     put_lines,
 )
 from tests.support.project import PROJECT_DIR
+from tests.support.staging import land, landing_of
 
 # two Spark processes and two dbt builds (about 90 s): a fault test, in make test
 pytestmark = [pytest.mark.spark, pytest.mark.aws, pytest.mark.faults]
@@ -85,8 +84,8 @@ def test_kill_9_mid_stream_then_restart_lands_and_builds_every_event_once(
     (source / first.relative_to(full)).parent.mkdir(parents=True)
     shutil.copy(first, source / first.relative_to(full))
     state = StatePaths(state_dir)
-    prepare_local(str(source), state)  # the batch source lands; the stream registers its tables
-    landing = landing_folder(state, parse_source(str(source)))
+    land(str(source), state)  # the batch source lands; the stream registers its tables
+    landing = landing_of(state, str(source))
     staged, lines = len(event_lines(first)), event_lines(second)
     env = {**os.environ, **FAKE_CREDENTIALS, "AWS_REGION": REGION, "TZ": "UTC",
            "PYTHONPATH": str(PROJECT_DIR), "SPARKIFY_STATE_DIR": str(state_dir),

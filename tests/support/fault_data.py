@@ -26,11 +26,10 @@ import pyarrow.parquet as pq
 
 from ingest.ledger.store import HAS_ROWS, LedgerEntry, LedgerStore
 from ingest.paths import StatePaths
-from ingest.raw.sources import parse_source
-from ingest.stage.landing_format import PARTITION_COLUMN, event_date, log_file_name, song_bucket
-from ingest.stage.landing_ledger import ledger_entries
-from ingest.stage.spark import landing_folder
+from ingest.stage.landing.format import PARTITION_COLUMN, event_date, log_file_name, song_bucket
+from ingest.stage.landing.ledger import ledger_entries
 from tests.support.project import PROJECT_DIR, postgres_connect
+from tests.support.staging import landing_of
 
 Ledger = dict[tuple[str, str], LedgerEntry]
 Rows = dict[str, Counter[tuple[Any, ...]]]
@@ -49,13 +48,13 @@ import json, logging, sys
 from pathlib import Path
 from ingest.paths import StatePaths
 from ingest.stage.core import StageOptions
-from ingest.stage.spark import prepare_local
+from tests.support.staging import land
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(name)s: %(message)s")
     source, state, batch = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    _songs, _logs, report = prepare_local(source, StatePaths(Path(state)),
+    _songs, _logs, report = land(source, StatePaths(Path(state)),
                                           StageOptions(batch_objects=batch))
     print(json.dumps({"changed": report.changed,
                       "processed": {table: [obj.key for obj in plan.process]
@@ -148,7 +147,7 @@ class Target:
 
     @property
     def landing(self) -> Path:
-        return landing_folder(StatePaths(self.state), parse_source(str(self.source)))
+        return landing_of(StatePaths(self.state), str(self.source))
 
     @property
     def locks(self) -> Path:

@@ -15,7 +15,7 @@ def postgres_connect(database: str) -> Any:
     """A connection (autocommit off) to `database` on the server of the SPARKIFY_PG_* settings."""
     from dataclasses import replace
 
-    from ingest.stage.warehouse import ConnectionSettings, connect
+    from ingest.warehouse import ConnectionSettings, connect
 
     return connect(replace(ConnectionSettings.from_env("postgres"), database=database))
 
@@ -25,7 +25,7 @@ def throwaway_database(prefix: str = "sparkify_test") -> Iterator[str]:
     """A new database on the server of the SPARKIFY_PG_* settings, dropped afterwards."""
     import uuid
 
-    from ingest.stage.warehouse import ConnectionSettings, admin_connect
+    from ingest.warehouse import ConnectionSettings, admin_connect
 
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = admin_connect(ConnectionSettings.from_env("postgres"))

@@ -13,14 +13,13 @@ from typing import Any
 
 from ingest.cli import main
 from ingest.paths import StatePaths
-from ingest.raw.sources import parse_source
 from ingest.sample.generate import GenerateConfig, generate
-from ingest.stage.landing_ledger import ledger_entries
-from ingest.stage.spark import landing_folder, stage_spark
+from ingest.stage.landing.ledger import ledger_entries
 from tests.support.cross_engine import assert_same_marts, export_marts
 from tests.support.expected_marts import build_expected_marts
 from tests.support.kinesis import create_stream, event_lines, kinesis, local_kinesis, put_lines
 from tests.support.project import PROJECT_DIR
+from tests.support.staging import landing_of, stage_spark
 
 
 def log_path(raw: Path, day: dt.date) -> Path:
@@ -94,7 +93,7 @@ class StreamedDays:
     def quarantined_lines(self) -> list[tuple[str, str]]:
         """(object key, line) of each quarantined line of the source's landing."""
         _entries, quarantined = ledger_entries(
-            landing_folder(self.state, parse_source(str(self.source))))
+            landing_of(self.state, str(self.source)))
         return [(row[1], row[4]) for row in quarantined]
 
     def staged_events(self) -> int:

@@ -10,7 +10,7 @@ For each source, `<state>/landing/<source>/` holds:
   their folder (`song_data/A/…` → `A.parquet`), so Spark opens a few dozen files instead of
   ~15,000, and a new or changed song rewrites only its bucket.
 
-The columns and types are ingest.stage.landing_format's (the raw contract, `_source_key`,
+The columns and types are ingest.stage.landing.format's (the raw contract, `_source_key`,
 `_ingested_at`); the partition column lives in the folder names only.
 
 Durable before recorded: each batch's files are written to a temporary name, fsynced and
@@ -25,8 +25,8 @@ deleted too), so those objects are staged again.
 A landing written by an earlier version (newline-delimited JSON) is detected and staged
 again from scratch, with a warning.
 
-This module is the sink and its repair; writing files durably is ingest.stage.landing_files's
-job, the SQLite ledger ingest.stage.landing_ledger's.
+This module is the sink and its repair; writing files durably is ingest.stage.landing.files's
+job, the SQLite ledger ingest.stage.landing.ledger's.
 """
 
 from __future__ import annotations
@@ -44,17 +44,17 @@ import pyarrow.parquet as pq
 
 from ingest.errors import IngestError
 from ingest.ledger.db import now_utc, transaction
-from ingest.ledger.store import HAS_ROWS, LEDGER, QUARANTINE, LedgerStore, Processed
+from ingest.ledger.store import HAS_ROWS, LEDGER, QUARANTINE, LedgerStore
 from ingest.raw.contract import SOURCE_KEY
 from ingest.stage.core import Ledger, Rendered
-from ingest.stage.landing_files import (
+from ingest.stage.landing.files import (
     TABLES,
     file_size,
     landed_paths,
     unlink_durably,
     write_durably,
 )
-from ingest.stage.landing_format import (
+from ingest.stage.landing.format import (
     Part,
     arrow_schema,
     as_table,
@@ -62,7 +62,7 @@ from ingest.stage.landing_format import (
     render_parts,
     song_bucket,
 )
-from ingest.stage.landing_ledger import (
+from ingest.stage.landing.ledger import (
     LANDED,
     LAYOUT,
     LAYOUT_TABLE,
@@ -76,6 +76,7 @@ from ingest.stage.landing_ledger import (
     recorded_paths,
     state_errors,
 )
+from ingest.stage.process import Processed
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 
 from ingest.ledger.store import LedgerEntry
-from ingest.stage.status import format_ledger
+from ingest.report.status import format_ledger
 
 NOW = dt.datetime(2018, 11, 30, tzinfo=dt.UTC)
 HOSTILE_KEY = "log_data/2018/11/\x1b]0;pwned\x07events\r.json"

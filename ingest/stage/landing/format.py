@@ -26,8 +26,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ingest.ledger.db import now_utc
-from ingest.ledger.store import Processed
 from ingest.raw.contract import PROVENANCE, RAW_TABLES
+from ingest.stage.process import Processed
 
 PARTITION_COLUMN = "event_date"
 # The partition Spark reads as a null event_date: a `ts` whose date no calendar holds.

@@ -11,7 +11,7 @@ from ingest.ledger.db import transaction
 from ingest.ledger.store import LOADED, STATUSES, LedgerEntry, LedgerStore
 from ingest.paths import StatePaths
 from ingest.safe_text import printable
-from ingest.stage.warehouse import ConnectionSettings, connect
+from ingest.warehouse import ConnectionSettings, connect
 
 
 def format_ledger(title: str, entries: Sequence[LedgerEntry],
@@ -55,7 +55,7 @@ def format_ledger(title: str, entries: Sequence[LedgerEntry],
 
 
 def spark_status(state: StatePaths, limit: int) -> str:
-    from ingest.stage.landing_ledger import ledger_entries
+    from ingest.stage.landing.ledger import ledger_entries
 
     folders = sorted(path.parent for path in state.landing.glob("*/ledger.sqlite"))
     if not folders:
@@ -68,8 +68,7 @@ def spark_status(state: StatePaths, limit: int) -> str:
     return "\n\n".join(reports)
 
 
-def warehouse_status(target: str, schema: str, limit: int) -> str:
-    settings = ConnectionSettings.from_env("redshift" if target == "redshift" else "postgres")
+def warehouse_status(settings: ConnectionSettings, schema: str, limit: int) -> str:
     store = LedgerStore(settings.dialect, schema)
     with closing(connect(settings)) as connection, transaction(connection) as cursor:
         cursor.execute("select count(*) from information_schema.tables "

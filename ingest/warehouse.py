@@ -1,8 +1,9 @@
-"""What Postgres and Redshift staging share: connection settings, raw tables, the load ledger.
+"""Warehouse connections: where PostgreSQL or Redshift is, and a connection to it.
 
-The raw tables hold one column per raw field (lower-cased, as both engines fold unquoted
-names). The ledger (ingest.ledger.store) lives next to the raw tables and is written in the same
-transactions, so it can never say "loaded" about rows that are not there.
+The one module that maps a target to its warehouse dialect (`dialect_of`) and opens
+connections, for staging (ingest.stage), the report (ingest.report) and `status` alike.
+The settings are the same environment variables as profiles/profiles.yml; only the CLI
+reads them (`ConnectionSettings.from_env`) and hands them down.
 """
 
 from __future__ import annotations
@@ -12,28 +13,33 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from ingest.errors import IngestError
-from ingest.ledger.store import LedgerStore
-from ingest.raw.contract import (
-    INGESTED_AT,
-    PROVENANCE,
-    RAW_TABLES,
-    SOURCE_KEY,
-    Columns,
-    validate_identifier,
-)
-from ingest.settings import PostgresSettings, RedshiftSettings, SettingsGroup, env_name
+from ingest.settings import PostgresSettings, RedshiftSettings, env_name
 
 log = logging.getLogger(__name__)
 
 Dialect = Literal["postgres", "redshift"]
+WAREHOUSE_TARGETS: tuple[Dialect, ...] = ("postgres", "redshift")
 
-_TYPES: dict[Dialect, dict[str, str]] = {
-    "postgres": {"int": "integer", "bigint": "bigint", "double": "double precision",
-                 "string": "text"},
-    "redshift": {"int": "integer", "bigint": "bigint", "double": "double precision",
-                 "string": "varchar(max)"},
-}
-_SETTINGS: dict[Dialect, type[SettingsGroup]] = {
+
+def settings_of(target: str) -> ConnectionSettings | None:
+    """The connection settings of a target that stages into a database, from the
+    environment (SPARKIFY_PG_* / SPARKIFY_REDSHIFT_*); None for the Spark targets. For the
+    CLI: the one place that reads them."""
+    if target not in WAREHOUSE_TARGETS:
+        return None
+    return ConnectionSettings.from_env(dialect_of(target))
+
+
+def dialect_of(target: str) -> Dialect:
+    """The warehouse dialect of a target that stages into a database (IngestError else)."""
+    for dialect in WAREHOUSE_TARGETS:
+        if target == dialect:
+            return dialect
+    raise IngestError(f"target {target!r} has no warehouse connection: "
+                      f"one of {', '.join(WAREHOUSE_TARGETS)}")
+
+
+_SETTINGS: dict[Dialect, type[PostgresSettings] | type[RedshiftSettings]] = {
     "postgres": PostgresSettings, "redshift": RedshiftSettings}
 
 
@@ -56,7 +62,7 @@ class ConnectionSettings:
     @classmethod
     def from_env(cls, dialect: Dialect) -> ConnectionSettings:
         """The settings of SPARKIFY_PG_* or SPARKIFY_REDSHIFT_* (ingest.settings)."""
-        read = PostgresSettings.read() if dialect == "postgres" else RedshiftSettings.read()
+        read = _SETTINGS[dialect].read()
         if not read.host:
             raise IngestError(f"set {_variable(dialect, 'host')} to the {dialect} endpoint")
         password = read.password.get_secret_value() if read.password else None
@@ -163,43 +169,3 @@ def describe_connect_error(exc: BaseException, settings: ConnectionSettings) -> 
     first = text.splitlines()[0] if text else type(exc).__name__
     return (f"cannot reach {settings.where} ({first}): is the server running? "
             f"set {variable('host')} and {variable('port')}")
-
-
-def qualified(schema: str, table: str) -> str:
-    return f'"{validate_identifier(schema)}"."{validate_identifier(table)}"'
-
-
-def column_name(raw_field: str) -> str:
-    """The warehouse column of a raw field: lower case, as unquoted SQL names fold."""
-    return validate_identifier(raw_field.lower())
-
-
-def load_columns(table: str) -> list[str]:
-    """The columns a load fills, in the order its rows hold them: the raw fields, then the
-    provenance (COPY's column list, for Postgres and Redshift alike)."""
-    return [*(column_name(name) for name, _kind in RAW_TABLES[table]),
-            *(name for name, _kind in PROVENANCE)]
-
-
-def raw_table_ddl(schema: str, table: str, dialect: Dialect) -> str:
-    """`create table if not exists` for one raw table; Redshift staging is `backup no`."""
-    columns: Columns = RAW_TABLES[table]
-    lines = [f"{column_name(name)} {_TYPES[dialect][kind]}" for name, kind in columns]
-    key_type = "text" if dialect == "postgres" else "varchar(1024)"
-    lines += [f"{SOURCE_KEY} {key_type} not null", f"{INGESTED_AT} timestamp not null"]
-    body = ",\n    ".join(lines)
-    suffix = "\nbackup no" if dialect == "redshift" else ""
-    return f"create table if not exists {qualified(schema, table)} (\n    {body}\n){suffix}"
-
-
-def setup_statements(schema: str, dialect: Dialect) -> list[str]:
-    """Schema, both raw tables and the ledger; safe to run again."""
-    return [
-        f'create schema if not exists "{validate_identifier(schema)}"',
-        *(raw_table_ddl(schema, table, dialect) for table in RAW_TABLES),
-        *LedgerStore(dialect, schema).ddl(),
-        # reprocessing an object deletes its rows by key: keep that proportional to the object
-        *(f"create index if not exists {validate_identifier(table + '__source_key')} "
-          f"on {qualified(schema, table)} ({SOURCE_KEY})"
-          for table in RAW_TABLES if dialect == "postgres"),
-    ]

@@ -2,7 +2,7 @@
 
 A file is written to a temporary name, fsynced and renamed over its place, and its folder
 fsynced, so a crash leaves either the old file or the new one (and maybe a temporary file,
-which `landed_paths` removes). ingest.stage.landing says when each is called.
+which `landed_paths` removes). ingest.stage.landing.sink says when each is called.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingest.stage.landing_format import PARTITION_COLUMN
+from ingest.stage.landing.format import PARTITION_COLUMN
 
 log = logging.getLogger(__name__)
 TABLES = ("song_data", "log_data")
