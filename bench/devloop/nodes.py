@@ -38,6 +38,12 @@ class Node:
     status: str
     seconds: float
 
+    @property
+    def name(self) -> str:
+        """The node's name: a data test's id ends in a hash, so its name is the third part."""
+        parts = self.unique_id.split(".")
+        return parts[2] if self.kind == "test" and len(parts) > 3 else parts[-1]
+
 
 @dataclass(frozen=True)
 class Statement:
@@ -64,6 +70,7 @@ class BuildNodes:
         return found
 
     def top(self, count: int = 8) -> tuple[Node, ...]:
+        """The `count` slowest nodes."""
         return tuple(sorted(self.nodes, key=lambda node: -node.seconds)[:count])
 
 

@@ -48,7 +48,7 @@ def _statement_table(builds: tuple[Build, ...]) -> list[str]:
 
 
 def _top_nodes(build: Build) -> str:
-    return ", ".join(f"`{node.unique_id.split('.')[-1]}` {node.seconds:.1f} s"
+    return ", ".join(f"`{node.name}` {node.seconds:.1f} s"
                      for node in build.nodes.top())
 
 
