@@ -9,9 +9,6 @@ doing the command's work) add their CPU seconds spent during the command.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import subprocess
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +16,7 @@ from pathlib import Path
 import psutil
 
 from bench.common.machine import load_average
-from bench.common.memory import kill_tree
-from ingest.errors import IngestError
+from bench.common.process import run_sampled
 
 POLL_SECONDS = 0.1
 
@@ -62,28 +58,8 @@ def measured(command: Sequence[str], *, env: Mapping[str, str], cwd: Path, log_f
     """Run `command` (output appended to `log_file`); raise IngestError with the log's tail
     when it fails."""
     seen: dict[int, float] = {}
-    with log_file.open("ab") as out:
-        out.write(f"\n=== {dt.datetime.now(dt.UTC):%H:%M:%S} {' '.join(command)}\n".encode())
-        out.flush()
-        server_before = _servers_cpu(server_pids)
-        started = time.perf_counter()
-        process = subprocess.Popen(list(command), env=dict(env), cwd=cwd, stdout=out,
-                                   stderr=subprocess.STDOUT)
-        try:
-            while True:
-                _sample(process.pid, seen)
-                try:
-                    process.wait(timeout=poll)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
-        except BaseException:
-            kill_tree(process)
-            raise
-        wall = time.perf_counter() - started
-        server = _servers_cpu(server_pids) - server_before
-    if process.returncode != 0:
-        tail = log_file.read_text(encoding="utf-8", errors="replace").rstrip().splitlines()[-15:]
-        raise IngestError(f"`{' '.join(command)}` failed (exit {process.returncode}):\n"
-                          + "\n".join(f"  | {line}" for line in tail))
+    server_before = _servers_cpu(server_pids)
+    wall = run_sampled(command, env=env, cwd=cwd, log_file=log_file,
+                       sample=lambda pid: _sample(pid, seen), poll=poll)
+    server = _servers_cpu(server_pids) - server_before
     return Cost(round(wall, 2), round(sum(seen.values()) + server, 2), load_average()[0])

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import sys
 from pathlib import Path
 
 import pytest
 
 from bench.common.machine import machine
+from bench.devloop.cost import measured
 from bench.devloop.nodes import read_statements, statement_counts, statement_kind
 from bench.devloop.report import write_json, write_markdown
 from bench.devloop.run import run_devloop
+from ingest.errors import IngestError
 from ingest.sample.generate import GenerateConfig
 
 ESC = "\x1b[0m"
@@ -56,16 +60,35 @@ def test_statement_kind(sql: str, kind: str) -> None:
     assert statement_kind(sql) == kind
 
 
+def test_measured_counts_the_cpu_of_the_processes_a_command_starts(tmp_path: Path) -> None:
+    # the work happens in a grandchild, as a build's does in its JVM
+    child = "import subprocess, sys; subprocess.run([sys.executable, '-c', 'sum(range(10**8))'])"
+    log = tmp_path / "steps.log"
+
+    cost = measured([sys.executable, "-c", child], env=dict(os.environ), cwd=tmp_path,
+                    log_file=log)
+
+    assert cost.cpu_seconds > 0.5 and cost.wall_seconds > 0
+    with pytest.raises(IngestError, match="exit 3"):
+        measured([sys.executable, "-c", "print('went wrong'); raise SystemExit(3)"],
+                 env=dict(os.environ), cwd=tmp_path, log_file=log)
+    assert "went wrong" in log.read_text(encoding="utf-8")
+
+
 @pytest.mark.spark
 @pytest.mark.dbt
 def test_devloop_harness_on_a_tiny_sample(tmp_path: Path) -> None:
     sample = GenerateConfig(songs=10, days=2, events_per_day=40, seed=3)
     loop = run_devloop(tmp_path / "work", warm=False, sample=sample,
-                       select=("--select", "us_states", "stg_sparkify__songs"))
+                       select=("--select", "us_states", "stg_sparkify__songs",
+                               "--exclude-resource-type", "test", "unit_test"))
 
     assert [build.name for build in loop.builds] == ["cold-first", "cold"]
     for build in loop.builds:
-        assert {node.kind for node in build.nodes.nodes} == {"model", "seed"}
+        kinds_of_nodes = {node.kind: node.name for node in build.nodes.nodes}
+        assert kinds_of_nodes["model"] == "stg_sparkify__songs"
+        assert kinds_of_nodes["seed"] == "us_states"
+        assert "test" not in kinds_of_nodes
         assert all(node.status == "success" for node in build.nodes.nodes)
         assert build.cost.cpu_seconds > 0 and build.cost.wall_seconds > 0
         kinds = statement_counts(build.statements)
