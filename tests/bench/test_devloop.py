@@ -98,8 +98,9 @@ def test_devloop_harness_on_a_tiny_sample(tmp_path: Path) -> None:
     path = write_json(loop, machine(), tmp_path / "out", today)
     assert json.loads(path.read_text(encoding="utf-8"))["builds"][1]["name"] == "cold"
     markdown = tmp_path / "BENCHMARKS.md"
-    markdown.write_text("# B\n\n<!-- bench:devloop:start -->\nold\n<!-- bench:devloop:end -->\n"
-                        "after\n", encoding="utf-8")
+    markdown.write_text("# B\n\n<!-- bench:devloop:start -->\nstale figures\n"
+                        "<!-- bench:devloop:end -->\nafter\n", encoding="utf-8")
     write_markdown(loop, machine(), markdown, today)
     text = markdown.read_text(encoding="utf-8")
-    assert "old" not in text and text.endswith("after\n") and "| cold | embedded |" in text
+    assert "stale figures" not in text and text.endswith("after\n")
+    assert "| cold | embedded |" in text
