@@ -12,6 +12,7 @@ SOURCE ?=
 DOCS_PORT ?= 8080
 DASHBOARD_PORT ?= 8501
 PYTEST_ARGS ?=
+PYTEST_WORKERS ?= 2
 BENCH_RUNS ?= 1
 # where `make rules` parses the project (dbt-bouncer.yml reads it from there)
 CHECK_TARGET_PATH := target/check
@@ -51,8 +52,12 @@ $(STAMP): pyproject.toml
 run: setup ## run the whole pipeline on the embedded Spark (SOURCE=... for other raw data)
 	$(BIN)/python -m ingest pipeline $(if $(SOURCE),--source "$(SOURCE)")
 
-test: setup airflow typecheck check ## type-check, make check, the whole test suite
-	$(BIN)/pytest $(PYTEST_ARGS)
+# The suite on PYTEST_WORKERS pytest-xdist workers (0: in this process), a module's tests on
+# one worker (tests/conftest.py); --durations=25: every run ends with its 25 slowest tests
+# .venv-airflow's install, mypy and make check are independent: they run side by side.
+test: setup ## type-check, make check, the whole test suite
+	$(MAKE) --no-print-directory -j3 --output-sync=target airflow typecheck check
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=25 $(PYTEST_ARGS)
 
 FAST_TESTS := not spark and not postgres and not aws and not browser and not dbt and not faults \
   and not airflow

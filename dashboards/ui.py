@@ -13,6 +13,7 @@ import streamlit as st
 
 from ingest.errors import IngestError
 from ingest.report.charts import figure
+from ingest.report.commands import report_source
 from ingest.report.pages import PAGES
 from ingest.report.queries import Filters, Headline, Level, Table, filter_options, headline
 from ingest.report.readers import Reader
@@ -91,7 +92,7 @@ def marts_page(page: str, intro: str) -> None:
     """A page of charts over the marts: filters, headline, each figure of PAGES[page]."""
     st.title(page)
     with errors_shown() as shown:
-        source = ReportSource.from_settings()
+        source = report_source()
         st.caption(intro)
         with opened_reader(source) as reader:
             chosen = filters(reader)

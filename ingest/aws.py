@@ -1,21 +1,34 @@
 """AWS helpers every layer may use: the S3 client, and botocore failures as one clear line.
 
-Credentials, region and endpoint come only from the standard AWS chain (boto3's default
-session: AWS_PROFILE, AWS_ACCESS_KEY_ID/…, AWS_REGION, AWS_ENDPOINT_URL(_S3)).
+Credentials, region and endpoint come from the standard AWS chain (boto3's default
+session: AWS_PROFILE, AWS_ACCESS_KEY_ID/…, AWS_REGION, AWS_ENDPOINT_URL(_S3)), unless the
+caller names an endpoint of its own (S3Endpoint: the local S3 of the generated sample).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from ingest.errors import IngestError
-from ingest.settings import AwsSettings
 
 
-def s3_client() -> Any:
-    """A boto3 S3 client; honours AWS_ENDPOINT_URL(_S3), AWS_PROFILE, AWS_REGION."""
+@dataclass(frozen=True)
+class S3Endpoint:
+    """An S3 endpoint given explicitly (not the AWS chain's), with its region and the
+    credentials it takes (a local moto server accepts any)."""
+
+    url: str
+    region: str
+    access_key: str = field(repr=False)
+    secret_key: str = field(repr=False)
+
+
+def s3_client(endpoint: S3Endpoint | None = None) -> Any:
+    """A boto3 S3 client: of `endpoint`, else of the AWS chain (AWS_ENDPOINT_URL(_S3),
+    AWS_PROFILE, AWS_REGION)."""
     import boto3
     from botocore.config import Config
 
@@ -25,7 +38,12 @@ def s3_client() -> Any:
         read_timeout=60,
         max_pool_connections=32,
     )
-    return boto3.session.Session().client("s3", config=config)
+    if endpoint is None:
+        return boto3.session.Session().client("s3", config=config)
+    session = boto3.session.Session(aws_access_key_id=endpoint.access_key,
+                                    aws_secret_access_key=endpoint.secret_key,
+                                    region_name=endpoint.region)
+    return session.client("s3", config=config, endpoint_url=endpoint.url)
 
 
 def check_bucket(client: Any, bucket: str) -> None:
@@ -53,13 +71,10 @@ def describe_aws_error(exc: BaseException) -> str | None:
     """One line for a botocore failure (None for anything else)."""
     from botocore import exceptions as bx
 
-    aws = AwsSettings.read()
-    endpoint = aws.s3_endpoint_url or aws.endpoint_url
-    where = f" at {endpoint}" if endpoint else ""
     if isinstance(exc, bx.NoCredentialsError | bx.PartialCredentialsError):
         return "no AWS credentials found (set AWS_PROFILE or AWS_ACCESS_KEY_ID/SECRET)"
     if isinstance(exc, bx.EndpointConnectionError | bx.ConnectTimeoutError):
-        return f"cannot reach the S3 endpoint{where} ({exc})"
+        return f"cannot reach the S3 endpoint ({exc})"  # it names the endpoint's URL
     if isinstance(exc, bx.ClientError):
         error = exc.response.get("Error", {})
         code = str(error.get("Code", ""))
@@ -69,7 +84,7 @@ def describe_aws_error(exc: BaseException) -> str | None:
         if code in {"404", "NoSuchKey"}:
             return "the object does not exist (it was deleted or the key is wrong)"
         if code in {"403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"}:
-            return f"access denied{where}: check the AWS credentials and their permissions"
+            return "access denied: check the AWS credentials and their permissions"
         return f"{code or 'error'}: {error.get('Message', exc)}"
     if isinstance(exc, bx.BotoCoreError):
         return str(exc)

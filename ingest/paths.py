@@ -12,15 +12,21 @@ from ingest.settings import ProjectSettings
 BUILD_RESULTS = "run_results.build.json"
 
 
-def project_root() -> Path:
-    """The folder holding dbt_project.yml: SPARKIFY_PROJECT_DIR, the package's parent, or cwd."""
-    configured = ProjectSettings.read().project_dir
+def project_root(configured: Path | None = None) -> Path:
+    """The folder holding dbt_project.yml: `configured` (SPARKIFY_PROJECT_DIR, resolved by
+    the CLI), else the package's parent, else the cwd."""
     if configured:
         return configured.resolve()
     package_parent = Path(__file__).resolve().parents[1]
     if (package_parent / "dbt_project.yml").is_file():
         return package_parent
     return Path.cwd().resolve()
+
+
+def dbt_target_dir(configured: Path | None, project: Path) -> Path:
+    """dbt's target folder: `configured` (DBT_TARGET_PATH, which dbt reads too), else
+    `<project>/target`."""
+    return configured.resolve() if configured else project / "target"
 
 
 @dataclass(frozen=True)
@@ -32,9 +38,11 @@ class StatePaths:
     spark_dirname: str = "spark"
 
     @classmethod
-    def default(cls) -> StatePaths:
-        configured = ProjectSettings.read().state_dir
-        return cls(configured.resolve() if configured else project_root() / ".state")
+    def of(cls, project: ProjectSettings) -> StatePaths:
+        """SPARKIFY_STATE_DIR, else `<project>/.state` (the settings resolved by the CLI)."""
+        configured = project.state_dir
+        return cls(configured.resolve() if configured else
+                   project_root(project.project_dir) / ".state")
 
     @property
     def spark(self) -> Path:

@@ -4,7 +4,6 @@ asked, its errors as one line naming the variables, and the variable names for m
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any, Self
 
 from pydantic import AliasChoices, BeforeValidator, Field, ValidationError, field_validator
@@ -58,9 +57,10 @@ def _invalid(group: type[SettingsGroup], exc: ValidationError) -> str:
     return "bad environment variable: " + "; ".join(problems)
 
 
-def default_from(group: type[SettingsGroup], name: str) -> Callable[[], Any]:
-    """A dataclass `default_factory`: the setting `name` of `group`, read when called."""
-    return lambda: getattr(group.read(), name)
+def declared(group: type[SettingsGroup], name: str) -> Any:
+    """The declared default of the setting `name` of `group` (not the environment's value):
+    a library dataclass's default, the CLI passing the value it resolved."""
+    return group.model_fields[name].default
 
 
 def env_names(field: FieldInfo) -> tuple[str, ...]:

@@ -1,13 +1,13 @@
 """Every environment variable the `ingest` package reads, typed, with its default and meaning.
 
 Nothing is read at import time: `<Group>.read()` reads the environment when it is called, so
-a variable set later (by a test, or by the pipeline for dbt) is seen. Empty values count as
+a variable set later (by a test) is seen. Empty values count as
 unset. A value of the wrong type is an IngestError naming the variable. The table of
 docs/settings.md and of `python -m ingest --help` is generated from these groups by
 `ingest.settings_table`; `python -m ingest.settings_table` prints it as Markdown.
 
-Values the ingest hands on to dbt are written to os.environ by run/pipeline.py,
-run/scheduler.py and sample/local_s3.py; those are writes, not settings.
+Only the CLI (ingest/cli.py and each area's commands.py) reads them, and passes typed values
+down; nothing writes os.environ: dbt gets what the ingest hands on as --vars (ingest.run.dbt).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pydantic import SecretStr
 from ingest.setting_base import (
     CommaList,
     SettingsGroup,
-    default_from,
+    declared,
     env,
     env_name,
     env_names,
@@ -34,7 +34,7 @@ from ingest.setting_rules import (
     Url,
 )
 
-__all__ = ["GROUPS", "SettingsGroup", "default_from", "env_name", "env_names", "read_all"]
+__all__ = ["GROUPS", "SettingsGroup", "declared", "env_name", "env_names", "read_all"]
 
 PROJECT = "sparkify-dbt"  # the EMR cluster name and Redshift cluster id by default
 

@@ -30,9 +30,40 @@ FIXTURE_MARKS = {"session_state": "spark", "spark": "spark", "pg_database": "pos
 ENGINE_PARAMS = ("spark", "postgres")
 
 
+# `make test` runs the suite on pytest-xdist workers (`-n 2 --dist loadgroup`): most tests
+# wait (for a JVM, dbt's Python, moto, a subprocess) more than they compute. A group runs on
+# one worker, one test after the other: by default a test's module (its module-scoped
+# fixtures, such as a generated data set or a built warehouse, are built once); these folders
+# share session-scoped fixtures across their modules and are one group each.
+SHARED_FIXTURE_FOLDERS = ("tests/report/",)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """On an xdist worker: its own dbt target and log folders and its own default state folder
+    (another worker's dbt writes the same files; Derby admits one JVM per metastore)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        from tests.support.project import PROJECT_DIR
+
+        own = PROJECT_DIR / "target" / "xdist" / worker
+        os.environ["DBT_TARGET_PATH"] = str(own / "target")
+        os.environ["DBT_LOG_PATH"] = str(own / "logs")
+        os.environ["SPARKIFY_STATE_DIR"] = str(own / "state")
+
+
+def xdist_group(nodeid: str) -> str:
+    """The group of a test (its module, or the folder of SHARED_FIXTURE_FOLDERS it is in)."""
+    path = nodeid.split("::", 1)[0]
+    return next((folder for folder in SHARED_FIXTURE_FOLDERS if path.startswith(folder)), path)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark by the fixtures a test takes, and by an engine it is parametrized with."""
+    """Mark by the fixtures a test takes, and by an engine it is parametrized with; put each
+    test in its xdist group unless it names one."""
     for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(xdist_group(item.nodeid)))
         fixtures = getattr(item, "fixturenames", ())
         marks = {mark for fixture, mark in FIXTURE_MARKS.items() if fixture in fixtures}
         callspec = getattr(item, "callspec", None)
@@ -48,11 +79,13 @@ def session_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A state folder and Spark conf for the whole test session (set before any JVM starts)."""
     from ingest.paths import StatePaths
     from ingest.spark.conf import write_spark_conf
+    from tests.support.project import spark_setup
 
     root = tmp_path_factory.mktemp("state")
     saved = {key: os.environ.get(key) for key in ("SPARKIFY_STATE_DIR", "SPARK_CONF_DIR")}
     os.environ["SPARKIFY_STATE_DIR"] = str(root)
-    os.environ["SPARK_CONF_DIR"] = str(write_spark_conf(StatePaths(root), root / "spark-conf"))
+    os.environ["SPARK_CONF_DIR"] = str(write_spark_conf(StatePaths(root), spark_setup(),
+                                                        root / "spark-conf"))
     yield root
     for key, value in saved.items():
         if value is None:
@@ -89,12 +122,20 @@ def spark(session_state: Path) -> Any:
 
 
 @pytest.fixture()
-def s3_endpoint() -> Iterator[str]:
-    """A fresh moto S3 server on 127.0.0.1 with an empty bucket `raw-bucket`."""
+def s3_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh moto S3 server on 127.0.0.1 with an empty bucket `raw-bucket`; the test's
+    environment points the AWS chain at it (local_s3 itself leaves the environment alone)."""
     from ingest.sample.local_s3 import local_s3
 
     with local_s3("raw-bucket") as endpoint:
-        yield endpoint
+        for name, value in {"AWS_ACCESS_KEY_ID": endpoint.access_key,
+                            "AWS_SECRET_ACCESS_KEY": endpoint.secret_key,
+                            "AWS_DEFAULT_REGION": endpoint.region, "AWS_REGION": endpoint.region,
+                            "AWS_ENDPOINT_URL": endpoint.url}.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+        monkeypatch.delenv("AWS_PROFILE", raising=False)
+        yield endpoint.url
 
 
 @pytest.fixture()

@@ -24,17 +24,13 @@ DOC = PROJECT_DIR / "docs" / "settings.md"
 INGEST = PROJECT_DIR / "ingest"
 # Reads of the environment outside ingest/settings.py that stay, and why (see docs/settings.md).
 ALLOWED_READS = {
-    # the AWS endpoint in an S3 error message: describe_aws_error is moving to a new module
-    "raw/sources.py": 'os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")',
     # the Thrift Server JVM inherits the environment, plus its own SPARK_CONF_DIR and TZ
     "spark/thrift_server.py": "{**os.environ,",
     # the standalone cluster's daemons inherit the environment, plus SPARK_HOME and their marker
     "spark/cluster.py": "{**os.environ,",
     # a cluster's executors get the driver's AWS variables as spark.executorEnv.* (the
-    # Kinesis source's Python workers run there)
-    "spark/session.py": "{name: os.environ[name] for name in EXECUTOR_VARIABLES",
-    # saves the variables it overrides, to restore them after the local S3 endpoint stops
-    "sample/local_s3.py": "os.environ.get(key)",
+    # Kinesis source's Python workers run there): a copy, as a child process's environment
+    "spark/session.py": "inherited = {**os.environ}",
 }
 
 

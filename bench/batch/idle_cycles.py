@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ingest.errors import IngestError
 from ingest.paths import StatePaths
+from ingest.settings import ProjectSettings
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s",
                         datefmt="%H:%M:%S", stream=sys.stderr)
-    state = StatePaths.default()
+    state = StatePaths.of(ProjectSettings.read())
     config = CycleConfig(StageRequest("spark", parse_source(args.source), args.raw_schema,
                                       state), args.schema)
     seconds: list[float] = []

@@ -176,7 +176,8 @@ def _cycle_step(run: TargetRun, source: Path, steps: _Recorder) -> None:
     from ingest.stage.ledger_mark import landing_mark
 
     state = StatePaths(Path(run.env["SPARKIFY_STATE_DIR"]).resolve())
-    BuildMarker.of(state, spark_target(state), run.raw_schema, run.schema).record_built(
+    BuildMarker.of(state, spark_target(state), run.raw_schema, run.schema,
+                   steps.project).record_built(
         landing_mark(Landing.of(state, parse_source(str(source))))())
     cycle_log = steps.run_dir / f"{INCREMENTAL_CYCLE}.log"
     steps.pipeline_step(run, INCREMENTAL_CYCLE, [sys.executable, "-m", "ingest", "run", "--once",

@@ -12,6 +12,7 @@ from ingest.errors import IngestError
 from ingest.paths import StatePaths
 from ingest.sample.cache import generate_once, marker_path
 from ingest.sample.generate import GenerateConfig
+from ingest.settings import ProjectSettings
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ class Dataset:
 
 def default_work_dir(size: str) -> Path:
     """`<state>/bench/<size>`: the size's data and runs."""
-    return StatePaths.default().root / "bench" / size
+    return StatePaths.of(ProjectSettings.read()).root / "bench" / size
 
 
 def prepare_data(size: BenchSize, work: Path) -> Dataset:

@@ -37,9 +37,10 @@ from bench.collect.load import LoadPlan, LoadResult, run_load, source_lines
 from bench.common.machine import load_average, machine
 from bench.common.markdown import update_markdown
 from ingest.collect.keys import KeyStore
-from ingest.paths import project_root
+from ingest.paths import StatePaths, project_root
 from ingest.raw.sources import open_source, parse_source
 from ingest.sample.generate import GenerateConfig, generate
+from ingest.settings import ProjectSettings
 
 LEVELS = ((1, 100), (10, 100), (50, 100), (1, 1), (10, 1), (50, 1))
 SHARDS = 4
@@ -122,7 +123,8 @@ def serve_without_stream(port: int) -> int:
     from ingest.collect.sink import StreamSink
 
     sink = StreamSink(lambda entries: 1)
-    app = create_app("none", key_store(), sink, Limits(rate=1e6, burst=10**6))
+    app = create_app("none", key_store(StatePaths.of(ProjectSettings.read())), sink,
+                     Limits(rate=1e6, burst=10**6))
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
     return 0
 

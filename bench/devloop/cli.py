@@ -9,6 +9,7 @@ import logging
 from pathlib import Path
 
 from ingest.paths import StatePaths, project_root
+from ingest.settings import ProjectSettings
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,8 @@ def cmd_devloop(args: argparse.Namespace) -> int:
     root = project_root()
     started = machine()
     select = ("--select", *args.select) if args.select else ()
-    loop = run_devloop(args.work or StatePaths.default().root / "bench" / "devloop",
+    default_work = StatePaths.of(ProjectSettings.read()).root / "bench" / "devloop"
+    loop = run_devloop(args.work or default_work,
                        warm=args.warm, select=select, cold_runs=max(1, args.cold_runs),
                        restage=args.restage)
     ended = dataclasses.replace(started, load_average_at_end=load_average())

@@ -46,6 +46,7 @@ from ingest.kinesis.shards import ensure_stream
 from ingest.paths import StatePaths, project_root
 from ingest.report.readers import data_files
 from ingest.sample.generate import GenerateConfig, generate
+from ingest.settings import ProjectSettings
 from ingest.stream.produce import object_events
 
 log = logging.getLogger("bench.stream")
@@ -102,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s",
                         datefmt="%H:%M:%S")
     root = project_root()
-    work = (args.work or StatePaths.default().root / "bench" / "stream").resolve()
+    work = (args.work or StatePaths.of(ProjectSettings.read()).root / "bench" / "stream").resolve()
     every = float(args.every.removesuffix("s"))
     result = run(work, rate=args.rate, seconds=args.seconds, every=every, shards=args.shards,
                  poll=args.poll, drain=args.drain)

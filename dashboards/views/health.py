@@ -7,15 +7,15 @@ import streamlit as st
 
 from dashboards.ui import chart, errors_shown, opened_reader
 from ingest.report import health
+from ingest.report.commands import report_source
 from ingest.report.queries import Filters, headline
-from ingest.report.source import ReportSource
 
 st.title("Pipeline health")
 
 
 def render() -> None:
     with errors_shown() as shown:
-        source = ReportSource.from_settings()
+        source = report_source()
         snapshot = source.ledger()
         build = source.build()
         with opened_reader(source) as reader:

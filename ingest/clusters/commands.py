@@ -128,13 +128,14 @@ def cmd_redshift(args: argparse.Namespace) -> int:
     if args.action == "up":
         groups = (tuple(args.security_groups) if args.security_groups
                   else RedshiftClusterSettings.read().security_groups)
+        secret = RedshiftSettings.read().password
         redshift_up(RedshiftConfig(
             cluster_id=args.cluster_id, node_type=args.node_type, node_count=args.node_count,
             database=args.database, user=args.user, raw_uri=args.raw_uri or None,
             role_name=args.role_name, publicly_accessible=args.public,
             subnet_group=args.subnet_group or None, security_group_ids=groups,
             timeout=args.timeout,
-        ))
+        ), secret.get_secret_value() if secret else None)
     elif args.action == "status":
         _print_status("Redshift", redshift_status())
     else:

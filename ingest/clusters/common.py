@@ -16,7 +16,6 @@ from typing import Any
 from ingest.aws import aws_errors
 from ingest.errors import IngestError
 from ingest.settings import PROJECT as PROJECT  # re-exported: the tag value
-from ingest.settings import AwsSettings
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +68,8 @@ def aws_call(doing: str) -> Iterator[None]:
         try:
             yield
         except (bx.EndpointConnectionError, bx.ConnectTimeoutError) as exc:
-            endpoint = AwsSettings.read().endpoint_url
-            where = f" at {endpoint}" if endpoint else ""
-            raise IngestError(f"{doing}: cannot reach the AWS endpoint{where} ({exc})") from exc
+            # botocore's message names the endpoint's URL
+            raise IngestError(f"{doing}: cannot reach the AWS endpoint ({exc})") from exc
 
 
 def aws_client(service: str) -> Any:

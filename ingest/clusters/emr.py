@@ -7,8 +7,7 @@ Only clusters tagged `project=sparkify-dbt` are ever found or terminated; `up` i
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ingest.clusters.common import (
@@ -24,7 +23,7 @@ from ingest.clusters.common import (
     wait_until,
 )
 from ingest.errors import IngestError
-from ingest.settings import EmrSettings, default_from
+from ingest.settings import EmrSettings, declared
 
 log = logging.getLogger(__name__)
 
@@ -35,27 +34,36 @@ ENDED_STATES = ("TERMINATING", "TERMINATED", "TERMINATED_WITH_ERRORS")
 THRIFT_SERVER = "/usr/lib/spark/sbin/start-thriftserver.sh"
 
 
-def _emr(setting: str) -> Callable[[], Any]:
-    return default_from(EmrSettings, setting)
-
-
 @dataclass(frozen=True)
 class EmrConfig:
-    """What `emr_up` creates; every default comes from a SPARKIFY_EMR_* variable."""
+    """What `emr_up` creates; the defaults are those of the SPARKIFY_EMR_* variables,
+    `EmrConfig.of(settings)` takes the values the CLI resolved."""
 
-    name: str = field(default_factory=_emr("name"))
-    release_label: str = field(default_factory=_emr("release"))
-    master_instance_type: str = field(default_factory=_emr("instance_type"))
-    core_instance_type: str = field(default_factory=_emr("instance_type"))
-    core_count: int = field(default_factory=_emr("core_count"))
-    subnet_id: str | None = field(default_factory=_emr("subnet"))
-    key_pair: str | None = field(default_factory=_emr("key_pair"))
-    log_uri: str | None = field(default_factory=_emr("log_uri"))
-    service_role: str = field(default_factory=_emr("service_role"))
-    job_flow_role: str = field(default_factory=_emr("job_flow_role"))
+    name: str = declared(EmrSettings, "name")
+    release_label: str = declared(EmrSettings, "release")
+    master_instance_type: str = declared(EmrSettings, "instance_type")
+    core_instance_type: str = declared(EmrSettings, "instance_type")
+    core_count: int = declared(EmrSettings, "core_count")
+    subnet_id: str | None = declared(EmrSettings, "subnet")
+    key_pair: str | None = declared(EmrSettings, "key_pair")
+    log_uri: str | None = declared(EmrSettings, "log_uri")
+    service_role: str = declared(EmrSettings, "service_role")
+    job_flow_role: str = declared(EmrSettings, "job_flow_role")
     start_thrift_server: bool = True
-    timeout: float = field(default_factory=_emr("timeout"))
+    timeout: float = declared(EmrSettings, "timeout")
     poll_interval: float = 15.0
+
+    @classmethod
+    def of(cls, settings: EmrSettings, **given: Any) -> EmrConfig:
+        """The settings' values, unless `given`."""
+        return replace(cls(
+            name=settings.name, release_label=settings.release,
+            master_instance_type=settings.instance_type,
+            core_instance_type=settings.instance_type, core_count=settings.core_count,
+            subnet_id=settings.subnet, key_pair=settings.key_pair, log_uri=settings.log_uri,
+            service_role=settings.service_role, job_flow_role=settings.job_flow_role,
+            timeout=settings.timeout,
+        ), **given)
 
     def __post_init__(self) -> None:
         if self.core_count < 0:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ingest.clusters.common import (
@@ -31,8 +31,7 @@ from ingest.raw.sources import S3Location
 from ingest.settings import (
     RedshiftClusterSettings,
     RedshiftSettings,
-    SettingsGroup,
-    default_from,
+    declared,
     env_name,
 )
 
@@ -47,38 +46,49 @@ FAILED_STATES = (
 )
 
 
-def _setting(name: str,
-             group: type[SettingsGroup] = RedshiftClusterSettings) -> Callable[[], Any]:
-    return default_from(group, name)
+def _cluster(name: str) -> Any:
+    return declared(RedshiftClusterSettings, name)
 
 
 @dataclass(frozen=True)
 class RedshiftConfig:
-    """What `redshift_up` creates; defaults from SPARKIFY_* variables (no secret in here)."""
+    """What `redshift_up` creates (no secret in here); the defaults are those of the
+    SPARKIFY_* variables, `RedshiftConfig.of(…)` takes the values the CLI resolved."""
 
-    cluster_id: str = field(default_factory=_setting("cluster_id"))
-    node_type: str = field(default_factory=_setting("node_type"))
-    node_count: int = field(default_factory=_setting("node_count"))
-    database: str = field(default_factory=_setting("database", RedshiftSettings))
-    user: str = field(default_factory=_setting("user", RedshiftSettings))
-    raw_uri: str | None = field(default_factory=_setting("raw_uri"))
-    role_name: str = field(default_factory=_setting("role_name"))
-    publicly_accessible: bool = field(default_factory=_setting("public"))
-    subnet_group: str | None = field(default_factory=_setting("subnet_group"))
-    security_group_ids: tuple[str, ...] = field(default_factory=_setting("security_groups"))
-    timeout: float = field(default_factory=_setting("timeout"))
+    cluster_id: str = _cluster("cluster_id")
+    node_type: str = _cluster("node_type")
+    node_count: int = _cluster("node_count")
+    database: str = declared(RedshiftSettings, "database")
+    user: str = declared(RedshiftSettings, "user")
+    raw_uri: str | None = _cluster("raw_uri")
+    role_name: str = _cluster("role_name")
+    publicly_accessible: bool = _cluster("public")
+    subnet_group: str | None = _cluster("subnet_group")
+    security_group_ids: tuple[str, ...] = _cluster("security_groups")
+    timeout: float = _cluster("timeout")
     poll_interval: float = 20.0
+
+    @classmethod
+    def of(cls, cluster: RedshiftClusterSettings, warehouse: RedshiftSettings,
+           **given: Any) -> RedshiftConfig:
+        """The settings' values, unless `given`."""
+        return replace(cls(
+            cluster_id=cluster.cluster_id, node_type=cluster.node_type,
+            node_count=cluster.node_count, database=warehouse.database, user=warehouse.user,
+            raw_uri=cluster.raw_uri, role_name=cluster.role_name,
+            publicly_accessible=cluster.public, subnet_group=cluster.subnet_group,
+            security_group_ids=cluster.security_groups, timeout=cluster.timeout,
+        ), **given)
 
     def __post_init__(self) -> None:
         if self.node_count < 1:
             raise IngestError(f"a Redshift cluster needs at least 1 node, not {self.node_count}")
 
 
-def redshift_up(config: RedshiftConfig | None = None) -> ClusterInfo:
-    """Create (or reuse) the role and the cluster, wait until available, print the settings."""
-    config = config or RedshiftConfig()
-    secret = RedshiftSettings.read().password
-    password = secret.get_secret_value() if secret else None
+def redshift_up(config: RedshiftConfig, password: str | None) -> ClusterInfo:
+    """Create (or reuse) the role and the cluster, wait until available, print the settings.
+
+    `password`: the new cluster's master password (DBT_ENV_SECRET_REDSHIFT_PASSWORD)."""
     if not password:
         raise IngestError(f"{PASSWORD_ENV} is not set: export the master password for the new "
                           "Redshift cluster in that variable (it is never read from a file)")
@@ -149,7 +159,7 @@ def redshift_down(
             )
         targets = [cluster]
     iam = aws_client("iam") if delete_role else None
-    role = role_name or RedshiftConfig().role_name
+    role = role_name or DEFAULT_ROLE
     if iam is not None:
         _check_role_owned(iam, role)  # before deleting anything
 

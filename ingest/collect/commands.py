@@ -7,8 +7,9 @@ import logging
 
 from ingest.errors import IngestError
 from ingest.kinesis.commands import add_stream_options
+from ingest.paths import StatePaths
 from ingest.setting_options import checked
-from ingest.settings import CollectSettings, StreamSettings
+from ingest.settings import CollectSettings, ProjectSettings, StreamSettings
 
 log = logging.getLogger("ingest")
 
@@ -73,7 +74,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def cmd_collect(args: argparse.Namespace) -> int:
     from ingest.collect.app import Limits
     from ingest.collect.doors import Doors
-    from ingest.collect.server import ServeOptions, serve
+    from ingest.collect.server import ServeOptions, key_store, serve
     from ingest.kinesis.commands import endpoint_of, stream_name_of
 
     for name in ("shards", "rate", "burst", "max_body", "max_events", "max_pending"):
@@ -88,13 +89,14 @@ def cmd_collect(args: argparse.Namespace) -> int:
                               args.linger_ms / 1000, args.max_pending,
                               Doors(header_timeout=args.header_timeout,
                                     body_timeout=args.body_timeout,
-                                    max_connections=args.max_connections)))
+                                    max_connections=args.max_connections)),
+                 key_store(StatePaths.of(ProjectSettings.read())))
 
 
 def cmd_collect_key(args: argparse.Namespace) -> int:
     from ingest.collect.server import key_store
 
-    store = key_store()
+    store = key_store(StatePaths.of(ProjectSettings.read()))
     if args.action in ("create", "revoke") and not args.name:
         raise IngestError(f"collect-key {args.action} needs --name")
     if args.action == "create":

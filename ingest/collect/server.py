@@ -50,9 +50,9 @@ class ServeOptions:
         return f"{'https' if self.cert else 'http'}://{host}:{self.port}"
 
 
-def key_store(state: StatePaths | None = None) -> KeyStore:
+def key_store(state: StatePaths) -> KeyStore:
     """The API keys of this state folder."""
-    return KeyStore((state or StatePaths.default()).root / "collector" / "api-keys.json")
+    return KeyStore(state.root / "collector" / "api-keys.json")
 
 
 def is_loopback(host: str) -> bool:
@@ -76,12 +76,11 @@ def check_tls(options: ServeOptions) -> None:
                           "needs TLS (--cert and --key; docs/collector.md)")
 
 
-def serve(options: ServeOptions) -> int:
-    """Serve until stopped; returns the exit code."""
+def serve(options: ServeOptions, keys: KeyStore) -> int:
+    """Serve until stopped, checking requests against `keys`; returns the exit code."""
     import uvicorn
 
     check_tls(options)
-    keys = key_store()
     if keys.active_count() == 0:
         log.warning("no active API key in %s: every request gets 401 until one is made "
                     "(`python -m ingest collect-key create --name NAME`)", keys.path)

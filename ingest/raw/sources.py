@@ -6,12 +6,12 @@ import logging
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
-from ingest.aws import aws_errors, check_bucket, describe_aws_error, s3_client
+from ingest.aws import S3Endpoint, aws_errors, check_bucket, describe_aws_error, s3_client
 from ingest.errors import IngestError
 from ingest.safe_text import printable
 
@@ -83,10 +83,14 @@ def key_problem(key: str, folder: str) -> str | None:
 
 @dataclass(frozen=True)
 class S3Location:
-    """An S3 prefix, parsed from `s3://bucket/prefix` (no trailing slash)."""
+    """An S3 prefix, parsed from `s3://bucket/prefix` (no trailing slash).
+
+    `endpoint`: the S3 it is on when not the AWS chain's (the generated sample's local S3);
+    not part of the location's identity (its `uri`, its equality)."""
 
     bucket: str
     prefix: str
+    endpoint: S3Endpoint | None = field(default=None, compare=False)
 
     @classmethod
     def parse(cls, uri: str) -> S3Location:
@@ -135,10 +139,8 @@ class StreamLocation:
 SourceLocation = LocalLocation | S3Location | StreamLocation
 
 
-def parse_source(source: str | SourceLocation) -> SourceLocation:
-    """A location from `s3://bucket/prefix` or a local folder path (a location is kept)."""
-    if not isinstance(source, str):
-        return source
+def parse_source(source: str) -> SourceLocation:
+    """A location from `s3://bucket/prefix` or a local folder path: at the edge, once."""
     if source.startswith("s3://"):
         return S3Location.parse(source)
     if "://" in source:
@@ -246,12 +248,13 @@ def fingerprint(stat: os.stat_result) -> str:
 
 
 class S3Source:
-    """An S3 prefix; credentials, region and endpoint come from the standard AWS chain."""
+    """An S3 prefix; credentials, region and endpoint come from the standard AWS chain, or
+    from the location's own endpoint."""
 
     def __init__(self, location: S3Location | str, client: Any | None = None) -> None:
         self.location = (location if isinstance(location, S3Location)
                          else S3Location.parse(location))
-        self.client = client or s3_client()
+        self.client = client or s3_client(self.location.endpoint)
         check_bucket(self.client, self.location.bucket)
 
     @property

@@ -6,11 +6,16 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from ingest.paths import StatePaths, dbt_target_dir, project_root
 from ingest.raw.contract import schema_name_argument
 from ingest.report.readers import SPARK_TARGETS, TARGETS
 from ingest.setting_options import checked
-from ingest.settings import RunSettings, StageSettings
+from ingest.settings import ProjectSettings, ReportSettings, RunSettings, StageSettings
+
+if TYPE_CHECKING:
+    from ingest.report.source import ReportSource
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -48,13 +53,29 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     status.set_defaults(handler=cmd_status)
 
 
+def report_source(*, target: str | None = None, schema: str | None = None,
+                  raw_schema: str | None = None) -> ReportSource:
+    """What `report` and the dashboard read: the settings' values, unless given."""
+    from ingest.report.source import ReportSource
+    from ingest.warehouse import settings_of
+
+    staging, project = StageSettings.read(), ProjectSettings.read()
+    configured = ReportSettings.read().target_path
+    target = target or staging.target
+    return ReportSource(
+        target=target,
+        schema=schema or RunSettings.read().schema_name,
+        raw_schema=raw_schema or staging.raw_schema,
+        state=StatePaths.of(project),
+        target_dir=dbt_target_dir(configured, project_root(project.project_dir)),
+        warehouse=settings_of(target))
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from ingest.report.queries import Filters
-    from ingest.report.source import ReportSource
     from ingest.report.static import write_report
 
-    source = ReportSource.from_settings(target=args.target, schema=args.schema,
-                                        raw_schema=args.raw_schema)
+    source = report_source(target=args.target, schema=args.schema, raw_schema=args.raw_schema)
     filters = Filters(args.start, args.end, args.level, args.state)
     reader = source.reader()
     try:
@@ -74,7 +95,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from ingest.warehouse import ConnectionSettings, dialect_of
 
     if args.target in SPARK_TARGETS:
-        print(spark_status(StatePaths.default(), args.limit))
+        print(spark_status(StatePaths.of(ProjectSettings.read()), args.limit))
     else:
         settings = ConnectionSettings.from_env(dialect_of(args.target))
         print(warehouse_status(settings, args.raw_schema, args.limit))

@@ -22,10 +22,10 @@ from ingest.ledger.db import now_utc, transaction
 from ingest.ledger.store import HAS_ROWS, LOADED, QUARANTINED, LedgerEntry, LedgerStore
 from ingest.paths import BUILD_RESULTS, StatePaths
 from ingest.report.queries import Table
-from ingest.report.readers import SPARK_TARGETS, TARGETS
+from ingest.report.readers import SPARK_TARGETS, TARGETS, require_settings
 from ingest.safe_text import printable
 from ingest.sql_names import validate_identifier
-from ingest.warehouse import ConnectionSettings, connect, dialect_of
+from ingest.warehouse import ConnectionSettings, connect
 
 LOG_TABLE = "log_data"
 
@@ -54,14 +54,15 @@ class LedgerSnapshot:
         return max(times, default=None)
 
 
-def read_ledger(target: str, raw_schema: str, state: StatePaths | None = None) -> LedgerSnapshot:
-    """The ledger of `target`: every landing's on Spark, the raw schema's in a warehouse."""
+def read_ledger(target: str, raw_schema: str, state: StatePaths,
+                warehouse: ConnectionSettings | None = None) -> LedgerSnapshot:
+    """The ledger of `target`: every landing's on Spark, the raw schema's in the warehouse
+    `warehouse` connects to (resolved by the CLI)."""
     if target not in TARGETS:
         raise IngestError(f"no ledger for target {target!r}: one of {', '.join(TARGETS)}")
     if target in SPARK_TARGETS:
         from ingest.stage.landing.ledger import LEDGER_FILE, ledger_entries
 
-        state = state or StatePaths.default()
         entries: list[LedgerEntry] = []
         lines: list[tuple[object, ...]] = []
         for ledger in sorted(state.landing.glob(f"*/{LEDGER_FILE}")):
@@ -70,7 +71,7 @@ def read_ledger(target: str, raw_schema: str, state: StatePaths | None = None) -
             lines += quarantined
         return LedgerSnapshot(f"the landing ledgers in {state.landing}", tuple(entries),
                               _lines(lines))
-    settings = ConnectionSettings.from_env(dialect_of(target))
+    settings = require_settings(target, warehouse)
     store = LedgerStore(settings.dialect, validate_identifier(raw_schema))
     where = f"{settings.where}, schema {raw_schema}"
     with closing(connect(settings)) as connection, transaction(connection) as cursor:

@@ -171,17 +171,26 @@ def data_files(table: Path) -> list[Path]:
     return sorted(found)
 
 
-def open_reader(target: str, schema: str, state: StatePaths | None = None) -> Reader:
-    """The reader of `target`'s marts in `schema` (IngestError for a target it cannot read)."""
+def open_reader(target: str, schema: str, state: StatePaths,
+                warehouse_settings: ConnectionSettings | None = None) -> Reader:
+    """The reader of `target`'s marts in `schema` (IngestError for a target it cannot read):
+    the parquet files of `state`'s Spark warehouse, or the database of `warehouse_settings`
+    (the warehouse targets' connection, resolved by the CLI)."""
     validate_identifier(schema)
     if target in WAREHOUSE_TARGETS:
-        settings = ConnectionSettings.from_env(dialect_of(target))
-        return WarehouseReader(settings, schema, target)
+        return WarehouseReader(require_settings(target, warehouse_settings), schema, target)
     if target in SPARK_TARGETS:
-        state = state or StatePaths.default()
         warehouse = (state.thrift_server if target == "spark_thrift" else state).warehouse
         return ParquetReader(warehouse, schema, target)
     raise IngestError(f"the report cannot read target {target!r}: one of {', '.join(TARGETS)}")
+
+
+def require_settings(target: str, settings: ConnectionSettings | None) -> ConnectionSettings:
+    """The connection of a warehouse target; IngestError when the caller resolved none."""
+    if settings is None:
+        raise IngestError(f"target {target!r} needs its warehouse connection settings "
+                          f"({dialect_of(target)})")
+    return settings
 
 
 def _first_line(exc: BaseException) -> str:

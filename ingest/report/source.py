@@ -1,6 +1,7 @@
 """Where the dashboard and `ingest report` read: one target's marts, ledger and last build.
 
-The settings decide (ingest.settings): SPARKIFY_TARGET (default `spark`: the embedded Spark's
+The edge (ingest.report.commands.report_source, for the CLI and the dashboard) resolves it
+from the settings (ingest.settings): SPARKIFY_TARGET (default `spark`: the embedded Spark's
 warehouse files), SPARKIFY_SCHEMA (the marts), SPARKIFY_RAW_SCHEMA (a warehouse's ledger),
 SPARKIFY_STATE_DIR (the Spark warehouse and landing) and DBT_TARGET_PATH (run_results.json).
 """
@@ -10,41 +11,34 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.paths import StatePaths, project_root
+from ingest.paths import StatePaths
 from ingest.raw.contract import validate_schema_name
 from ingest.report.health import BuildResults, LedgerSnapshot, last_build, read_ledger
 from ingest.report.readers import Reader, open_reader
-from ingest.settings import ReportSettings, RunSettings, StageSettings
+from ingest.warehouse import ConnectionSettings
 
 
 @dataclass(frozen=True)
 class ReportSource:
+    """One target's marts (`schema`), ledger (`raw_schema`), state and dbt target folder;
+    both schema names checked."""
+
     target: str
     schema: str
     raw_schema: str
     state: StatePaths
     target_dir: Path
+    warehouse: ConnectionSettings | None = None  # a warehouse target's connection
 
-    @classmethod
-    def from_settings(cls, *, target: str | None = None, schema: str | None = None,
-                      raw_schema: str | None = None) -> ReportSource:
-        """The settings' values, unless given."""
-        staging = StageSettings.read()
-        configured = ReportSettings.read().target_path
-        target_dir = configured.resolve() if configured else project_root() / "target"
-        return cls(
-            target=target or staging.target,
-            schema=validate_schema_name(schema or RunSettings.read().schema_name,
-                                        "schema (SPARKIFY_SCHEMA)"),
-            raw_schema=validate_schema_name(raw_schema or staging.raw_schema,
-                                            "raw schema (SPARKIFY_RAW_SCHEMA)"),
-            state=StatePaths.default(), target_dir=target_dir)
+    def __post_init__(self) -> None:
+        validate_schema_name(self.schema, "schema (SPARKIFY_SCHEMA)")
+        validate_schema_name(self.raw_schema, "raw schema (SPARKIFY_RAW_SCHEMA)")
 
     def reader(self) -> Reader:
-        return open_reader(self.target, self.schema, self.state)
+        return open_reader(self.target, self.schema, self.state, self.warehouse)
 
     def ledger(self) -> LedgerSnapshot:
-        return read_ledger(self.target, self.raw_schema, self.state)
+        return read_ledger(self.target, self.raw_schema, self.state, self.warehouse)
 
     def build(self) -> BuildResults | None:
         return last_build(self.target_dir)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import glob
 import hashlib
-import json
 import logging
 import os
 import re
@@ -24,8 +23,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ingest.locks import exclusive
-from ingest.paths import StatePaths, project_root
+from ingest.paths import StatePaths
 from ingest.raw.contract import validate_schema_name
+from ingest.run.dbt import DbtVars
 
 if TYPE_CHECKING:
     from ingest.warehouse import ConnectionSettings
@@ -35,14 +35,18 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class BuildMarker:
+    """What the last successful build of `project` into one target and schema read."""
+
     path: Path
+    project: Path
 
     @classmethod
-    def of(cls, state: StatePaths, target: str, raw_schema: str, schema: str) -> BuildMarker:
+    def of(cls, state: StatePaths, target: str, raw_schema: str, schema: str,
+           project: Path) -> BuildMarker:
         validate_schema_name(raw_schema, "raw schema")
         validate_schema_name(schema, "schema")
         name = f"{target.replace('/', '_')}--{raw_schema}--{schema}.built"
-        return cls(state.root / "builds" / name)
+        return cls(state.root / "builds" / name, project)
 
     def recorded(self) -> tuple[str | None, str | None]:
         """The ledger mark and the project fingerprint the last successful build recorded
@@ -60,7 +64,7 @@ class BuildMarker:
     def is_current(self, mark: str) -> bool:
         """The last build succeeded, it read the ledger as it is now (`mark`), and the
         project is the one it was built with."""
-        return self.recorded() == (mark, project_fingerprint())
+        return self.recorded() == (mark, project_fingerprint(self.project))
 
     def invalidate(self) -> None:
         """New rows were staged: the marts are behind until a build succeeds."""
@@ -71,7 +75,8 @@ class BuildMarker:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_suffix(".tmp")
         temporary.write_text(f"the marts were built from the ledger state {mark}, "
-                             f"with project {project_fingerprint()}\n", encoding="utf-8")
+                             f"with project {project_fingerprint(self.project)}\n",
+                             encoding="utf-8")
         os.replace(temporary, self.path)
 
 
@@ -154,22 +159,17 @@ def _is_date(text: str) -> bool:
 
 def pruned_days_args(days: frozenset[dt.date] | None) -> list[str]:
     """The dbt arguments that remove pruned days from the marts: the var the day models
-    read, or a full refresh when some day is unknown."""
-    if days is None:
-        return ["--full-refresh"]
-    if not days:
-        return []
-    return ["--vars", json.dumps({"pruned_days": [day.isoformat() for day in sorted(days)]})]
+    read, or a full refresh when some day is unknown (for a dbt call of its own)."""
+    return DbtVars(pruned_days=days).args()
 
 
 # What a build's result depends on besides the staged rows: the dbt project's own files.
 PROJECT_PARTS = ("dbt_project.yml", "models", "macros", "seeds", "tests/dbt", "tests/generic")
 
 
-def project_fingerprint(project: Path | None = None) -> str:
+def project_fingerprint(project: Path) -> str:
     """A digest of the dbt project's files (names and contents): it changes when a model,
     macro, seed or dbt test changes, and only then."""
-    project = project or project_root()
     digest = hashlib.sha256()
     for part in PROJECT_PARTS:
         root = project / part
@@ -218,9 +218,10 @@ def needs_build(marker: BuildMarker, rows_changed: bool, mark: str) -> bool:
     if marker.is_current(mark):
         return False
     built_from, project = marker.recorded()
-    if project == project_fingerprint() and built_from is not None:
+    current = project_fingerprint(marker.project)
+    if project == current and built_from is not None:
         log.info("rows were staged since the last successful build read the raw tables "
                  "(ledger %s, now %s): building them", built_from, mark)
-    elif marker.path.is_file() and project != project_fingerprint():
+    elif marker.path.is_file() and project != current:
         log.info("the dbt project changed since the last successful build: building it")
     return True

@@ -6,10 +6,17 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from ingest.paths import StatePaths, dbt_target_dir, project_root
 from ingest.raw.contract import schema_name_argument
 from ingest.sample.commands import add_size_options
 from ingest.setting_options import checked
-from ingest.settings import RunSettings, SampleSettings, StageSettings
+from ingest.settings import (
+    ProjectSettings,
+    ReportSettings,
+    RunSettings,
+    SampleSettings,
+    StageSettings,
+)
 from ingest.stage.commands import (
     add_raw_schema_option,
     add_stage_options,
@@ -73,7 +80,9 @@ def mark_builds_behind(staged: StageOutcome) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from ingest.run.scheduler import CycleConfig, parse_interval, run_every
 
-    config = CycleConfig(stage_request(args), args.schema)
+    project = ProjectSettings.read()
+    config = CycleConfig(stage_request(args, StatePaths.of(project)), args.schema,
+                         project_root(project.project_dir))
     every = parse_interval(args.every)
     cycles = 1 if args.once else args.cycles
     return run_every(config, every, cycles=cycles, idle_exit_code=args.idle_exit_code)
@@ -83,10 +92,14 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
     from ingest.run.pipeline import format_summary, run_pipeline
     from ingest.sample.generate import GenerateConfig
 
+    project = ProjectSettings.read()
     sample = GenerateConfig(songs=args.songs, days=args.days,
                             events_per_day=args.events_per_day, seed=args.seed)
     source = require_source(args) if args.source else None
+    root = project_root(project.project_dir)
     summary = run_pipeline(source, raw_schema=args.raw_schema, schema=args.schema,
-                           docs=not args.no_docs, sample=sample, rebuild=args.rebuild)
+                           state=StatePaths.of(project), project=root, docs=not args.no_docs,
+                           sample=sample, rebuild=args.rebuild,
+                           target_path=dbt_target_dir(ReportSettings.read().target_path, root))
     print(format_summary(summary, args.schema))
     return 0

@@ -1,13 +1,21 @@
-"""Run dbt in this process (so the session-mode Spark JVM is shared with the ingest)."""
+"""Run dbt in this process (so the session-mode Spark JVM is shared with the ingest).
+
+What the ingest hands on to dbt goes through the invocation, as `--vars` (DbtVars), never
+through os.environ: the project reads each with `var('<name>', env_var('SPARKIFY_…', default))`,
+so a plain `dbt build` with the variables set still works the same.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ingest.errors import IngestError
+from ingest.raw.contract import validate_schema_name
 
 log = logging.getLogger(__name__)
 
@@ -24,11 +32,62 @@ class DbtOutcome:
     warned: tuple[str, ...] = ()
 
 
-def run_dbt(project_dir: Path, args: list[str], target: str | None = None) -> Any:
-    """`dbt <args>` against this project; IngestError when dbt reports a failure."""
+def _iso(days: frozenset[dt.date]) -> list[str]:
+    return [day.isoformat() for day in sorted(days)]
+
+
+@dataclass(frozen=True)
+class Schemas:
+    """The schema a build reads the raw tables from and the one it writes the marts to,
+    checked (dbt pastes them into its SQL): var raw_schema in the sources (else
+    SPARKIFY_RAW_SCHEMA), var schema in profiles/profiles.yml (else SPARKIFY_SCHEMA)."""
+
+    raw: str
+    marts: str
+
+    def __post_init__(self) -> None:
+        validate_schema_name(self.raw, "raw_schema (SPARKIFY_RAW_SCHEMA)")
+        validate_schema_name(self.marts, "schema (SPARKIFY_SCHEMA)")
+
+
+@dataclass(frozen=True)
+class DbtVars:
+    """The values dbt gets from the ingest, as one `--vars` (and `--full-refresh`).
+
+    `schemas`: see Schemas; `test_days`: the days a cycle's data tests read
+    (macros/testing/test_days.sql); `pruned_days`: the days `stage --prune` emptied, removed
+    from the marts first (macros/incremental/pruned_days.sql), None when some day is
+    unknown: a full refresh.
+    """
+
+    schemas: Schemas | None = None
+    test_days: frozenset[dt.date] = frozenset()
+    pruned_days: frozenset[dt.date] | None = frozenset()
+
+    def values(self) -> dict[str, str | list[str]]:
+        values: dict[str, str | list[str]] = {}
+        if self.schemas is not None:
+            values |= {"raw_schema": self.schemas.raw, "schema": self.schemas.marts}
+        if self.test_days:
+            values["test_days"] = _iso(self.test_days)
+        if self.pruned_days:
+            values["pruned_days"] = _iso(self.pruned_days)
+        return values
+
+    def args(self) -> list[str]:
+        """The dbt arguments: `--vars` with the values given, `--full-refresh` if needed."""
+        values = self.values()
+        refresh = ["--full-refresh"] if self.pruned_days is None else []
+        return [*refresh, *(["--vars", json.dumps(values, sort_keys=True)] if values else [])]
+
+
+def run_dbt(project_dir: Path, args: list[str], target: str | None = None,
+            variables: DbtVars | None = None) -> Any:
+    """`dbt <args>` against this project, handed `variables`; IngestError when dbt reports
+    a failure."""
     from dbt.cli.main import dbtRunner
 
-    full = [*args, "--project-dir", str(project_dir),
+    full = [*args, *(variables.args() if variables else []), "--project-dir", str(project_dir),
             "--profiles-dir", str(project_dir / "profiles")]
     if target:
         full += ["--target", target]

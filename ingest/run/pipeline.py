@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ingest.paths import BUILD_RESULTS, StatePaths, project_root
-from ingest.raw.contract import validate_schema_name
+from ingest.aws import s3_client
+from ingest.paths import BUILD_RESULTS, StatePaths
 from ingest.raw.sources import S3Location, SourceLocation
 from ingest.raw.upload import upload
 from ingest.run.builds import (
     BuildMarker,
     PrunedDays,
     needs_build,
-    pruned_days_args,
     spark_target,
 )
-from ingest.run.dbt import DbtOutcome, run_dbt, summarize_build
+from ingest.run.dbt import DbtOutcome, DbtVars, Schemas, run_dbt, summarize_build
 from ingest.sample.cache import generate_once
 from ingest.sample.generate import GenerateConfig
 from ingest.sample.local_s3 import local_s3
@@ -62,32 +60,29 @@ def ensure_sample(state: StatePaths, config: GenerateConfig) -> Path:
     return state.sample
 
 
-def run_pipeline(source: SourceLocation | None, *, raw_schema: str, schema: str, docs: bool = True,
-                 sample: GenerateConfig | None = None, state: StatePaths | None = None,
+def run_pipeline(source: SourceLocation | None, *, raw_schema: str, schema: str, state: StatePaths,
+                 project: Path, docs: bool = True, sample: GenerateConfig | None = None,
                  target_path: Path | None = None, rebuild: bool = False) -> PipelineSummary:
     """Stage `source` (default: a generated sample served by a local S3), build, document.
 
     When the stage changed no rows since the last successful build (and the docs are
     there), nothing is built and Spark does not even start, unless `rebuild` is asked for.
     """
-    # checked before anything runs: both names go to os.environ, where dbt reads them raw
-    validate_schema_name(raw_schema, "raw_schema (SPARKIFY_RAW_SCHEMA)")
-    validate_schema_name(schema, "schema (SPARKIFY_SCHEMA)")
+    # checked before anything runs: dbt pastes both names into its SQL
+    schemas = Schemas(raw_schema, schema)
     started = time.monotonic()
-    state = state or StatePaths.default()
-    project = project_root()
     target = target_path or project / "target"
     dbt_paths = ["--target-path", str(target), "--log-path", str(target.parent / "logs")]
     if source is None:
         sample_dir = ensure_sample(state, sample or GenerateConfig())
-        source = S3Location(SAMPLE_BUCKET, "raw")
-        with local_s3(SAMPLE_BUCKET):
-            upload(sample_dir, source.uri)
+        with local_s3(SAMPLE_BUCKET) as endpoint:
+            source = replace(S3Location(SAMPLE_BUCKET, "raw"), endpoint=endpoint)
+            upload(sample_dir, source.uri, client=s3_client(endpoint))
             staged = stage_target(StageRequest("spark", source, raw_schema, state))
     else:
         staged = stage_target(StageRequest("spark", source, raw_schema, state))
     docs_path = target / "index.html" if docs else None
-    marker = BuildMarker.of(state, spark_target(state), raw_schema, schema)
+    marker = BuildMarker.of(state, spark_target(state), raw_schema, schema, project)
     pruned = PrunedDays.of(state, spark_target(state), raw_schema)
     removing = pruned.pending()  # days a `stage --prune` by hand emptied
     changed = (rebuild or staged.rows_changed
@@ -97,16 +92,14 @@ def run_pipeline(source: SourceLocation | None, *, raw_schema: str, schema: str,
         log.info("nothing new since the last successful build of %s: no dbt build", schema)
         return PipelineSummary(source.uri, time.monotonic() - started, {}, 0, None, docs_path)
     spark = spark_session(state)  # the session the stage started, or a new one
-    os.environ["SPARKIFY_RAW_SCHEMA"] = raw_schema
-    os.environ["SPARKIFY_SCHEMA"] = schema
-    outcome = summarize_build(run_dbt(project, ["build", *dbt_paths,
-                                                *pruned_days_args(removing)], target="spark"))
+    outcome = summarize_build(run_dbt(project, ["build", *dbt_paths], "spark",
+                                      DbtVars(schemas, pruned_days=removing)))
     marker.record_built(mark)
     pruned.built(removing)
     if (target / "run_results.json").is_file():  # `docs generate` overwrites it
         shutil.copy2(target / "run_results.json", target / BUILD_RESULTS)
     if docs:
-        run_dbt(project, ["docs", "generate", *dbt_paths], target="spark")
+        run_dbt(project, ["docs", "generate", *dbt_paths], "spark", DbtVars(schemas))
 
     def scalar(sql: str, table: str, folder: str = "") -> int:
         name = f"{schema}_{folder}" if folder else schema  # generate_schema_name's rule

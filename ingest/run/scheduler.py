@@ -9,37 +9,45 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
 from ingest.errors import IngestError
 from ingest.locks import try_lock
 from ingest.paths import StatePaths, project_root
+from ingest.run.dbt import DbtVars, Schemas
 from ingest.stage.dispatch import StageRequest
 from ingest.stage.ledger_mark import LedgerMark
 
 log = logging.getLogger(__name__)
-# the days a cycle's data tests read (macros/testing/test_days.sql)
-TEST_DAYS = "SPARKIFY_TEST_DAYS"
 _INTERVAL = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h)?$")
 
 
 @dataclass(frozen=True)
 class CycleConfig:
-    """What each cycle stages (resolved at the CLI edge) and the marts schema it builds."""
+    """What each cycle stages (resolved at the CLI edge), the marts schema it builds and the
+    dbt project it builds (default: the package's parent, else the cwd). The schema names
+    are checked here, before any cycle runs."""
 
     stage: StageRequest
     schema: str
+    project: Path = field(default_factory=project_root)
+
+    def __post_init__(self) -> None:
+        self.builder()  # checks both schema names
 
     @property
     def state(self) -> StatePaths:
         return self.stage.state
+
+    def builder(self) -> Builder:
+        return Builder(self.project, self.stage.target,
+                       Schemas(self.stage.raw_schema, self.schema))
 
 
 def parse_interval(text: str) -> float:
@@ -66,22 +74,10 @@ def run_cycle(config: CycleConfig) -> bool:
     from ingest.run.builds import build_target
     from ingest.stage.dispatch import stage_target
 
-    request = config.stage
-    use_schemas(request.raw_schema, config.schema)
-    outcome = stage_target(request)
-    return build_after(request.target, outcome.state,
-                       build_target(outcome.state, outcome.warehouse), outcome.raw_schema,
-                       config.schema, outcome, outcome.ledger_mark)
-
-
-def use_schemas(raw_schema: str, schema: str) -> None:
-    """Check both schema names and hand them to dbt (it reads them from the environment)."""
-    from ingest.raw.contract import validate_schema_name
-
-    validate_schema_name(raw_schema, "raw_schema (SPARKIFY_RAW_SCHEMA)")
-    validate_schema_name(schema, "schema (SPARKIFY_SCHEMA)")
-    os.environ["SPARKIFY_RAW_SCHEMA"] = raw_schema
-    os.environ["SPARKIFY_SCHEMA"] = schema
+    outcome = stage_target(config.stage)
+    return build_after(config.builder(), outcome.state,
+                       build_target(outcome.state, outcome.warehouse), outcome,
+                       outcome.ledger_mark)
 
 
 class Staged(Protocol):
@@ -96,8 +92,17 @@ class Staged(Protocol):
     def pruned_days(self) -> frozenset[dt.date] | None: ...
 
 
-def build_after(target: str, state: StatePaths, where: str, raw_schema: str, schema: str,
-                staged: Staged | None, ledger_mark: LedgerMark) -> bool:
+@dataclass(frozen=True)
+class Builder:
+    """Where the builds run: the dbt project, its target, the schemas they read and write."""
+
+    project: Path
+    target: str
+    schemas: Schemas
+
+
+def build_after(builder: Builder, state: StatePaths, where: str, staged: Staged | None,
+                ledger_mark: LedgerMark) -> bool:
     """The build step after a stage: `dbt build` unless the ledger holds what the last
     successful build with this project read; the result says whether a build ran.
 
@@ -106,19 +111,20 @@ def build_after(target: str, state: StatePaths, where: str, raw_schema: str, sch
     cycle builds them (a marker saying only "built" would hide them)."""
     from ingest.run.builds import BuildMarker, PrunedDays, needs_build, project_fingerprint
 
-    marker = BuildMarker.of(state, where, raw_schema, schema)
+    raw_schema, schema = builder.schemas.raw, builder.schemas.marts
+    marker = BuildMarker.of(state, where, raw_schema, schema, builder.project)
     pruned = PrunedDays.of(state, where, raw_schema)
     if staged is not None:
         pruned.add(staged.pruned_days())
     # the last build succeeded with this project: only what was staged since can differ
-    built_before = marker.recorded()[1] == project_fingerprint()
+    built_before = marker.recorded()[1] == project_fingerprint(builder.project)
     mark = ledger_mark()
     removing = pruned.pending()  # taken before the build, like the mark
     if (staged is not None and removing == frozenset()
             and not needs_build(marker, staged.rows_changed, mark)):
         log.info("nothing new since the last successful build of %s: no dbt build", schema)
         return False
-    build(target, staged if built_before else None, removing)
+    build(builder, staged if built_before else None, removing)
     marker.record_built(mark)
     pruned.built(removing)
     return True
@@ -129,38 +135,33 @@ def build_after(target: str, state: StatePaths, where: str, raw_schema: str, sch
 UNCHANGED_PROJECT_EXCLUDES = ("--exclude-resource-type", "unit_test", "seed")
 
 
-def build(target: str, report: Staged | None,
+def build(builder: Builder, report: Staged | None,
           pruned: frozenset[dt.date] | None = frozenset()) -> None:
     """`dbt build` of what the stage changed, when only that can have changed since the
     last successful build with the same project (`report`; else None: the full build):
     unit tests and seeds left out, data tests scoped to the days the stage changed
-    (SPARKIFY_TEST_DAYS, macros/testing/test_days.sql), or all of them when no log day changed.
+    (var test_days, macros/testing/test_days.sql), or all of them when no log day changed.
     The `pruned` days (ingest.run.builds.PrunedDays) are removed from the marts first."""
-    from ingest.run.builds import pruned_days_args
     from ingest.run.dbt import run_dbt
 
-    removing = pruned_days_args(pruned)
+    variables = DbtVars(builder.schemas, pruned_days=pruned)
     if pruned:
         log.info("removing the days stage --prune emptied from the marts: %s",
                  ", ".join(day.isoformat() for day in sorted(pruned)))
     elif pruned is None:
         log.info("a pruned log object had no date in its name: rebuilding every day")
     if report is None:
-        run_dbt(project_root(), ["build", *removing], target=target)
+        run_dbt(builder.project, ["build"], builder.target, variables)
         return
-    args = ["build", *UNCHANGED_PROJECT_EXCLUDES, *removing]
+    args = ["build", *UNCHANGED_PROJECT_EXCLUDES]
     log.info("unit tests and seeds left out: the project is the one last built")
     days = report.changed_days()
-    if not days:
-        run_dbt(project_root(), args, target=target)
-        return
-    listed = ",".join(day.isoformat() for day in sorted(days | (pruned or frozenset())))
-    log.info("data tests of this build: the rebuilt days %s", listed)
-    os.environ[TEST_DAYS] = listed
-    try:
-        run_dbt(project_root(), args, target=target)
-    finally:
-        del os.environ[TEST_DAYS]
+    if days:
+        tested = days | (pruned or frozenset())
+        log.info("data tests of this build: the rebuilt days %s",
+                 ",".join(day.isoformat() for day in sorted(tested)))
+        variables = replace(variables, test_days=tested)
+    run_dbt(builder.project, args, builder.target, variables)
 
 
 def run_every(config: CycleConfig, every: float, *, cycles: int | None = None,

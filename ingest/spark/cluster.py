@@ -56,8 +56,8 @@ class ClusterFiles:
     folder: Path
 
     @classmethod
-    def of(cls, state: StatePaths | None = None) -> ClusterFiles:
-        return cls((state or StatePaths.default()).root / "spark-cluster")
+    def of(cls, state: StatePaths) -> ClusterFiles:
+        return cls(state.root / "spark-cluster")
 
     @property
     def description(self) -> Path:
@@ -146,7 +146,7 @@ def _description(files: ClusterFiles) -> dict[str, object] | None:
     return loaded if isinstance(loaded, dict) else None
 
 
-def status(state: StatePaths | None = None) -> ClusterInfo | None:
+def status(state: StatePaths) -> ClusterInfo | None:
     """The cluster of this state when its master runs, else None."""
     files = ClusterFiles.of(state)
     described = _description(files)
@@ -167,7 +167,7 @@ def status(state: StatePaths | None = None) -> ClusterInfo | None:
                        dt.datetime.fromisoformat(str(described["started_at"])))
 
 
-def master_url(state: StatePaths | None = None) -> str:
+def master_url(state: StatePaths) -> str:
     """The running cluster's master URL; IngestError saying how to start one."""
     info = status(state)
     if info is None:
@@ -206,7 +206,7 @@ def _launch(files: ClusterFiles, name: str, arguments: list[str]) -> int:
     return process.pid
 
 
-def start(state: StatePaths | None = None, *, workers: int = WORKERS,
+def start(state: StatePaths, *, workers: int = WORKERS,
           timeout: float = START_TIMEOUT) -> ClusterInfo:
     """Start a master and `workers` workers, and wait until all registered; or return the
     running cluster. IngestError (with the log's last lines) when a daemon dies or the
@@ -297,7 +297,7 @@ def _stop_daemons(files: ClusterFiles) -> int:
     return stopped
 
 
-def stop(state: StatePaths | None = None) -> bool:
+def stop(state: StatePaths) -> bool:
     """Stop this state's cluster; True when something was running. Idempotent."""
     files = ClusterFiles.of(state)
     with exclusive(files.lock, "a start or stop of the Spark cluster", wait=True):

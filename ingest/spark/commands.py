@@ -10,11 +10,11 @@ from pathlib import Path
 from ingest.errors import IngestError
 from ingest.paths import StatePaths
 from ingest.setting_options import checked
-from ingest.settings import ThriftSettings
+from ingest.settings import PostgresSettings, ProjectSettings, SparkSettings, ThriftSettings
 from ingest.spark import cluster as spark_cluster
 from ingest.spark.cluster import WORKERS, ClusterFiles
-from ingest.spark.conf import write_spark_conf
-from ingest.spark.metastore import Metastore, ensure_schema
+from ingest.spark.conf import SparkSetup, write_spark_conf
+from ingest.spark.metastore import ensure_schema
 from ingest.spark.metastore import status as metastore_status
 from ingest.spark.thrift_files import server_files
 from ingest.spark.thrift_server import START_TIMEOUT, port_number, start, status, stop
@@ -73,34 +73,41 @@ def _port_argument(value: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def resolved() -> tuple[StatePaths, SparkSetup]:
+    """The state folder and the Spark setup of the settings, read once per command."""
+    return (StatePaths.of(ProjectSettings.read()),
+            SparkSetup(SparkSettings.read(), PostgresSettings.read()))
+
+
 def cmd_spark_conf(args: argparse.Namespace) -> int:
-    state = StatePaths.default()
-    folder = write_spark_conf(state, Path(args.dir) if args.dir else None)
+    state, setup = resolved()
+    folder = write_spark_conf(state, setup, Path(args.dir) if args.dir else None)
     log.info("Spark configuration written to %s (state in %s)", folder, state.root)
-    metastore = Metastore.of(state)
+    metastore = setup.metastore(state)
     if metastore.shared:
         from ingest.spark.session import java_binary
 
-        log.info("%s", ensure_schema(java_binary(), state).describe())
+        log.info("%s", ensure_schema(java_binary(setup.spark.java_home), metastore).describe())
     return 0
 
 
 def cmd_metastore(args: argparse.Namespace) -> int:
-    state = StatePaths.default()
+    state, setup = resolved()
     if args.action == "create":
         from ingest.spark.session import java_binary
 
-        print(ensure_schema(java_binary(), state).describe())
+        print(ensure_schema(java_binary(setup.spark.java_home),
+                            setup.metastore(state)).describe())
         return 0
-    shown = metastore_status(state)
+    shown = metastore_status(setup.metastore(state))
     print(shown.describe())
     return 0 if shown.created or not shown.metastore.shared else 3
 
 
 def cmd_spark_server(args: argparse.Namespace) -> int:
-    state = StatePaths.default()
+    state, setup = resolved()
     if args.action == "start":
-        started = start(args.port, state, timeout=args.timeout)
+        started = start(args.port, state, setup, timeout=args.timeout)
         print(started.describe())
         print("dbt: SPARKIFY_TARGET=spark_thrift (or --target spark_thrift) with "
               f"SPARKIFY_THRIFT_PORT={started.port}")
@@ -117,14 +124,14 @@ def cmd_spark_server(args: argparse.Namespace) -> int:
 
 
 def cmd_spark_cluster(args: argparse.Namespace) -> int:
-    state = StatePaths.default()
+    state = StatePaths.of(ProjectSettings.read())
     files = ClusterFiles.of(state)
     if args.action == "start":
         if args.workers < 1:
             raise IngestError("--workers must be 1 or more")
         from ingest.spark.session import java_binary
 
-        java_binary()
+        java_binary(SparkSettings.read().java_home)
         print(spark_cluster.start(state, workers=args.workers).describe(files))
         print("run Spark on it: SPARKIFY_SPARK_MASTER=standalone (docs/spark-cluster.md)")
         return 0

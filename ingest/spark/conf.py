@@ -9,11 +9,12 @@ Thrift Server started from this venv share one warehouse and metastore from any 
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
 
 from ingest.paths import StatePaths
-from ingest.settings import SparkSettings
+from ingest.settings import PostgresSettings, SparkSettings
 from ingest.spark.cluster import CORES_PER_APP, EXECUTOR_MEMORY, master_url
 from ingest.spark.metastore import Metastore
 
@@ -38,9 +39,21 @@ logger.datanucleus.level = error
 """
 
 
-def conf_dir() -> Path:
+@dataclass(frozen=True)
+class SparkSetup:
+    """How the project's Spark JVMs run, resolved once by the CLI: the Spark settings
+    (SPARKIFY_SPARK_*, SPARKIFY_METASTORE…) and the PostgreSQL server of a shared metastore."""
+
+    spark: SparkSettings
+    postgres: PostgresSettings
+
+    def metastore(self, state: StatePaths) -> Metastore:
+        return Metastore.of(state, self.spark, self.postgres)
+
+
+def conf_dir(settings: SparkSettings) -> Path:
     """The folder the next Spark JVM will read its configuration from."""
-    configured = SparkSettings.read().conf_dir
+    configured = settings.conf_dir
     if configured:
         return configured
     from pyspark.find_spark_home import _find_spark_home
@@ -48,27 +61,27 @@ def conf_dir() -> Path:
     return Path(_find_spark_home()) / "conf"
 
 
-def resolved_master(state: StatePaths) -> str:
+def resolved_master(state: StatePaths, settings: SparkSettings) -> str:
     """SPARKIFY_SPARK_MASTER, with `standalone` resolved to the running cluster's URL."""
-    master = SparkSettings.read().master
-    return master_url(state) if master == STANDALONE else master
+    return master_url(state) if settings.master == STANDALONE else settings.master
 
 
-def spark_defaults(state: StatePaths, *, long_lived: bool = False) -> dict[str, str]:
+def spark_defaults(state: StatePaths, setup: SparkSetup, *,
+                   long_lived: bool = False) -> dict[str, str]:
     """Static and session settings shared by every Spark entry point of the project.
 
     The driver's JVM options (SPARKIFY_SPARK_JAVA_OPTIONS, by default C1-only JIT) suit a
     command's JVM, which lives for one build; a `long_lived` server (the Thrift Server) keeps
     the JVM's own JIT, whose C2 pays back over hours (BENCHMARKS.md, dev loop).
     """
-    settings = SparkSettings.read()
-    metastore = Metastore.of(state)
+    settings = setup.spark
+    metastore = setup.metastore(state)
     java_options = " ".join(filter(None, (
         f"-Dderby.system.home={state.spark}", "-Duser.timezone=UTC",
         "" if long_lived else settings.java_options)))
     # The driver's RPC and block manager ports: loopback by default, as local mode needs
     # nothing else. A cluster master needs an address its executors can reach.
-    master = resolved_master(state)
+    master = resolved_master(state, settings)
     defaults = {
         "spark.master": master,
         "spark.app.name": "sparkify",
@@ -109,8 +122,8 @@ def spark_defaults(state: StatePaths, *, long_lived: bool = False) -> dict[str, 
     return defaults
 
 
-def hive_site(state: StatePaths) -> str:
-    metastore = Metastore.of(state)
+def hive_site(state: StatePaths, setup: SparkSetup) -> str:
+    metastore = setup.metastore(state)
     properties = {
         **metastore.jdo_options(),
         "hive.metastore.warehouse.dir": state.warehouse.as_uri(),
@@ -128,21 +141,21 @@ def hive_site(state: StatePaths) -> str:
     return f'<?xml version="1.0"?>\n<configuration>\n{body}\n</configuration>\n'
 
 
-def write_spark_conf(state: StatePaths, target: Path | None = None) -> Path:
+def write_spark_conf(state: StatePaths, setup: SparkSetup, target: Path | None = None) -> Path:
     """Write the three files into `target` (default: conf_dir()) and return that folder."""
-    folder = target or conf_dir()
+    folder = target or conf_dir(setup.spark)
     folder.mkdir(parents=True, exist_ok=True)
     state.spark.mkdir(parents=True, exist_ok=True)
-    defaults = "".join(f"{key} {value}\n" for key, value in spark_defaults(state).items())
+    defaults = "".join(f"{key} {value}\n" for key, value in spark_defaults(state, setup).items())
     header = "# Written by `python -m ingest spark-conf` for this project's state folder.\n"
     (folder / "spark-defaults.conf").write_text(header + defaults, encoding="utf-8")
-    write_hive_site(folder / "hive-site.xml", state)
+    write_hive_site(folder / "hive-site.xml", state, setup)
     (folder / "log4j2.properties").write_text(LOG4J2, encoding="utf-8")
     return folder
 
 
-def write_hive_site(path: Path, state: StatePaths) -> None:
+def write_hive_site(path: Path, state: StatePaths, setup: SparkSetup) -> None:
     """hive-site.xml, readable by its owner only (it may hold the metastore's password)."""
     path.touch(mode=0o600, exist_ok=True)
     path.chmod(0o600)
-    path.write_text(hive_site(state), encoding="utf-8")
+    path.write_text(hive_site(state, setup), encoding="utf-8")

@@ -56,14 +56,15 @@ class Metastore:
     host: str = ""
     port: int = 0
     jdbc_jar: Path | None = None
+    folder: Path | None = None  # Derby's, below the state folder
 
     @classmethod
-    def of(cls, state: StatePaths) -> Metastore:
-        spark = SparkSettings.read()
+    def of(cls, state: StatePaths, spark: SparkSettings, pg: PostgresSettings) -> Metastore:
+        """The metastore `spark` (SPARKIFY_METASTORE…) names for `state`; a Postgres one
+        on the server of `pg` (SPARKIFY_PG_*)."""
         if spark.metastore == "derby":
             return cls("derby", f"jdbc:derby:;databaseName={state.metastore};create=true",
-                       DERBY_DRIVER)
-        pg = PostgresSettings.read()
+                       DERBY_DRIVER, folder=state.metastore)
         secret = pg.password.get_secret_value() if pg.password else ""
         url = f"jdbc:postgresql://{pg.host}:{pg.port}/{spark.metastore_database}"
         return cls("postgres", url, POSTGRES_DRIVER, pg.user, secret, spark.metastore_database,
@@ -166,11 +167,10 @@ def _has_schema(cursor: Any) -> bool:
     return bool(cursor.fetchone()[0])
 
 
-def status(state: StatePaths | None = None) -> SchemaStatus:
+def status(metastore: Metastore) -> SchemaStatus:
     """The metastore's schema and contents (Postgres); Derby is only described."""
-    metastore = Metastore.of(state or StatePaths.default())
     if metastore.kind == "derby":
-        return SchemaStatus(metastore, created=(state or StatePaths.default()).metastore.is_dir())
+        return SchemaStatus(metastore, created=bool(metastore.folder and metastore.folder.is_dir()))
     from psycopg2 import errors
 
     try:
@@ -193,23 +193,22 @@ def status(state: StatePaths | None = None) -> SchemaStatus:
         connection.close()
 
 
-def ensure_schema(java: Path, state: StatePaths | None = None) -> SchemaStatus:
+def ensure_schema(java: Path, metastore: Metastore) -> SchemaStatus:
     """Make the Postgres metastore ready (database and schema); a no-op for Derby.
 
     `java`: the Java 17+ that renders the DDL (ingest.spark.session.java_binary()).
     Idempotent and safe to call from several processes at once; IngestError when the JDBC
     driver is missing or the server cannot be reached.
     """
-    metastore = Metastore.of(state or StatePaths.default())
     if metastore.kind == "derby":
-        return status(state)
+        return status(metastore)
     metastore.require_driver()
     _create_database(metastore)
     connection = _connect(metastore, metastore.database)
     try:
         with connection.cursor() as cursor:
             if _has_schema(cursor):
-                return status(state)
+                return status(metastore)
             cursor.execute("select pg_advisory_xact_lock(%s)", (LOCK_KEY,))
             if not _has_schema(cursor):  # nobody created it while we waited for the lock
                 statements = schema_statements(metastore, java)
@@ -220,7 +219,7 @@ def ensure_schema(java: Path, state: StatePaths | None = None) -> SchemaStatus:
         connection.commit()
     finally:
         connection.close()
-    return status(state)
+    return status(metastore)
 
 
 def schema_statements(metastore: Metastore, java: Path) -> list[str]:

@@ -17,9 +17,9 @@ from typing import Any
 from ingest.errors import IngestError
 from ingest.locks import hold_until_exit, lock_path
 from ingest.paths import StatePaths
-from ingest.settings import SparkSettings
-from ingest.spark.conf import conf_dir, resolved_master, write_spark_conf
-from ingest.spark.metastore import Metastore, ensure_schema
+from ingest.settings import PostgresSettings, SparkSettings
+from ingest.spark.conf import SparkSetup, conf_dir, resolved_master, write_spark_conf
+from ingest.spark.metastore import ensure_schema
 
 log = logging.getLogger(__name__)
 OUR_HEADER = "# Written by `python -m ingest spark-conf`"
@@ -27,13 +27,12 @@ JAVA_HINT = ("Spark needs Java 17 or newer: install it (Debian/Ubuntu: "
              "`apt-get install openjdk-17-jre-headless`) or set JAVA_HOME to a Java 17+ folder.")
 
 
-def java_binary() -> Path:
+def java_binary(home: Path | None) -> Path:
     """The java that pyspark will start; IngestError when there is none or it is too old.
 
-    Spark's launcher runs `$JAVA_HOME/bin/java` when JAVA_HOME is set (whatever PATH holds),
-    else `java` on PATH: the same choice here.
+    Spark's launcher runs `$JAVA_HOME/bin/java` when JAVA_HOME is set (`home`, whatever PATH
+    holds), else `java` on PATH: the same choice here.
     """
-    home = SparkSettings.read().java_home
     if home is not None and not (home / "bin" / "java").is_file():
         raise IngestError(f"JAVA_HOME={home} has no bin/java. {JAVA_HINT}")
     found = str(home / "bin" / "java") if home is not None else shutil.which("java")
@@ -50,42 +49,51 @@ def java_binary() -> Path:
     return Path(found)
 
 
-def ensure_spark_conf(state: StatePaths) -> Path:
+def ensure_spark_conf(state: StatePaths, setup: SparkSetup) -> Path:
     """Write the project's Spark conf unless a user-provided one is in place."""
-    folder = conf_dir()
+    folder = conf_dir(setup.spark)
     defaults = folder / "spark-defaults.conf"
     if defaults.is_file() and not defaults.read_text(encoding="utf-8").startswith(OUR_HEADER):
         log.info("using the Spark configuration in %s (not written by this project)", folder)
         return folder
-    return write_spark_conf(state, folder)
+    return write_spark_conf(state, setup, folder)
 
 
-def spark_session(state: StatePaths | None = None) -> Any:
+def environment_setup() -> SparkSetup:
+    """The Spark settings of the environment, for the callers that pass none yet (the stage
+    and stream modules, helpers A and B of issue 28): the CLI resolves them itself."""
+    return SparkSetup(SparkSettings.read(), PostgresSettings.read())
+
+
+def spark_session(state: StatePaths, setup: SparkSetup | None = None) -> Any:
     """The process's SparkSession (the one dbt's session method will pick up too)."""
-    state = state or StatePaths.default()
-    java = java_binary()
-    ensure_spark_conf(state)
-    metastore = Metastore.of(state)
+    setup = setup or environment_setup()
+    java = java_binary(setup.spark.java_home)
+    ensure_spark_conf(state, setup)
+    metastore = setup.metastore(state)
     if metastore.shared:
-        ensure_schema(java, state)
+        ensure_schema(java, metastore)
     else:  # Derby admits one JVM: commands on one state folder take turns
-        claim_metastore(state)
-    # Python workers (the Kinesis source's readers) must have the project's packages: run
-    # them with this interpreter, not pyspark's default `python3` on PATH.
-    os.environ["PYSPARK_PYTHON"] = str(SparkSettings.read().python or sys.executable)
+        claim_metastore(state, setup.spark.lock_wait)
     from pyspark.sql import SparkSession
 
-    master = resolved_master(state)
+    master = resolved_master(state, setup.spark)
     log.info("starting Spark (master %s, metastore: %s; the JVM takes 10-20 s to start)",
              master, metastore.describe())
-    builder = SparkSession.builder.enableHiveSupport()
+    # Python workers (the Kinesis source's readers) must have the project's packages: run
+    # them with this interpreter, not pyspark's default `python3` on PATH. The JVM's own
+    # lookups read the conf; what pyspark wraps reads the context's pythonExec.
+    python = str(setup.spark.python or sys.executable)
+    builder = SparkSession.builder.enableHiveSupport().config("spark.pyspark.python", python)
     if not master.startswith("local"):
         # executors of a cluster start from their worker's environment: hand them what the
         # Python workers need to reach AWS (the Kinesis source), as spark.executorEnv.*
         for name, value in executor_environment().items():
             builder = builder.config(f"spark.executorEnv.{name}", value)
     try:
-        return builder.getOrCreate()
+        session = builder.getOrCreate()
+        session.sparkContext.pythonExec = python
+        return session
     except Exception as exc:  # py4j and the JVM fail in many shapes
         text = str(exc)
         if _gateway_exited(exc):
@@ -108,12 +116,15 @@ EXECUTOR_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION
 
 
 def executor_environment() -> dict[str, str]:
-    return {name: os.environ[name] for name in EXECUTOR_VARIABLES if os.environ.get(name)}
+    """What a cluster's executors inherit from this process: a copy of its environment's
+    EXECUTOR_VARIABLES, for their processes (as a child process's environment is)."""
+    inherited = {**os.environ}
+    return {name: inherited[name] for name in EXECUTOR_VARIABLES if inherited.get(name)}
 
 
-def claim_metastore(state: StatePaths) -> None:
+def claim_metastore(state: StatePaths, wait: float) -> None:
     """Hold the state folder's Spark lock for the life of this process, waiting for another
-    command's embedded Spark to end (SPARKIFY_SPARK_LOCK_WAIT seconds at most).
+    command's embedded Spark to end (`wait`: SPARKIFY_SPARK_LOCK_WAIT seconds at most).
 
     Derby admits one JVM per metastore: a `run` and a `stream` on one state folder would
     both start, and the second would fail at its first catalog call, after landing rows,
@@ -123,7 +134,7 @@ def claim_metastore(state: StatePaths) -> None:
         ("ingest", "__main__.py")) else Path(sys.argv[0]).name
     hold_until_exit(lock_path(state.locks, "spark", str(state.metastore)),
                     f"the embedded Spark of {state.root} ({command})",
-                    timeout=SparkSettings.read().lock_wait)
+                    timeout=wait)
 
 
 def _gateway_exited(exc: Exception) -> bool:
@@ -132,18 +143,20 @@ def _gateway_exited(exc: Exception) -> bool:
     return condition == "JAVA_GATEWAY_EXITED" or "JAVA_GATEWAY_EXITED" in str(exc)
 
 
-def spark_session_soon(state: StatePaths | None = None) -> Callable[[], Any]:
+def spark_session_soon(state: StatePaths, setup: SparkSetup | None = None
+                       ) -> Callable[[], Any]:
     """Start the session in a background thread; the returned call waits for it.
 
     The JVM takes 10-20 s to start, mostly in its own process: the caller does its Python
     work meanwhile (staging verifies the new raw objects). Errors surface on the call.
     """
-    java_binary()  # no Java: say so now, before the caller's long work, not after it
+    setup = setup or environment_setup()
+    java_binary(setup.spark.java_home)  # no Java: say so now, before the long work
     outcome: dict[str, Any] = {}
 
     def start() -> None:
         try:
-            outcome["spark"] = spark_session(state)
+            outcome["spark"] = spark_session(state, setup)
         except BaseException as exc:  # handed to the waiting caller
             outcome["error"] = exc
 

@@ -12,8 +12,7 @@ from pathlib import Path
 
 from ingest.errors import IngestError
 from ingest.paths import StatePaths
-from ingest.spark.conf import LOG4J2, spark_defaults, write_hive_site
-from ingest.spark.metastore import Metastore
+from ingest.spark.conf import LOG4J2, SparkSetup, spark_defaults, write_hive_site
 
 MAIN_CLASS = "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2"
 BIND_HOST = "127.0.0.1"
@@ -51,40 +50,41 @@ class ServerFiles:
     def marker(self) -> str:
         return f"{STATE_MARKER}{self.folder}"
 
-    @property
-    def catalog(self) -> StatePaths:
+    def catalog(self, setup: SparkSetup) -> StatePaths:
         """Whose warehouse and metastore the server uses.
 
         With the shared (Postgres) metastore: the session's, so the server serves the marts
         `make run` built. With Derby (one JVM at a time): its own, `<state>/spark-thrift`.
         """
-        if Metastore.of(self.state).shared:
+        if setup.metastore(self.state).shared:
             return self.state.session
         return self.state
 
 
-def server_files(state: StatePaths | None = None) -> ServerFiles:
-    return ServerFiles((state or StatePaths.default()).thrift_server)
+def server_files(state: StatePaths) -> ServerFiles:
+    return ServerFiles(state.thrift_server)
 
 
-def server_settings(files: ServerFiles) -> dict[str, str]:
+def server_settings(files: ServerFiles, setup: SparkSetup) -> dict[str, str]:
     """The project's Spark settings, pointed at the server's catalog (ServerFiles.catalog)."""
-    settings = spark_defaults(files.catalog, long_lived=True)
+    settings = spark_defaults(files.catalog(setup), setup, long_lived=True)
     settings["spark.app.name"] = "sparkify-thrift"
     settings["spark.driver.extraJavaOptions"] += f" {files.marker}"
     settings["spark.sql.session.timeZone"] = "UTC"
     return settings
 
 
-def write_server_conf(files: ServerFiles) -> Path:
+def write_server_conf(files: ServerFiles, setup: SparkSetup) -> Path:
     """spark-defaults.conf, hive-site.xml and a quiet log4j2.properties for the server's JVM."""
+    catalog = files.catalog(setup)
     files.conf.mkdir(parents=True, exist_ok=True)
-    files.catalog.warehouse.mkdir(parents=True, exist_ok=True)
+    catalog.warehouse.mkdir(parents=True, exist_ok=True)
     header = ("# Written by ingest.spark.thrift_server for the local Spark Thrift Server's "
               "own state.\n")
-    defaults = "".join(f"{key} {value}\n" for key, value in server_settings(files).items())
+    defaults = "".join(f"{key} {value}\n"
+                       for key, value in server_settings(files, setup).items())
     (files.conf / "spark-defaults.conf").write_text(header + defaults, encoding="utf-8")
-    write_hive_site(files.conf / "hive-site.xml", files.catalog)
+    write_hive_site(files.conf / "hive-site.xml", catalog, setup)
     (files.conf / "log4j2.properties").write_text(LOG4J2, encoding="utf-8")
     return files.conf
 

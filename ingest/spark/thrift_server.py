@@ -44,8 +44,9 @@ from pathlib import Path
 from ingest.errors import IngestError
 from ingest.locks import exclusive
 from ingest.paths import StatePaths
-from ingest.settings import ThriftSettings
-from ingest.spark.metastore import Metastore, ensure_schema
+from ingest.settings import ThriftSettings, declared
+from ingest.spark.conf import SparkSetup
+from ingest.spark.metastore import ensure_schema
 from ingest.spark.processes import (
     cmdline,
     is_alive,
@@ -66,7 +67,7 @@ from ingest.spark.thrift_sql import ThriftSql
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PORT: int = ThriftSettings.model_fields["port"].default
+DEFAULT_PORT: int = declared(ThriftSettings, "port")
 START_TIMEOUT = 180.0
 STOP_TIMEOUT = 30.0
 PROGRESS_EVERY = 10.0
@@ -141,7 +142,7 @@ def _running(files: ServerFiles) -> ServerInfo | None:
     return _info(pid, files)
 
 
-def status(state: StatePaths | None = None) -> ServerInfo | None:
+def status(state: StatePaths) -> ServerInfo | None:
     """The server of this state when it runs, else None."""
     return _running(server_files(state))
 
@@ -162,7 +163,7 @@ def log_tail(files: ServerFiles, lines: int = 25) -> str:
 # --- start / stop ---------------------------------------------------------------------------------
 
 
-def start(port: int | None = None, state: StatePaths | None = None, *,
+def start(port: int, state: StatePaths, setup: SparkSetup, *,
           timeout: float = START_TIMEOUT) -> ServerInfo:
     """Start the server on 127.0.0.1:port and wait until it answers SQL; or return the running one.
 
@@ -170,7 +171,7 @@ def start(port: int | None = None, state: StatePaths | None = None, *,
     during start-up (with the last lines of its log) or it does not answer within `timeout`.
     """
     files = server_files(state)
-    port = ThriftSettings.read().port if port is None else port_number(port)
+    port = port_number(port)
     with exclusive(files.lock_file, "a start or stop of the Thrift Server", wait=True):
         running = _running(files)
         if running is not None:
@@ -186,10 +187,11 @@ def start(port: int | None = None, state: StatePaths | None = None, *,
                 "another with --port or SPARKIFY_THRIFT_PORT")
         from ingest.spark.session import java_binary
 
-        java = java_binary()
-        if Metastore.of(files.state).shared:
-            ensure_schema(java, files.state)
-        conf = write_server_conf(files)
+        java = java_binary(setup.spark.java_home)
+        metastore = setup.metastore(files.state)
+        if metastore.shared:
+            ensure_schema(java, metastore)
+        conf = write_server_conf(files, setup)
         process = _launch(files, conf, port)
         try:
             _wait_until_ready(process, files, port, timeout)
@@ -260,7 +262,7 @@ def _answers_sql(port: int) -> bool:
         return False
 
 
-def stop(state: StatePaths | None = None, *, timeout: float = STOP_TIMEOUT) -> bool:
+def stop(state: StatePaths, *, timeout: float = STOP_TIMEOUT) -> bool:
     """Stop the server this state started; True when one was stopped.
 
     Only a pid whose command line shows HiveThriftServer2 and this state's marker is

@@ -17,7 +17,7 @@ from ingest.paths import StatePaths
 from ingest.raw.contract import schema_name_argument
 from ingest.raw.sources import SourceLocation, parse_source
 from ingest.setting_options import checked
-from ingest.settings import StageSettings
+from ingest.settings import ProjectSettings, StageSettings
 
 if TYPE_CHECKING:
     from ingest.stage.core import StageOptions
@@ -119,7 +119,8 @@ def stage_request(args: argparse.Namespace, state: StatePaths | None = None) -> 
     from ingest.warehouse import settings_of
 
     return StageRequest(
-        args.target, require_source(args), args.raw_schema, state or StatePaths.default(),
+        args.target, require_source(args), args.raw_schema,
+        state or StatePaths.of(ProjectSettings.read()),
         stage_options(args), location=getattr(args, "location", "local"),
         dry_run=getattr(args, "dry_run", False), warehouse=settings_of(args.target),
         redshift=RedshiftOptions(getattr(args, "iam_role", None),

@@ -4,9 +4,9 @@ The micro-batch's objects (ingest.stream.batch_objects: one per shard) go throug
 steps of a stage (ingest.stage.core: `open_ledger` prepares and repairs the landing,
 `stage_listed` plans, verifies, commits and reports), with the same landing sink, under the
 same lock as a stage of the batch source whose landing they join: the two never write the
-landing at once. What is new loads or is quarantined with its
-reason; an object the ledger already holds (a micro-batch replayed after a crash) is
-unchanged, so nothing is loaded twice.
+landing at once. What is new loads or is quarantined with its reason; an object the ledger
+already holds (a micro-batch replayed after a crash) is unchanged, so nothing is loaded
+twice.
 """
 
 from __future__ import annotations

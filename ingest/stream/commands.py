@@ -24,6 +24,7 @@ from ingest.setting_options import checked
 from ingest.settings import (
     DeliverSettings,
     ProduceSettings,
+    ProjectSettings,
     RunSettings,
     StageSettings,
     StreamSettings,
@@ -140,7 +141,7 @@ def cmd_deliver(args: argparse.Namespace) -> int:
     limits = Limits(args.max_records, args.max_bytes, args.max_seconds)
     location = parse_source(args.to)
     endpoint = endpoint_of(args)
-    state = StatePaths.default()
+    state = StatePaths.of(ProjectSettings.read())
     identity = (stream, location.uri)
     lock = lock_path(state.locks, "deliver", *identity)
     with exclusive(lock, f"a delivery of stream {stream} to {location.uri}",
@@ -162,9 +163,10 @@ def cmd_deliver(args: argparse.Namespace) -> int:
 def cmd_stream(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from ingest.paths import StatePaths
+    from ingest.paths import StatePaths, project_root
     from ingest.run.builds import spark_target, staged_by_hand
-    from ingest.run.scheduler import build_after, parse_interval, use_schemas
+    from ingest.run.dbt import Schemas
+    from ingest.run.scheduler import Builder, build_after, parse_interval
     from ingest.stage.core import StageReport
     from ingest.stage.landing.folder import Landing
     from ingest.stage.ledger_mark import landing_mark
@@ -175,16 +177,17 @@ def cmd_stream(args: argparse.Namespace) -> int:
     if args.max_records < 1:
         raise IngestError("--max-records must be at least 1")
     every = None if args.once else parse_interval(args.every)
-    use_schemas(args.raw_schema, args.schema)
-    state = StatePaths.default()
+    project = ProjectSettings.read()
+    builder = Builder(project_root(project.project_dir), "spark",
+                      Schemas(args.raw_schema, args.schema))
+    state = StatePaths.of(project)
     config = StreamConfig(stream, endpoint_of(args), require_source(args), args.raw_schema,
                           args.max_records)
 
     mark = landing_mark(Landing.of(state, config.source))
 
     def after_batch(landed: LandedBatch) -> None:
-        build_after("spark", state, spark_target(state), args.raw_schema, args.schema, landed,
-                    mark)
+        build_after(builder, state, spark_target(state), landed, mark)
 
     def on_interrupted(_batch_id: int) -> None:
         # its rows may have landed (and be replayed as "nothing new") without a build
@@ -197,16 +200,15 @@ def cmd_stream(args: argparse.Namespace) -> int:
         if every is not None:
             # a continuous stream: what the source brought (new songs) reaches the marts
             # now, not with the next event; --once builds it with its micro-batches
-            build_after("spark", state, spark_target(state), args.raw_schema, args.schema,
-                        report, mark)
+            build_after(builder, state, spark_target(state), report, mark)
 
     code = run_stream(config, state, every=every, after_batch=after_batch,
                       on_interrupted=on_interrupted, on_source_staged=on_source_staged)
     if args.once and sources:
         # what the source brought and no micro-batch built (an empty stream, or a source
         # staged by hand since the last build): built now, if the ledger moved since
-        build_after("spark", state, spark_target(state), args.raw_schema, args.schema,
-                    replace(sources[0], rows_changed=False), mark)
+        build_after(builder, state, spark_target(state), replace(sources[0], rows_changed=False),
+                    mark)
     return code
 
 

@@ -1,26 +1,31 @@
 {#-
     Data tests scoped to the days a scheduled cycle rebuilt.
 
-    A cycle of `python -m ingest run` sets SPARKIFY_TEST_DAYS (ISO dates joined by commas:
-    the days of the log objects its stage changed) when only those days can have changed
-    since the last successful build. A generic data test on a model whose meta names a
+    A cycle of `python -m ingest run` passes var `test_days` (a list of ISO dates: the days
+    of the log objects its stage changed) when only those days can have changed since the
+    last successful build; by hand, SPARKIFY_TEST_DAYS (ISO dates joined by commas) does the
+    same. A generic data test on a model whose meta names a
     `test_day_column` then reads only the rows of those days: dbt wraps the tested relation
     with get_where_subquery, overridden in macros/overrides/get_where_subquery.sql (a
     test's own `where` config is kept and combined). Models without a day column, and every
-    test when the variable is unset (`dbt build` by hand, CI, `make test`), read everything.
-    An environment variable, not a dbt var, because it is read only while running: changing
-    it does not make dbt parse the project again, as a new --vars value would.
+    test when neither is set (`dbt build` by hand, CI, `make test`), read everything.
+    A new --vars value makes dbt parse the project again (its partial parsing keys on the
+    command line's vars): the price of handing the days over through the invocation.
 -#}
 {% macro test_days() -%}
     {%- if not execute -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set days = env_var('SPARKIFY_TEST_DAYS', '') | trim -%}
+    {%- set days = var('test_days', env_var('SPARKIFY_TEST_DAYS', '')) -%}
+    {%- if days is string -%}
+        {%- set days = days | trim -%}
+        {%- set days = days.split(',') if days else [] -%}
+    {%- endif -%}
     {%- if not days -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set checked = [] -%}
-    {%- for day in days.split(',') -%}
+    {%- for day in days -%}
         {#- dates only: a var never reaches the SQL unchecked -#}
         {%- do checked.append(modules.datetime.date.fromisoformat(day | string | trim)) -%}
     {%- endfor -%}

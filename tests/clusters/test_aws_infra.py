@@ -14,6 +14,7 @@ import boto3
 import pytest
 
 from ingest.clusters.commands import add_commands
+from ingest.clusters.common import ClusterInfo
 from ingest.clusters.emr import EmrConfig, emr_down, emr_status, emr_up
 from ingest.clusters.redshift import (
     DEFAULT_ROLE,
@@ -26,6 +27,7 @@ from ingest.clusters.redshift import (
 )
 from ingest.errors import IngestError
 from ingest.raw.sources import S3Location
+from ingest.settings import EmrSettings, RedshiftClusterSettings, RedshiftSettings
 
 pytestmark = pytest.mark.aws
 
@@ -43,6 +45,19 @@ CONFIG_ENV = [
     "SPARKIFY_REDSHIFT_SECURITY_GROUPS", "SPARKIFY_REDSHIFT_TIMEOUT",
     "AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3",
 ]
+
+
+def emr_config(**given: Any) -> EmrConfig:
+    """The config `emr up` builds: the SPARKIFY_EMR_* settings of the test's environment."""
+    return EmrConfig.of(EmrSettings.read(), **given)
+
+
+def redshift_up_from_settings(**given: Any) -> ClusterInfo:
+    """`redshift up` as the CLI resolves it: the settings and the password variable."""
+    warehouse = RedshiftSettings.read()
+    config = RedshiftConfig.of(RedshiftClusterSettings.read(), warehouse, **given)
+    return redshift_up(config, warehouse.password.get_secret_value()
+                       if warehouse.password else None)
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +149,7 @@ def test_emr_up_creates_a_tagged_spark_hive_cluster(
     monkeypatch.setenv("SPARKIFY_EMR_LOG_URI", "s3://sparkify-logs/emr/")
     monkeypatch.setenv("SPARKIFY_EMR_CORE_COUNT", "3")
 
-    info = emr_up(EmrConfig())
+    info = emr_up(emr_config())
 
     assert active_emr_ids() == [info.cluster_id]
     cluster = client("emr").describe_cluster(ClusterId=info.cluster_id)["Cluster"]
@@ -160,8 +175,8 @@ def test_emr_up_creates_a_tagged_spark_hive_cluster(
 
 
 def test_emr_up_twice_keeps_one_cluster() -> None:
-    first = emr_up(EmrConfig())
-    second = emr_up(EmrConfig())
+    first = emr_up(emr_config())
+    second = emr_up(emr_config())
 
     assert second.cluster_id == first.cluster_id
     assert active_emr_ids() == [first.cluster_id]
@@ -170,7 +185,7 @@ def test_emr_up_twice_keeps_one_cluster() -> None:
 def test_emr_up_does_not_reuse_an_untagged_cluster_of_the_same_name() -> None:
     foreign = foreign_emr_cluster(name="sparkify-dbt")
 
-    info = emr_up(EmrConfig())
+    info = emr_up(emr_config())
 
     assert info.cluster_id != foreign
     assert active_emr_ids() == sorted([foreign, info.cluster_id])
@@ -180,14 +195,14 @@ def test_emr_status_lists_only_the_projects_clusters() -> None:
     foreign_emr_cluster()
     assert emr_status() == []
 
-    info = emr_up(EmrConfig())
+    info = emr_up(emr_config())
 
     assert [c.cluster_id for c in emr_status()] == [info.cluster_id]
     assert emr_status()[0].port == 10001
 
 
 def test_emr_down_refuses_a_foreign_cluster() -> None:
-    mine = emr_up(EmrConfig()).cluster_id
+    mine = emr_up(emr_config()).cluster_id
     foreign = foreign_emr_cluster()
 
     with pytest.raises(IngestError, match=rf"{foreign} .*not a sparkify-dbt cluster"):
@@ -198,7 +213,7 @@ def test_emr_down_refuses_a_foreign_cluster() -> None:
 
 
 def test_emr_down_refuses_an_unknown_cluster() -> None:
-    mine = emr_up(EmrConfig()).cluster_id
+    mine = emr_up(emr_config()).cluster_id
 
     with pytest.raises(IngestError, match=r"j-DOESNOTEXIST does not exist.*nothing terminated"):
         emr_down("j-DOESNOTEXIST")
@@ -208,8 +223,8 @@ def test_emr_down_refuses_an_unknown_cluster() -> None:
 
 def test_emr_down_terminates_only_the_projects_clusters(
         capsys: pytest.CaptureFixture[str]) -> None:
-    mine = emr_up(EmrConfig()).cluster_id
-    other_mine = emr_up(EmrConfig(name="sparkify-dbt-2")).cluster_id
+    mine = emr_up(emr_config()).cluster_id
+    other_mine = emr_up(emr_config(name="sparkify-dbt-2")).cluster_id
     foreign = foreign_emr_cluster()
 
     assert emr_down(mine) == [mine]
@@ -227,8 +242,8 @@ def test_emr_down_terminates_only_the_projects_clusters(
 
 def test_emr_down_by_name_terminates_only_that_name(
         capsys: pytest.CaptureFixture[str]) -> None:
-    transient = emr_up(EmrConfig(name="sparkify-dbt-transient")).cluster_id
-    kept = emr_up(EmrConfig()).cluster_id
+    transient = emr_up(emr_config(name="sparkify-dbt-transient")).cluster_id
+    kept = emr_up(emr_config()).cluster_id
     foreign = foreign_emr_cluster("sparkify-dbt-transient")  # same name, not the project's
 
     assert emr_down(name="sparkify-dbt-transient") == [transient]
@@ -243,7 +258,7 @@ def test_emr_down_by_name_terminates_only_that_name(
 
 def test_redshift_up_creates_cluster_role_and_least_privilege_policy(
         capsys: pytest.CaptureFixture[str]) -> None:
-    info = redshift_up(RedshiftConfig())
+    info = redshift_up_from_settings()
 
     cluster = client("redshift").describe_clusters(ClusterIdentifier="sparkify-dbt")["Clusters"][0]
     assert tags_of(cluster["Tags"]) == PROJECT_TAGS
@@ -284,8 +299,8 @@ def test_redshift_up_creates_cluster_role_and_least_privilege_policy(
 
 
 def test_redshift_up_twice_creates_nothing_twice() -> None:
-    first = redshift_up(RedshiftConfig())
-    second = redshift_up(RedshiftConfig())
+    first = redshift_up_from_settings()
+    second = redshift_up_from_settings()
 
     assert second.cluster_id == first.cluster_id
     assert second.iam_roles == first.iam_roles
@@ -299,7 +314,7 @@ def test_redshift_up_without_password_fails_clearly(monkeypatch: pytest.MonkeyPa
     monkeypatch.delenv("DBT_ENV_SECRET_REDSHIFT_PASSWORD")
 
     with pytest.raises(IngestError, match="DBT_ENV_SECRET_REDSHIFT_PASSWORD is not set"):
-        redshift_up(RedshiftConfig())
+        redshift_up_from_settings()
 
     assert redshift_ids() == []
     assert client("iam").list_roles()["Roles"] == []
@@ -309,7 +324,7 @@ def test_redshift_up_without_raw_uri_fails_clearly(monkeypatch: pytest.MonkeyPat
     monkeypatch.delenv("SPARKIFY_RAW_URI")
 
     with pytest.raises(IngestError, match="SPARKIFY_RAW_URI"):
-        redshift_up(RedshiftConfig())
+        redshift_up_from_settings()
     assert redshift_ids() == []
 
 
@@ -318,8 +333,8 @@ def test_redshift_password_is_never_printed_or_logged(
     caplog.set_level(logging.DEBUG)
     caplog.set_level(logging.DEBUG, logger="botocore")  # request bodies would carry it
 
-    redshift_up(RedshiftConfig())
-    redshift_up(RedshiftConfig())
+    redshift_up_from_settings()
+    redshift_up_from_settings()
     redshift_status()
     redshift_down("sparkify-dbt", delete_role=True)
 
@@ -344,12 +359,12 @@ def test_redshift_up_refuses_to_adopt_a_foreign_cluster() -> None:
     foreign_redshift_cluster("sparkify-dbt")
 
     with pytest.raises(IngestError, match="not a sparkify-dbt cluster"):
-        redshift_up(RedshiftConfig())
+        redshift_up_from_settings()
     assert client("iam").list_roles()["Roles"] == []
 
 
 def test_redshift_down_refuses_a_foreign_cluster() -> None:
-    redshift_up(RedshiftConfig())
+    redshift_up_from_settings()
     foreign_redshift_cluster()
 
     with pytest.raises(IngestError, match="someone-elses is not a sparkify-dbt cluster"):
@@ -363,8 +378,8 @@ def test_redshift_down_refuses_a_foreign_cluster() -> None:
 
 def test_redshift_down_deletes_the_projects_cluster_and_optionally_its_role(
         capsys: pytest.CaptureFixture[str]) -> None:
-    redshift_up(RedshiftConfig())
-    redshift_up(RedshiftConfig(cluster_id="sparkify-dbt-2"))
+    redshift_up_from_settings()
+    redshift_up_from_settings(cluster_id="sparkify-dbt-2")
     foreign_redshift_cluster()
 
     assert redshift_down("sparkify-dbt") == ["sparkify-dbt"]
@@ -380,7 +395,7 @@ def test_redshift_down_deletes_the_projects_cluster_and_optionally_its_role(
 
 
 def test_redshift_down_refuses_to_delete_a_foreign_role() -> None:
-    redshift_up(RedshiftConfig())
+    redshift_up_from_settings()
     client("iam").create_role(RoleName="someone-elses-role", AssumeRolePolicyDocument="{}")
 
     with pytest.raises(IngestError, match="someone-elses-role exists but is not tagged"):

@@ -1,7 +1,7 @@
 -- Reconciliation: every distinct NextSong event of a known user in the raw log (its key,
 -- user, session and item, on its UTC day) is exactly one row of fct_songplays (nothing
 -- lost, nothing doubled). Returns a row on mismatch.
--- A scheduled cycle (SPARKIFY_TEST_DAYS) reconciles the days it rebuilt; else every day.
+-- A scheduled cycle (var test_days) reconciles the days it rebuilt; else every day.
 with
 
 raw_plays as (

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from ingest.errors import IngestError
+from ingest.paths import StatePaths
 from ingest.raw.contract import SCHEMA_NAME, validate_schema_name
 from tests.support.ci_project import copy_project, edit
 from tests.support.project import PROJECT_DIR, postgres_connect
@@ -91,17 +92,22 @@ def test_cli_refuses_hostile_schema(args: list[str], env: dict[str, str], settin
     assert not (tmp_path / "state").exists(), "something ran before the schema was checked"
 
 
-def test_run_pipeline_refuses_hostile_schema(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_run_pipeline_refuses_hostile_schema(monkeypatch: pytest.MonkeyPatch,
+                                             tmp_path: Path) -> None:
     import ingest.run.pipeline
 
     def no_spark(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("Spark started before the schema names were checked")
 
     monkeypatch.setattr(ingest.run.pipeline, "spark_session", no_spark)
+    state = StatePaths(tmp_path / "state")
     with pytest.raises(IngestError, match=MESSAGE):
-        ingest.run.pipeline.run_pipeline(None, raw_schema="sparkify_raw", schema=HOSTILE)
+        ingest.run.pipeline.run_pipeline(None, raw_schema="sparkify_raw", schema=HOSTILE,
+                                         state=state, project=PROJECT_DIR)
     with pytest.raises(IngestError, match=MESSAGE):
-        ingest.run.pipeline.run_pipeline(None, raw_schema=HOSTILE, schema="sparkify")
+        ingest.run.pipeline.run_pipeline(None, raw_schema=HOSTILE, schema="sparkify",
+                                         state=state, project=PROJECT_DIR)
+    assert not state.root.exists(), "something ran before the schema names were checked"
 
 
 def _dbt(args: list[str], project: Path, tmp_path: Path,

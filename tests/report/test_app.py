@@ -14,9 +14,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ingest.report import queries
+from ingest.report.commands import report_source
 from ingest.report.pages import LISTENING, PAGES, SONGS, USERS
 from ingest.report.queries import Filters
-from ingest.report.source import ReportSource
 from tests.support.project import PROJECT_DIR
 from tests.support.report_data import BAD_AT, BuiltMarts
 
@@ -46,7 +46,7 @@ def _first_trace_y(app: AppTest) -> list[Any]:
 @pytest.mark.parametrize("page", list(FILES))
 def test_page_renders_every_figure_and_follows_the_filters(
         pg_settings: BuiltMarts, page: str) -> None:
-    reader = ReportSource.from_settings().reader()
+    reader = report_source().reader()
     try:
         whole = queries.headline(reader, Filters())
         paid = Filters(level="paid")
@@ -83,7 +83,7 @@ def test_date_filter_narrows_the_days(pg_settings: BuiltMarts) -> None:
     app.date_input(key="days").set_value((first, first)).run()
     assert not app.exception
     assert len(_charts(app)[0]["data"][0]["x"]) == 1, "plays per day: one day left"
-    reader = ReportSource.from_settings().reader()
+    reader = report_source().reader()
     try:
         one_day = queries.headline(reader, Filters(first, first))
     finally:

@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 
 from ingest.report import health, queries
+from ingest.report.commands import report_source
 from ingest.report.pages import HEALTH, LISTENING, PAGES, SONGS, USERS
 from ingest.report.queries import Filters, Table
-from ingest.report.source import ReportSource
 from tests.support.browser import chrome_session, save_screenshot
 from tests.support.project import PROJECT_DIR
 from tests.support.report_data import BuiltMarts
@@ -125,7 +125,7 @@ def _drawn(chrome: Any, charts: int, timeout: float = 45) -> list[dict[str, Any]
 
 def test_every_page_draws_what_the_query_module_says(
         dashboard: str, pg_settings: BuiltMarts, tmp_path: Path) -> None:
-    source = ReportSource.from_settings()
+    source = report_source()
     reader = source.reader()
     try:
         everything = Filters()

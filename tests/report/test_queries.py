@@ -20,10 +20,10 @@ import pytest
 from ingest.errors import IngestError
 from ingest.paths import StatePaths
 from ingest.report import health, queries
+from ingest.report.commands import report_source
 from ingest.report.pages import PAGES
 from ingest.report.queries import Filters
 from ingest.report.readers import ParquetReader, Reader, WarehouseReader
-from ingest.report.source import ReportSource
 from tests.support.project import PROJECT_DIR, postgres_rows
 from tests.support.report_data import BAD_AT, START, BuiltMarts
 
@@ -157,7 +157,7 @@ class Independent:
 
 @pytest.fixture()
 def pg_reader(pg_settings: BuiltMarts) -> Any:
-    reader = ReportSource.from_settings().reader()
+    reader = report_source().reader()
     assert isinstance(reader, WarehouseReader)
     yield reader
     reader.close()
@@ -192,7 +192,7 @@ def test_headline_and_filter_options(pg_reader: Reader, pg_settings: BuiltMarts)
 
 
 def test_health_from_the_warehouse_ledger(pg_settings: BuiltMarts) -> None:
-    source = ReportSource.from_settings()
+    source = report_source()
     snapshot = source.ledger()
     ledger = postgres_rows(str(pg_settings.database),
                            "select count(*) as objects, sum(rows_loaded) as rows_loaded, "

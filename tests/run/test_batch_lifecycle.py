@@ -225,9 +225,11 @@ def test_a_scheduled_cycle_tests_only_the_days_it_rebuilt(
 
 def _built_kinds() -> dict[str, int]:
     """How many nodes of each kind the last `dbt build` of the project ran."""
-    from ingest.paths import project_root
+    from ingest.paths import dbt_target_dir, project_root
+    from ingest.settings import ReportSettings
 
-    results = json.loads((project_root() / "target" / "run_results.json").read_text(
+    target = dbt_target_dir(ReportSettings.read().target_path, project_root())
+    results = json.loads((target / "run_results.json").read_text(
         encoding="utf-8"))
     kinds: dict[str, int] = {}
     for item in results["results"]:

@@ -55,7 +55,7 @@ def test_the_fingerprint_follows_the_dbt_files_only(tmp_path: Path) -> None:
 
 
 def test_a_marker_of_another_project_is_not_current(tmp_path: Path) -> None:
-    marker = BuildMarker.of(StatePaths(tmp_path), "spark@x", "raw", "marts")
+    marker = BuildMarker.of(StatePaths(tmp_path), "spark@x", "raw", "marts", PROJECT_DIR)
     assert not marker.is_current("m1")
     marker.record_built("m1")
     assert marker.is_current("m1")
@@ -64,7 +64,7 @@ def test_a_marker_of_another_project_is_not_current(tmp_path: Path) -> None:
                            encoding="utf-8")
     assert not marker.is_current("m1")
     marker.path.write_text("the marts were built from everything staged, with project "
-                           f"{project_fingerprint()}\n", encoding="utf-8")
+                           f"{project_fingerprint(PROJECT_DIR)}\n", encoding="utf-8")
     assert not marker.is_current("m1"), "a marker from before ledger marks builds again"
     marker.path.write_text("the marts were built from everything staged\n", encoding="utf-8")
     assert not marker.is_current("m1"), "a marker from before fingerprints builds again"
@@ -106,7 +106,7 @@ def test_the_ledger_mark_follows_the_rows_staged(tmp_path: Path) -> None:
 def test_a_build_marker_compares_the_ledger_with_what_the_build_read(tmp_path: Path) -> None:
     """A stage committed while the build ran (after the mark, before the marker): the
     marker says what the build read, so the next cycle sees the ledger moved and builds."""
-    marker = BuildMarker.of(StatePaths(tmp_path), "spark@x", "raw", "marts")
+    marker = BuildMarker.of(StatePaths(tmp_path), "spark@x", "raw", "marts", PROJECT_DIR)
     assert needs_build(marker, False, "before")  # never built
     marker.record_built("before")  # the build took "before", then a stage committed
     assert needs_build(marker, False, "after"), "the rows staged during the build"

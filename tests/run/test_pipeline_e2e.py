@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from ingest.paths import BUILD_RESULTS, StatePaths
+from ingest.raw.sources import parse_source
 from ingest.run.pipeline import MARTS, format_summary, run_pipeline
 from ingest.sample.generate import GenerateConfig
 from tests.support.expected_marts import (
@@ -48,15 +49,16 @@ def test_generated_sample_through_local_s3(
     spark: Any, session_state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`make run` without SOURCE: sample → moto S3 → verified landing → tables → marts → docs."""
-    monkeypatch.setenv("SPARKIFY_SCHEMA", "e2e")
-    monkeypatch.setenv("SPARKIFY_RAW_SCHEMA", "e2e_raw")
+    # dbt gets the schemas through the invocation (--vars), not the environment
+    monkeypatch.delenv("SPARKIFY_SCHEMA", raising=False)
+    monkeypatch.delenv("SPARKIFY_RAW_SCHEMA", raising=False)
     state = StatePaths(session_state)
     # Four days across the ISO year boundary: 2020-12-30 .. 2021-01-02 (ISO week 53).
     sample = GenerateConfig(songs=150, days=4, events_per_day=600, seed=11,
                             start_date=dt.date(2020, 12, 30), known_song_share=0.7)
 
     summary = run_pipeline(None, raw_schema="e2e_raw", schema="e2e", sample=sample,
-                           state=state, target_path=tmp_path / "target")
+                           state=state, project=PROJECT_DIR, target_path=tmp_path / "target")
 
     expected = _assert_marts_equal(spark, "e2e", state.sample)
     assert summary.mart_rows == {mart: len(expected[mart]) for mart in MARTS}
@@ -78,7 +80,7 @@ def test_generated_sample_through_local_s3(
     results = tmp_path / "target" / "run_results.json"
     built_at = results.stat().st_mtime_ns
     again = run_pipeline(None, raw_schema="e2e_raw", schema="e2e", sample=sample,
-                         state=state, target_path=tmp_path / "target")
+                         state=state, project=PROJECT_DIR, target_path=tmp_path / "target")
     assert again.nothing_new and again.dbt is None, "a second `make run` builds nothing"
     assert results.stat().st_mtime_ns == built_at, "no dbt command ran"
     assert "nothing new since the last build" in format_summary(again, "e2e")
@@ -88,12 +90,13 @@ def test_handmade_folder_source(
     spark: Any, session_state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`make run SOURCE=<dir>` on raw data the generator did not write."""
-    monkeypatch.setenv("SPARKIFY_SCHEMA", "handmade")
-    monkeypatch.setenv("SPARKIFY_RAW_SCHEMA", "handmade_raw")
+    monkeypatch.delenv("SPARKIFY_SCHEMA", raising=False)
+    monkeypatch.delenv("SPARKIFY_RAW_SCHEMA", raising=False)
     raw_dir = FIXTURES / "raw_handwritten"
 
-    summary = run_pipeline(str(raw_dir), raw_schema="handmade_raw", schema="handmade",
-                           docs=False, state=StatePaths(session_state),
+    summary = run_pipeline(parse_source(str(raw_dir)), raw_schema="handmade_raw",
+                           schema="handmade",
+                           docs=False, state=StatePaths(session_state), project=PROJECT_DIR,
                            target_path=tmp_path / "target")
 
     expected = _assert_marts_equal(spark, "handmade", raw_dir)

@@ -11,12 +11,14 @@ import pytest
 
 from ingest.paths import StatePaths
 from ingest.spark.conf import spark_defaults
+from tests.support.project import spark_setup
 
 C1_ONLY = "-XX:TieredStopAtLevel=1"
 
 
 def _driver_options(state: Path, **kwargs: bool) -> list[str]:
-    return spark_defaults(StatePaths(state), **kwargs)["spark.driver.extraJavaOptions"].split()
+    defaults = spark_defaults(StatePaths(state), spark_setup(), **kwargs)
+    return defaults["spark.driver.extraJavaOptions"].split()
 
 
 def test_a_command_compiles_with_c1_only_the_thrift_server_does_not(tmp_path: Path) -> None:

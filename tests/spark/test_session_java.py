@@ -21,9 +21,11 @@ START_WITHOUT_PRECHECK = textwrap.dedent("""\
     from pathlib import Path
     from ingest.errors import IngestError
     from ingest.spark import session
-    session.java_binary = lambda: Path("java")
+    from ingest.paths import StatePaths
+    from ingest.settings import ProjectSettings
+    session.java_binary = lambda home: Path("java")
     try:
-        session.spark_session()
+        session.spark_session(StatePaths.of(ProjectSettings.read()))
     except IngestError as exc:
         print(exc)
         sys.exit(2)
@@ -48,7 +50,6 @@ def test_a_jvm_that_cannot_start_is_one_clear_error(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_java_home_without_java_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("JAVA_HOME", str(tmp_path))
+def test_java_home_without_java_is_named(tmp_path: Path) -> None:
     with pytest.raises(IngestError, match=r"JAVA_HOME=.* has no bin/java\. .*Java 17"):
-        java_binary()
+        java_binary(tmp_path)

@@ -64,10 +64,9 @@ def test_a_second_spark_waits_for_the_first_and_goes_on_when_it_ends(
         caplog: pytest.LogCaptureFixture) -> None:
     _fresh_claims(monkeypatch)
     state = StatePaths(tmp_path / "state")
-    monkeypatch.setenv("SPARKIFY_SPARK_LOCK_WAIT", "30")
     with spark_held(state, seconds=1.5) as holder, caplog.at_level(logging.INFO):
         started = time.monotonic()
-        claim_metastore(state)
+        claim_metastore(state, 30)
         waited = time.monotonic() - started
         assert holder.wait(10) == 0, "the holder ended by itself"
     assert waited >= 0.5
@@ -79,9 +78,8 @@ def test_past_the_wait_a_second_spark_stops_with_one_line(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _fresh_claims(monkeypatch)
     state = StatePaths(tmp_path / "state")
-    monkeypatch.setenv("SPARKIFY_SPARK_LOCK_WAIT", "1")
     with spark_held(state) as holder, pytest.raises(Busy) as raised:
-        claim_metastore(state)
+        claim_metastore(state, 1)
     assert f"pid {holder.pid}: the embedded Spark of {state.root} (ingest run --once) still " \
            "holds" in str(raised.value)
     assert "after 1 s of waiting" in str(raised.value)

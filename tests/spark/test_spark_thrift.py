@@ -24,7 +24,7 @@ import pytest
 from ingest.errors import IngestError
 from ingest.paths import StatePaths
 from ingest.run.dbt import run_dbt, summarize_build
-from ingest.settings import ThriftSettings
+from ingest.settings import ProjectSettings, ThriftSettings
 from ingest.spark import commands as spark_commands
 from ingest.spark import thrift_server as spark_server
 from ingest.spark.processes import is_alive, port_answers
@@ -32,7 +32,7 @@ from ingest.spark.thrift_files import MAIN_CLASS, server_files
 from ingest.spark.thrift_sql import ThriftSql
 from tests.support.cross_engine import MARTS, Export, assert_same_marts, export_marts
 from tests.support.expected_marts import build_expected_marts
-from tests.support.project import FIXTURES, PROJECT_DIR
+from tests.support.project import FIXTURES, PROJECT_DIR, spark_setup
 from tests.support.staging import stage_spark
 
 pytestmark = pytest.mark.spark
@@ -56,7 +56,7 @@ def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> StatePaths:
     monkeypatch.setenv("SPARKIFY_THRIFT_PORT", str(port))
     monkeypatch.setenv("SPARKIFY_SCHEMA", SCHEMA)
     monkeypatch.setenv("SPARKIFY_RAW_SCHEMA", RAW_SCHEMA)
-    return StatePaths.default()
+    return StatePaths.of(ProjectSettings.read())
 
 
 @contextlib.contextmanager
@@ -93,12 +93,13 @@ def test_dbt_build_through_the_thrift_server(state: StatePaths, tmp_path: Path, 
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     port = ThriftSettings.read().port
     began = time.monotonic()
-    info = spark_server.start(state=state, timeout=START_TIMEOUT)
+    info = spark_server.start(port, state, spark_setup(), timeout=START_TIMEOUT)
     try:
         assert (info.port, info.host) == (port, "127.0.0.1")
         assert is_alive(info.pid) and port_answers("127.0.0.1", port)
         print(f"server started in {time.monotonic() - began:.0f} s")
-        assert spark_server.start(port, state).pid == info.pid, "a second start reuses it"
+        again = spark_server.start(port, state, spark_setup())
+        assert again.pid == info.pid, "a second start reuses it"
         running = spark_server.status(state)
         assert running is not None and running.pid == info.pid
 
@@ -188,7 +189,7 @@ def test_start_refuses_a_port_in_use(state: StatePaths) -> None:
         holder.listen()
         port = int(holder.getsockname()[1])
         with pytest.raises(IngestError, match=f"port {port} .* already in use"):
-            spark_server.start(port, state, timeout=5)
+            spark_server.start(port, state, spark_setup(), timeout=5)
     assert not server_files(state).pid_file.exists()
 
 
@@ -200,7 +201,7 @@ def test_start_reports_a_server_that_dies(state: StatePaths,
 
     monkeypatch.setattr(spark_server, "server_command", failing_command)
     with pytest.raises(IngestError, match=r"exited with code 3(.|\n)*BindException"):
-        spark_server.start(_free_port(), state, timeout=30)
+        spark_server.start(_free_port(), state, spark_setup(), timeout=30)
     assert not server_files(state).pid_file.exists()
 
 

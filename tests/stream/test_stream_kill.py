@@ -35,7 +35,7 @@ from tests.support.kinesis import (
     moto_endpoint,
     put_lines,
 )
-from tests.support.project import PROJECT_DIR
+from tests.support.project import PROJECT_DIR, spark_setup
 from tests.support.staging import land, landing_of
 
 # two Spark processes and two dbt builds (about 90 s): a fault test, in make test
@@ -89,7 +89,8 @@ def test_kill_9_mid_stream_then_restart_lands_and_builds_every_event_once(
     staged, lines = len(event_lines(first)), event_lines(second)
     env = {**os.environ, **FAKE_CREDENTIALS, "AWS_REGION": REGION, "TZ": "UTC",
            "PYTHONPATH": str(PROJECT_DIR), "SPARKIFY_STATE_DIR": str(state_dir),
-           "SPARK_CONF_DIR": str(write_spark_conf(state, state_dir / "spark-conf"))}
+           "SPARK_CONF_DIR": str(write_spark_conf(state, spark_setup(),
+                                                   state_dir / "spark-conf"))}
 
     with moto_endpoint() as endpoint:
         env["AWS_ENDPOINT_URL"] = endpoint

@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from ingest.settings import PostgresSettings, SparkSettings
+
+if TYPE_CHECKING:
+    from ingest.spark.conf import SparkSetup
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 FIXTURES = PROJECT_DIR / "tests" / "fixtures"
@@ -62,3 +67,10 @@ def copy_handwritten(tmp_path: Path) -> Path:
 def raw_rows(database: str, table: str, schema: str = "sparkify_raw") -> int:
     """Rows in one raw table of a test database."""
     return int(postgres_rows(database, f"select count(*) as n from {schema}.{table}")[0]["n"])
+
+
+def spark_setup() -> SparkSetup:
+    """The Spark setup of the test's environment, as the CLI resolves it."""
+    from ingest.spark.conf import SparkSetup
+
+    return SparkSetup(SparkSettings.read(), PostgresSettings.read())

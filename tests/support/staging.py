@@ -8,6 +8,7 @@ from typing import Any
 
 from ingest.paths import StatePaths
 from ingest.raw.sources import open_source, parse_source
+from ingest.settings import ProjectSettings
 from ingest.stage.core import StageOptions, StageReport, TableLoad
 from ingest.stage.dispatch import StageOutcome, StageRequest, Target, stage_target
 from ingest.stage.landing.folder import Landing, landing_folder
@@ -23,7 +24,7 @@ def request(target: Target, source: str | Path, *, schema: str = "sparkify_raw",
             spark: SqlRunner | None = None, dry_run: bool = False) -> StageRequest:
     """The request the CLI would make: settings from the environment unless given."""
     return StageRequest(target, parse_source(str(source)), schema,
-                        state or StatePaths.default(), options or StageOptions(),
+                        state or StatePaths.of(ProjectSettings.read()), options or StageOptions(),
                         location=location, dry_run=dry_run,
                         warehouse=settings or settings_of(target), spark=spark)
 
