@@ -13,15 +13,13 @@ ranked as (
 
     select
         artist_id,
-        {%- for attribute in attributes %}
-        {{ attribute }},
-        {%- endfor %}
-        {%- for attribute in attributes %}
-        row_number() over (
-            partition by artist_id
-            order by case when {{ attribute }} is null then 1 else 0 end, song_id
-        ) as {{ attribute }}_rank{{ ',' if not loop.last }}
-        {%- endfor %}
+        {% for attribute in attributes -%}
+            {{ attribute }},
+            row_number() over (
+                partition by artist_id
+                order by case when {{ attribute }} is null then 1 else 0 end, song_id
+            ) as {{ attribute }}_rank{% if not loop.last %},{% endif %}
+        {% endfor %}
 
     from songs
 
@@ -31,10 +29,10 @@ final as (
 
     select
         artist_id,
-        {%- for attribute in attributes %}
-        max(case when {{ attribute }}_rank = 1 then {{ attribute }} end) as {{ attribute }}
-        {{- ',' if not loop.last }}
-        {%- endfor %}
+        {% for attribute in attributes -%}
+            max(case when {{ attribute }}_rank = 1 then {{ attribute }} end) as {{ attribute }}
+            {%- if not loop.last %},{% endif %}
+        {% endfor %}
 
     from ranked
     group by artist_id
