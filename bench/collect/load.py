@@ -18,6 +18,7 @@ import asyncio
 import itertools
 import ssl
 import statistics
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -35,6 +36,8 @@ class LoadPlan:
     batch: int = 100
     seconds: float | None = None
     cacert: Path | None = None
+    # set by the caller to end the load before `seconds` (a test that has seen what it needs)
+    until: threading.Event | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -111,7 +114,8 @@ async def _load(plan: LoadPlan, lines: list[bytes]) -> LoadResult:
     async def client() -> None:
         async with httpx.AsyncClient(verify=verify, headers=headers, timeout=60) as http:
             for number, batch in enumerate(batches):
-                if number and deadline is not None and time.perf_counter() >= deadline:
+                if number and ((deadline is not None and time.perf_counter() >= deadline)
+                               or (plan.until is not None and plan.until.is_set())):
                     return  # every client posts once at least
                 sent = time.perf_counter()
                 try:

@@ -17,6 +17,7 @@ from bench.collect.load import LoadPlan, LoadResult, run_load
 from tests.support.collector import collector_process, collector_thread, events
 
 pytestmark = [pytest.mark.aws, pytest.mark.faults]
+ACCEPTED, REQUESTS = "sparkify_collect_events_total", "sparkify_collect_requests_total"
 
 
 def _load_in_background(plan: LoadPlan, lines: list[bytes]) -> tuple[threading.Thread,
@@ -38,22 +39,26 @@ def test_stream_endpoint_down_gives_503_and_nothing_accepted_is_lost(
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://{host}:{port}")
     with collector_thread(kinesis_endpoint, tmp_path / "state") as collector:
         lines = events(400)
-        plan = LoadPlan(collector.url, collector.key, clients=4, batch=20, seconds=5.0)
+        done = threading.Event()
+        plan = LoadPlan(collector.url, collector.key, clients=4, batch=20, seconds=120.0,
+                        until=done)
         thread, results = _load_in_background(plan, lines)
-        time.sleep(1.5)
+        collector.wait_for(ACCEPTED, 0, outcome="accepted")  # the load is flowing
         moto.stop()
-        time.sleep(0.3)
         down = collector.post(lines[0])
         assert down.status_code == 503, down.text
         assert down.json()["error"] == "stream_unavailable"
         assert int(down.headers["Retry-After"]) >= 1
         assert httpx.get(f"{collector.url}/healthz").json()["stream_available"] is False
-        time.sleep(1.0)
+        collector.wait_for(REQUESTS, 1, status="503")  # the clients' 503s beside ours
         moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         moto.start()
+        before = collector.metric(ACCEPTED, outcome="accepted")
+        collector.wait_for(ACCEPTED, before, outcome="accepted")  # accepting again
+        done.set()
         thread.join(60)
         result = results[0]
-        time.sleep(1.2)  # past the cool-down
+        time.sleep(1.2)  # past the cool-down of any put the clients' last requests failed
         assert collector.post(lines[1]).status_code == 200
         try:
             assert set(result.statuses) == {"200", "503"}, result.statuses
@@ -66,11 +71,14 @@ def test_stream_endpoint_down_gives_503_and_nothing_accepted_is_lost(
 def test_sigterm_under_load_drains_every_accepted_event(kinesis_endpoint: str,
                                                         tmp_path: Path) -> None:
     with collector_process(kinesis_endpoint, tmp_path / "state") as (process, collector):
-        plan = LoadPlan(collector.url, collector.key, clients=10, batch=20, seconds=4.0)
+        done = threading.Event()
+        plan = LoadPlan(collector.url, collector.key, clients=10, batch=20, seconds=120.0,
+                        until=done)
         thread, results = _load_in_background(plan, events(1000))
-        time.sleep(2.0)
+        collector.wait_for(ACCEPTED, 100, outcome="accepted")  # well under way
         process.send_signal(signal.SIGTERM)
         assert process.wait(60) == 0, (tmp_path / "state" / "collector.log").read_text()
+        done.set()
         thread.join(60)
         result = results[0]
         assert result.accepted > 100, result.summary()

@@ -60,6 +60,26 @@ class Collector:
     def stream_lines(self) -> Counter[bytes]:
         return Counter(record.data for record in stream_records(self.kinesis, self.stream))
 
+    def metric(self, name: str, **labels: str) -> float:
+        """One sample of the collector's GET /metrics (0 before it is counted)."""
+        from prometheus_client.parser import text_string_to_metric_families
+
+        text = httpx.get(f"{self.url}/metrics", timeout=30).text
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == name and labels.items() <= sample.labels.items():
+                    return float(sample.value)
+        return 0.0
+
+    def wait_for(self, name: str, above: float, timeout: float = 120, **labels: str) -> float:
+        """Poll a metric until it exceeds `above`: a fault test acts on what the collector
+        has done, not on a sleep that a loaded machine outruns."""
+        deadline = time.monotonic() + timeout
+        while (value := self.metric(name, **labels)) <= above:
+            assert time.monotonic() < deadline, f"{name}{labels} still {value} after {timeout} s"
+            time.sleep(0.05)
+        return value
+
 
 def events(count: int, day: dt.date = DAY, first: int = 0) -> list[bytes]:
     return [good_event(day, number).encode() for number in range(first, first + count)]
