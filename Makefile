@@ -22,7 +22,7 @@ PROD_MANIFEST ?=
 .PHONY: help setup run test test-fast test-long lint typecheck docs dashboard report clean
 .PHONY: check lint-sql fix rules coverage-catalog prod-artifacts ci-slim
 .PHONY: spark-server spark-server-stop spark-server-status bench bench-thrift bench-smoke
-.PHONY: bench-cluster
+.PHONY: bench-cluster bench-devloop
 .PHONY: collector bench-collect
 .PHONY: airflow airflow-up airflow-down
 
@@ -153,6 +153,10 @@ bench: setup ## time the pipeline vs the PySpark and DuckDB baselines on sizes S
 	$(BIN)/python -m bench --size S --target spark --runs $(BENCH_RUNS)
 	$(BIN)/python -m bench --size M --target spark --runs $(BENCH_RUNS)
 	$(BIN)/python -m bench --size L --target spark --runs $(BENCH_RUNS)
+	$(BIN)/python -m bench.devloop
+
+bench-devloop: setup ## the dev loop: `dbt build` of the `make run` sample, cold and on a warm Thrift Server, per node and statement
+	$(BIN)/python -m bench.devloop
 
 bench-thrift: setup ## size S through a warm local Spark Thrift Server (started and stopped here)
 	$(BIN)/python -m ingest spark-server start

@@ -62,6 +62,11 @@ class SparkSettings(SettingsGroup):
     driver_memory: str = env("SPARKIFY_SPARK_DRIVER_MEMORY", "4g", "Spark driver memory")
     shuffle_partitions: int = env(
         "SPARKIFY_SPARK_SHUFFLE_PARTITIONS", 4, "spark.sql.shuffle.partitions", ge=1, le=100_000)
+    java_options: str = env(
+        "SPARKIFY_SPARK_JAVA_OPTIONS", "-XX:TieredStopAtLevel=1 -XX:CompileThresholdScaling=4",
+        "JVM options of a command's Spark driver, not the Thrift Server's: by default the JIT "
+        "compiles with C1 only and later, about 35% less CPU for a `dbt build` of the sample "
+        "(BENCHMARKS.md, dev loop); `-XX:TieredStopAtLevel=4` restores C2 for long local runs")
     python: Path | None = env(
         "PYSPARK_PYTHON", None,
         "the Python Spark's Python workers run, e.g. the streaming source's (default: the "

@@ -67,7 +67,7 @@ def server_files(state: StatePaths) -> ServerFiles:
 
 def server_settings(files: ServerFiles, setup: SparkSetup) -> dict[str, str]:
     """The project's Spark settings, pointed at the server's catalog (ServerFiles.catalog)."""
-    settings = spark_defaults(files.catalog(setup), setup)
+    settings = spark_defaults(files.catalog(setup), setup, long_lived=True)
     settings["spark.app.name"] = "sparkify-thrift"
     settings["spark.driver.extraJavaOptions"] += f" {files.marker}"
     settings["spark.sql.session.timeZone"] = "UTC"

@@ -214,14 +214,16 @@ def test_kill_9_at_any_point_then_a_rerun_reconciles(
             delay = fraction * length
             for _try in range(KILL_TRIES):
                 victim = target()
-                if kill_mid_run(runs, victim, delay):
+                # a kill that lands after the last commit (the process was only reporting or
+                # exiting: a loaded machine stretches the run) tests nothing: try earlier
+                if kill_mid_run(runs, victim, delay) and len(victim.ledger()) < objects:
                     break
                 delay *= KILL_EARLIER
             else:
-                raise AssertionError(f"no kill landed before the stage's end ({delay:.1f} s)")
+                raise AssertionError(f"no kill landed before the stage's last commit "
+                                     f"({delay:.1f} s)")
             held = victim.ledger()
-            assert len(held) < objects, (
-                f"the kill after {delay:.1f} s came after the last commit: the ledger is full")
+            assert len(held) < objects
             partial.append(len(held))
             landed = {table: sum(pair[0] == table for pair in held) for table in NOTHING}
             print(f"{kind}: kill -9 after {delay:.1f} s of {length:.1f} s: ledger {landed}")

@@ -1,5 +1,7 @@
 {#- a scheduled cycle's data tests read only the days it rebuilt (macros/testing/test_days.sql) -#}
 {{ config(meta={'test_day_column': 'event_date'}) }}
+{#- rendered once: on Spark it describes the source table (one statement, not one per use) -#}
+{%- set event_date = sparkify.utc_event_date(source('sparkify', 'log_data'), 'ts') %}
 
 with
 
@@ -18,7 +20,7 @@ cleaned as (
             "nullif(userid, '')",
             'sessionid',
             'iteminsession',
-            sparkify.utc_event_date(source('sparkify', 'log_data'), 'ts'),
+            event_date,
         ]) }} as event_id,
         cast(nullif(userid, '') as {{ dbt.type_int() }}) as user_id,
         sessionid as session_id,
@@ -40,7 +42,7 @@ cleaned as (
         method as http_method,
         status as http_status,
         {{ sparkify.ingested_at('_ingested_at') }} as ingested_at,
-        {{ sparkify.utc_event_date(source('sparkify', 'log_data'), 'ts') }} as event_date
+        {{ event_date }} as event_date
 
     from source
 
