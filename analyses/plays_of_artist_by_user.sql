@@ -3,41 +3,21 @@
 -- The artist is matched on the catalogue's name, ignoring case.
 with
 
-songplays as (
-
-    select * from {{ ref('fct_songplays') }}
-
-),
-
-songs as (
-
-    select * from {{ ref('dim_songs') }}
-
-),
-
-artists as (
-
-    select * from {{ ref('dim_artists') }}
-
-),
+{{ sparkify.named_songplays() }},
 
 final as (
 
     select
-        songplays.start_time,
-        artists.name as artist_name,
-        songs.title,
-        songplays.level,
-        songplays.session_id,
-        songplays.item_in_session
+        start_time,
+        artist_name,
+        title,
+        level,
+        session_id,
+        item_in_session
 
-    from songplays
-    inner join artists
-        on songplays.artist_id = artists.artist_id
-    left join songs
-        on songplays.song_id = songs.song_id
-    where songplays.user_id = {{ var('user_id', 10) | int }}
-        and lower(artists.name)
+    from named_songplays
+    where user_id = {{ var('user_id', 10) | int }}
+        and lower(artist_name)
         = lower('{{ var("artist_name", "Beyoncé") | replace("'", "''") }}')
 
 )

@@ -119,38 +119,23 @@ rematched_song_days as (
 
 
 {#-
-    `<column> in (<the days to rebuild>)`: the days of days_to_rebuild (same arguments),
+    `<column> in (<the days to rebuild>)`: the days of days_to_rebuild (its keyword
+    arguments, passed on as they are),
     asked of the warehouse once while the model compiles and written into its SQL as
     literal dates, so that Spark reads only those days' partitions of the tables it scans
     (a join with a CTE of days reads them all), with the days stage --prune emptied (var
     pruned_days, macros/pruned_days.sql). `false` when there is nothing to rebuild;
     `true` (every day) on a first or full build, and when not executing (parsing; sqlfluff).
 -#}
-{% macro in_days_to_rebuild(
-    column,
-    changes,
-    target,
-    day_column='start_date',
-    changes_day_column=none,
-    songs=none,
-    keyed_plays=none,
-    keyed_plays_day_column=none
-) %}
+{% macro in_days_to_rebuild(column) %}
     {%- if not execute or not is_incremental() -%}
         {{ return('true') }}
     {%- endif -%}
     {%- set query -%}
         with
-        {{ sparkify.days_to_rebuild(
-            changes=changes,
-            target=target,
-            day_column=day_column,
-            changes_day_column=changes_day_column,
-            songs=songs,
-            keyed_plays=keyed_plays,
-            keyed_plays_day_column=keyed_plays_day_column,
-        ) }}
-        select distinct {{ day_column }} as rebuilt_day from days_to_rebuild
+        {{ sparkify.days_to_rebuild(**kwargs) }}
+        {#- days_to_rebuild has one column: the day, whatever its name -#}
+        select distinct * from days_to_rebuild
     {%- endset -%}
     {#- the days stage --prune emptied: their rows are removed first (remove_pruned_days) -#}
     {%- set days = [] -%}

@@ -34,6 +34,19 @@ def _cycle(source: Path, state: StatePaths, options: StageOptions | None = None)
     return CycleConfig(request("postgres", source, state=state, options=options), "sparkify")
 
 
+def _built_once(
+    database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, CycleConfig, int]:
+    """The handwritten raw data staged and built by one cycle: its raw folder, the cycle's
+    config and the number of plays fct_songplays then holds."""
+    monkeypatch.setenv("SPARKIFY_SCHEMA", "sparkify")
+    monkeypatch.setenv("SPARKIFY_STATE_DIR", str(tmp_path / "state"))
+    raw = copy_handwritten(tmp_path)
+    config = _cycle(raw, StatePaths(tmp_path / "state"))
+    assert run_cycle(config) is True
+    return raw, config, raw_rows(database, "fct_songplays", "sparkify")
+
+
 def test_archive_copies_processed_objects_and_delete_keeps_their_rows(
     pg_database: str, tmp_path: Path
 ) -> None:
@@ -243,13 +256,7 @@ def test_a_stage_by_hand_makes_the_next_cycle_build(
 ) -> None:
     """Rows staged outside the scheduler: its next cycle finds nothing new to stage, and
     builds all the same, since the marts are behind them."""
-    monkeypatch.setenv("SPARKIFY_SCHEMA", "sparkify")
-    monkeypatch.setenv("SPARKIFY_STATE_DIR", str(tmp_path / "state"))
-    raw = copy_handwritten(tmp_path)
-    state = StatePaths(tmp_path / "state")
-    config = _cycle(raw, state)
-    assert run_cycle(config) is True
-    plays = raw_rows(pg_database, "fct_songplays", "sparkify")
+    raw, config, plays = _built_once(pg_database, tmp_path, monkeypatch)
 
     day = dt.date(2018, 11, 3)
     (raw / log_key(day)).write_bytes(log_with_bad_lines(day, 10, []))
@@ -268,13 +275,7 @@ def test_a_stage_committed_during_a_build_is_built_by_the_next_cycle(
     mark the build read, so the next cycle, though it finds nothing new to stage, builds."""
     import ingest.run.dbt
 
-    monkeypatch.setenv("SPARKIFY_SCHEMA", "sparkify")
-    monkeypatch.setenv("SPARKIFY_STATE_DIR", str(tmp_path / "state"))
-    raw = copy_handwritten(tmp_path)
-    state = StatePaths(tmp_path / "state")
-    config = _cycle(raw, state)
-    assert run_cycle(config) is True
-    plays = raw_rows(pg_database, "fct_songplays", "sparkify")
+    raw, config, plays = _built_once(pg_database, tmp_path, monkeypatch)
     day = dt.date(2018, 11, 3)
     real_run_dbt = ingest.run.dbt.run_dbt
     staged_during: list[int] = []
