@@ -15,6 +15,7 @@ import pytest
 
 from ingest.settings import ThriftSettings
 from ingest.spark import thrift_server
+from ingest.spark.commands import resolved
 from ingest.spark.thrift_sql import ThriftSql
 from tests.support.cross_engine import assert_same_marts, export_marts
 from tests.support.shared_metastore import (
@@ -91,7 +92,8 @@ def test_thrift_server_serves_what_make_run_built(tmp_path: Path,
             monkeypatch.setenv(key, value)
         monkeypatch.setenv("SPARKIFY_THRIFT_PORT", str(port))
         state = project.state
-        info = thrift_server.start(state=state, timeout=300)
+        _, setup = resolved()  # what `spark-server start` resolves from these settings
+        info = thrift_server.start(port, state, setup, timeout=300)
         try:
             assert info.port == ThriftSettings.read().port == port
             with ThriftSql(ThriftSettings.read().host, port) as session:
