@@ -19,7 +19,7 @@ CHECK_TARGET_PATH := target/check
 STATE ?= .state/prod-artifacts
 PROD_MANIFEST ?=
 
-.PHONY: help setup run test test-fast test-long lint typecheck docs dashboard report clean
+.PHONY: help setup run dev test test-fast test-long lint typecheck docs dashboard report clean
 .PHONY: check lint-sql fix rules coverage-catalog prod-artifacts ci-slim
 .PHONY: spark-server spark-server-stop spark-server-status bench bench-thrift bench-smoke
 .PHONY: bench-cluster bench-devloop
@@ -51,6 +51,9 @@ $(STAMP): pyproject.toml
 
 run: setup ## run the whole pipeline on the embedded Spark (SOURCE=... for other raw data)
 	$(BIN)/python -m ingest pipeline $(if $(SOURCE),--source "$(SOURCE)")
+
+dev: setup ## the dev loop: dbt build on a warm Spark JVM, again at each save (after make run; Ctrl-C stops)
+	$(BIN)/python -m ingest dev $(if $(SELECT),--select $(SELECT))
 
 # The suite on PYTEST_WORKERS pytest-xdist workers (0: in this process), a module's tests on
 # one worker (tests/conftest.py); --durations=25: every run ends with its 25 slowest tests

@@ -14,6 +14,7 @@ from typing import NoReturn, cast
 
 from ingest.clusters import commands as clusters
 from ingest.collect import commands as collect
+from ingest.dev import commands as dev
 from ingest.errors import EXIT_BUSY, EXIT_ERROR, EXIT_INTERRUPTED, IngestError
 from ingest.raw import commands as raw
 from ingest.report import commands as report
@@ -76,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     raw.add_commands(commands)
     stage.add_commands(commands, on_staged=run_area.mark_builds_behind)
     run_area.add_commands(commands)
+    dev.add_commands(commands)
     spark.add_commands(commands)
     clusters.add_commands(commands)
     stream.add_commands(commands)

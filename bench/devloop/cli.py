@@ -18,7 +18,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bench.devloop",
         description="Stage the `make run` sample into a fresh state, then time `dbt build` "
-                    "cold (a new dbt process and JVM, twice) and on a warm Thrift Server "
+                    "cold (a new dbt process and JVM, twice), on the warm engine (`python -m "
+                    "ingest dev`: six builds in one process and JVM) and on a Thrift Server "
                     "(twice): wall and CPU seconds, per node, SQL statements. Writes "
                     "<out>/<date>-devloop.json and the devloop section of BENCHMARKS.md.")
     parser.add_argument("--work", type=Path, default=None,
@@ -28,7 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--markdown", type=Path, default=None,
                         help="the markdown file to update (default <project>/BENCHMARKS.md)")
     parser.add_argument("--no-warm", dest="warm", action="store_false",
-                        help="cold builds only (no Thrift Server)")
+                        help="no builds on the warm engine")
+    parser.add_argument("--no-thrift", dest="thrift", action="store_false",
+                        help="no builds on a Thrift Server")
     parser.add_argument("--select", nargs="+", default=(),
                         help="dbt build's --select (default: everything)")
     parser.add_argument("--cold-runs", type=int, default=2,
@@ -51,7 +54,8 @@ def cmd_devloop(args: argparse.Namespace) -> int:
     select = ("--select", *args.select) if args.select else ()
     default_work = StatePaths.of(ProjectSettings.read()).root / "bench" / "devloop"
     loop = run_devloop(args.work or default_work,
-                       warm=args.warm, select=select, cold_runs=max(1, args.cold_runs),
+                       warm=args.warm, thrift=args.thrift, select=select,
+                       cold_runs=max(1, args.cold_runs),
                        restage=args.restage)
     ended = dataclasses.replace(started, load_average_at_end=load_average())
     today = dt.datetime.now(dt.UTC).date()

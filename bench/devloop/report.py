@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import statistics
 from dataclasses import asdict
 from pathlib import Path
 
@@ -47,6 +48,28 @@ def _statement_table(builds: tuple[Build, ...]) -> list[str]:
     return lines
 
 
+def warm_median(builds: tuple[Build, ...]) -> float | None:
+    """The warm figure: the median wall time of the warm engine's builds after its first."""
+    walls = [build.cost.wall_seconds for build in builds
+             if build.engine == "warm engine" and build.name != "warm-first"]
+    return statistics.median(walls) if walls else None
+
+
+def _figures(builds: tuple[Build, ...]) -> list[str]:
+    cold = next((build for build in builds if build.name == "cold"), None)
+    warm = warm_median(builds)
+    lines = []
+    if cold is not None:
+        lines.append(f"**Cold** (a new `dbt build` process and JVM): "
+                     f"**{cold.cost.wall_seconds:.1f} s** wall, {cold.cost.cpu_seconds:.1f} CPU s.")
+    if warm is not None:
+        each = ", ".join(f"{build.cost.wall_seconds:.1f}" for build in builds
+                         if build.engine == "warm engine" and build.name != "warm-first")
+        lines.append(f"**Warm** (`python -m ingest dev`: one process and JVM, builds after its "
+                     f"first): median **{warm:.1f} s** wall (each: {each} s).")
+    return [*lines, ""] if lines else []
+
+
 def _top_nodes(build: Build) -> str:
     return ", ".join(f"`{node.name}` {node.seconds:.1f} s"
                      for node in build.nodes.top())
@@ -59,27 +82,30 @@ def section(loop: DevLoop, machine: Machine, today: dt.date) -> str:
         f"Measured {today.isoformat()}, commit {machine.git_commit}, {machine.cpu} "
         f"({machine.logical_cpus} CPUs), load average {start[0] if start else '?'} at the "
         f"start and {end[0] if end else '?'} at the end (other jobs shared the machine: CPU "
-        "seconds of the build's processes, and of the Thrift Server for warm builds, are the "
+        "seconds of the build's processes, and of the Thrift Server for its builds, are the "
         "comparable figure). " + (
             "Stage of the sample (not part of the loop): "
             f"{loop.stage.wall_seconds:.1f} s wall, {loop.stage.cpu_seconds:.1f} CPU s."
             if loop.stage.wall_seconds else "The builds reused an earlier run's stage."),
         "",
+        *_figures(loop.builds),
         "| build | engine | wall s | CPU s | load (1 min) | run phase s | outside the run "
         "phase s | SQL statements | " + " | ".join(KIND_NAMES[kind] for kind in KINDS) + " |",
         "|---|---|---:|---:|---:|---:|---:|---:|" + "---:|" * len(KINDS),
         *(_row(build) for build in loop.builds),
         "",
         "Each kind of node: how many, and their summed node time (dbt runs two at a time on "
-        "the embedded Spark, four on the Thrift Server). `-first` builds run on a warehouse "
-        "(or server) that has not built yet; `cold` and `warm` are the dev loop's figures.",
+        "the embedded Spark, four on the Thrift Server). `cold-first` and `thrift-first` run "
+        "on a warehouse that has not built yet; `warm-first` is the warm engine's first build "
+        "(it starts the JVM); `cold` and the `warm` builds after the first are the dev loop's "
+        "figures.",
         "",
         "SQL statements per build, by kind (from each build's `logs/dbt.log`):",
         "",
         *_statement_table(loop.builds),
         "",
         *(f"Top nodes, {build.name}: {_top_nodes(build)}." for build in loop.builds
-          if build.name in {"cold", "warm"}),
+          if build.name in {"cold", "warm", "thrift"}),
     ]
     return "\n".join(lines)
 

@@ -3,9 +3,13 @@ as a developer runs it again and again.
 
 - cold: a new `dbt build` process (plain dbt, the embedded Spark: a new JVM each time), run
   twice; the second is the figure (tables already there, as after `make run`).
-- warm: a Thrift Server of this state (`python -m ingest spark-server start`, its own port),
-  the sample staged through it, `dbt build --target spark_thrift` twice; the second is the
-  figure (the server has run the build once), the server's CPU seconds counted.
+- warm: the dev loop's warm engine (`python -m ingest dev`, ingest.dev.engine): DEV_BUILDS
+  builds one after the other in one process and JVM (bench.devloop.warm); the first pays
+  the JVM's start, the median of the others is the figure (`warm` is the last of them).
+- thrift: a Thrift Server of this state (`python -m ingest spark-server start`, its own
+  port), the sample staged through it, `dbt build --target spark_thrift` twice (the second on
+  a server that has run the build once), the server's CPU seconds counted: the EMR-like
+  engine, for comparison.
 
 The builds of one dbt target share a target folder, as a developer's builds share target/
 (dbt then parses only what changed); each build has its own log folder and a copy of its
@@ -15,6 +19,7 @@ run_results.json: the nodes come from there, the SQL statements from its dbt.log
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import socket
@@ -35,6 +40,7 @@ from ingest.sample.generate import GenerateConfig
 
 log = logging.getLogger(__name__)
 COLD, WARM = "cold", "warm"
+DEV_BUILDS = 6
 
 
 @dataclass(frozen=True)
@@ -100,11 +106,34 @@ class _Runner:
         return build
 
 
-def run_devloop(work: Path, *, warm: bool = True, select: Sequence[str] = (),
-                sample: GenerateConfig | None = None, cold_runs: int = 2,
+    def warm_builds(self, count: int) -> list[Build]:
+        """`count` builds on one warm engine (bench.devloop.warm in its own process)."""
+        target_path = self.work / "target-spark"
+        log.info("  warm engine: %d builds in one process ...", count)
+        measured([sys.executable, "-m", "bench.devloop.warm", str(self.work), str(count),
+                  str(target_path), *self.select], env=self.env, cwd=project_root(),
+                 log_file=self.work / "builds.log")
+        costs = json.loads((self.work / "dev-costs.json").read_text(encoding="utf-8"))
+        builds = []
+        for number, (name, cost) in enumerate(zip(_warm_names(count), costs, strict=True), 1):
+            folder = self.work / f"dev-{number}"
+            build = Build(name, "warm engine", Cost(**cost),
+                          read_run_results(folder / "run_results.json"),
+                          read_statements(folder / "logs" / "dbt.log"))
+            log.info("  %s: %.1f s wall, %.1f CPU s, %d statements (load %.2f)", name,
+                     build.cost.wall_seconds, build.cost.cpu_seconds, len(build.statements),
+                     build.cost.load_average)
+            builds.append(build)
+        return builds
+
+
+def run_devloop(work: Path, *, warm: bool = True, thrift: bool = True,
+                select: Sequence[str] = (), sample: GenerateConfig | None = None,
+                cold_runs: int = 2, warm_builds: int = DEV_BUILDS,
                 restage: bool = True) -> DevLoop:
     """Stage the sample into a fresh state under `work` (or, without `restage`, reuse the
-    state an earlier run staged), then `cold_runs` cold builds and the warm ones."""
+    state an earlier run staged), then `cold_runs` cold builds, `warm_builds` on the warm
+    engine and two on a Thrift Server."""
     state = work / "state"
     if restage:  # a fresh state, and dbt's first build parses the whole project
         for folder in (state, *work.glob("target-*")):
@@ -124,12 +153,18 @@ def run_devloop(work: Path, *, warm: bool = True, select: Sequence[str] = (),
         names[0] = "cold-first"
     builds = [runner.build(name, "embedded", "spark") for name in names]
     if warm:
+        builds += runner.warm_builds(warm_builds)
+    if thrift:
         with _thrift_server(runner) as pids:
             runner.ingest("stage", "--target", "spark_thrift", "--source", str(source),
                           name="stage-thrift")
-            builds.append(runner.build("warm-first", "thrift", "spark_thrift", pids))
-            builds.append(runner.build(WARM, "thrift", "spark_thrift", pids))
+            builds.append(runner.build("thrift-first", "thrift", "spark_thrift", pids))
+            builds.append(runner.build("thrift", "thrift", "spark_thrift", pids))
     return DevLoop(stage, tuple(builds))
+
+
+def _warm_names(count: int) -> list[str]:
+    return ["warm-first", *(f"warm-{number}" for number in range(2, count)), WARM][:count]
 
 
 @contextmanager

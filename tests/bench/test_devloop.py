@@ -79,11 +79,12 @@ def test_measured_counts_the_cpu_of_the_processes_a_command_starts(tmp_path: Pat
 @pytest.mark.dbt
 def test_devloop_harness_on_a_tiny_sample(tmp_path: Path) -> None:
     sample = GenerateConfig(songs=10, days=2, events_per_day=40, seed=3)
-    loop = run_devloop(tmp_path / "work", warm=False, sample=sample,
+    loop = run_devloop(tmp_path / "work", thrift=False, sample=sample, warm_builds=2,
                        select=("--select", "us_states", "stg_sparkify__songs",
                                "--exclude-resource-type", "test", "unit_test"))
 
-    assert [build.name for build in loop.builds] == ["cold-first", "cold"]
+    assert [build.name for build in loop.builds] == ["cold-first", "cold", "warm-first", "warm"]
+    assert [build.engine for build in loop.builds[2:]] == ["warm engine"] * 2
     for build in loop.builds:
         kinds_of_nodes = {node.kind: node.name for node in build.nodes.nodes}
         assert kinds_of_nodes["model"] == "stg_sparkify__songs"
@@ -103,4 +104,5 @@ def test_devloop_harness_on_a_tiny_sample(tmp_path: Path) -> None:
     write_markdown(loop, machine(), markdown, today)
     text = markdown.read_text(encoding="utf-8")
     assert "stale figures" not in text and text.endswith("after\n")
-    assert "| cold | embedded |" in text
+    assert "| cold | embedded |" in text and "| warm | warm engine |" in text
+    assert "**Warm**" in text and "**Cold**" in text

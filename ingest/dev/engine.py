@@ -1,0 +1,119 @@
+"""A warm engine for the dev loop: one process keeps the embedded Spark's JVM and runs each
+`dbt build` in it (dbt's own runner, the session method picking up this process's session).
+
+A plain `dbt build` starts a new JVM every time: it loads Spark's, Hive's and Hadoop's classes
+again, parses their XML configuration again and compiles its hot code again, which is about
+half of a build of the `make run` sample (BENCHMARKS.md, the dev loop). Here that start is
+paid once, by the first build; every later build runs on classes already loaded and code
+already compiled. The project's Thrift Server is a warm JVM too, but a statement there costs
+more: it opens a Hive session per dbt node and, with its embedded metastore, builds a new
+metastore store (a new HiveConf, Hadoop's XML files parsed again) for most statements.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ingest.errors import IngestError
+from ingest.paths import StatePaths
+from ingest.run.dbt import DbtOutcome, DbtVars, run_dbt, summarize_build
+from ingest.spark.conf import SparkSetup
+
+log = logging.getLogger(__name__)
+
+# Spark's defaults suit inputs of many megabytes. On a sample of a few (`make run`'s is 4 MB),
+# a statement's price is planning and compiling, not data: whole-stage code generation
+# compiles Java for each query, adaptive planning plans again after each stage, and each of
+# the shuffle partitions is a task. Off (and one partition), a warm build of the sample took
+# 10-14 s instead of 15-17 s (BENCHMARKS.md, the dev loop); the engine does this only while
+# the state's landed data and warehouse are this small.
+SMALL_INPUT_BYTES = 256 * 1024 * 1024
+SMALL_INPUT_CONFS = {
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.adaptive.enabled": "false",
+    "spark.sql.shuffle.partitions": "1",
+}
+
+
+def data_bytes(state: StatePaths) -> int:
+    """What the state's builds read and write: its landed raw files and its warehouse."""
+    return sum(path.stat().st_size for folder in (state.landing, state.warehouse)
+               if folder.is_dir() for path in folder.rglob("*") if path.is_file())
+
+
+def input_confs(state: StatePaths) -> dict[str, str]:
+    """The session settings for the data of `state`: SMALL_INPUT_CONFS while it is small."""
+    size = data_bytes(state)
+    if size > SMALL_INPUT_BYTES:
+        log.info("%.0f MB of landed data and marts: Spark's own settings", size / 1e6)
+        return {}
+    log.info("%.1f MB of landed data and marts: small inputs, so no whole-stage code "
+             "generation, no adaptive planning, one shuffle partition", size / 1e6)
+    return dict(SMALL_INPUT_CONFS)
+
+
+@dataclass(frozen=True)
+class DevBuild:
+    """One build of the warm engine: its number (from 1), how long it took, what it did, or
+    why it failed."""
+
+    number: int
+    seconds: float
+    outcome: DbtOutcome | None
+    error: str | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.outcome is not None
+
+    def describe(self) -> str:
+        if self.outcome is None:
+            return f"build {self.number} failed after {self.seconds:.1f} s: {self.error}"
+        done = self.outcome
+        warned = f", {done.tests_warned} warned" if done.tests_warned else ""
+        return (f"build {self.number}: {self.seconds:.1f} s, {done.models} models, "
+                f"{done.seeds} seed(s), {done.tests_passed} tests passed{warned}")
+
+
+@dataclass
+class WarmEngine:
+    """The embedded Spark of `state`, started once, and `dbt build` runs on it.
+
+    `dbt_args`: what each build adds (`--select`, `--exclude`, `--target-path`, …);
+    `variables`: the `--vars` each build gets (none: the profile's environment defaults,
+    as a plain `dbt build`)."""
+
+    state: StatePaths
+    setup: SparkSetup
+    project: Path
+    dbt_args: Sequence[str] = ()
+    variables: DbtVars | None = None
+    session_confs: Mapping[str, str] = field(default_factory=dict)
+    builds: int = 0
+    _session: Any = None
+
+    def start(self) -> None:
+        """Start the JVM (once): this process then holds the state's embedded Spark."""
+        if self._session is None:
+            from ingest.spark.session import spark_session
+
+            self._session = spark_session(self.state, self.setup)
+            for key, value in self.session_confs.items():
+                self._session.conf.set(key, value)
+
+    def build(self, extra: Sequence[str] = ()) -> DevBuild:
+        """One `dbt build` on the warm JVM; a failing build is reported, not raised."""
+        self.start()
+        self.builds += 1
+        started = time.monotonic()
+        try:
+            results = run_dbt(self.project, ["build", *self.dbt_args, *extra], target="spark",
+                              variables=self.variables)
+        except IngestError as exc:
+            return DevBuild(self.builds, time.monotonic() - started, None, str(exc))
+        return DevBuild(self.builds, time.monotonic() - started, summarize_build(results))
