@@ -18,7 +18,7 @@ from pathlib import Path
 
 import psutil
 
-from ingest.dev.engine import WarmEngine, input_confs
+from ingest.dev.engine import WarmEngine
 from ingest.paths import project_root
 from ingest.spark.commands import resolved
 
@@ -39,8 +39,7 @@ def main(argv: list[str]) -> int:
     work, builds, target, select = Path(argv[0]), int(argv[1]), Path(argv[2]), argv[3:]
     state, setup = resolved()
     project = project_root()
-    engine = WarmEngine(state, setup, project, ["--target-path", str(target), *select], None,
-                        input_confs(state))
+    engine = WarmEngine(state, setup, project, ["--target-path", str(target), *select])
     costs = []
     for number in range(1, builds + 1):
         logs = work / f"dev-{number}"

@@ -46,7 +46,7 @@ def _count(text: str) -> int:
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
-    from ingest.dev.engine import WarmEngine, input_confs
+    from ingest.dev.engine import WarmEngine
     from ingest.dev.watch import ProjectWatch
     from ingest.run.dbt import DbtVars, Schemas
     from ingest.spark.commands import resolved
@@ -59,7 +59,6 @@ def cmd_dev(args: argparse.Namespace) -> int:
     dbt_args += ["--exclude", *args.exclude] if args.exclude else []
     engine = WarmEngine(state, setup, root, dbt_args,
                         DbtVars(Schemas(args.raw_schema, args.schema)))
-    engine.session_confs = input_confs(state)
     watch = ProjectWatch(root)
     last = None
     while args.builds is None or engine.builds < args.builds:

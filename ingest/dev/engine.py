@@ -8,14 +8,15 @@ paid once, by the first build; every later build runs on classes already loaded 
 already compiled. The project's Thrift Server is a warm JVM too, but a statement there costs
 more: it opens a Hive session per dbt node and, with its embedded metastore, builds a new
 metastore store (a new HiveConf, Hadoop's XML files parsed again) for most statements.
+While the state is small the session also takes ingest.spark.small_inputs' settings.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,39 +24,9 @@ from ingest.errors import IngestError
 from ingest.paths import StatePaths
 from ingest.run.dbt import DbtOutcome, DbtVars, run_dbt, summarize_build
 from ingest.spark.conf import SparkSetup
+from ingest.spark.small_inputs import use_small_inputs
 
 log = logging.getLogger(__name__)
-
-# Spark's defaults suit inputs of many megabytes. On a sample of a few (`make run`'s is 4 MB),
-# a statement's price is planning and compiling, not data: whole-stage code generation
-# compiles Java for each query, adaptive planning plans again after each stage, and each of
-# the shuffle partitions is a task. Off (and one partition), a warm build of the sample took
-# 10-14 s instead of 15-17 s (BENCHMARKS.md, the dev loop); the engine does this only while
-# the state's landed data and warehouse are this small.
-SMALL_INPUT_BYTES = 256 * 1024 * 1024
-SMALL_INPUT_CONFS = {
-    "spark.sql.codegen.wholeStage": "false",
-    "spark.sql.adaptive.enabled": "false",
-    "spark.sql.shuffle.partitions": "1",
-}
-
-
-def data_bytes(state: StatePaths) -> int:
-    """What the state's builds read and write: its landed raw files and its warehouse."""
-    return sum(path.stat().st_size for folder in (state.landing, state.warehouse)
-               if folder.is_dir() for path in folder.rglob("*") if path.is_file())
-
-
-def input_confs(state: StatePaths) -> dict[str, str]:
-    """The session settings for the data of `state`: SMALL_INPUT_CONFS while it is small."""
-    size = data_bytes(state)
-    if size > SMALL_INPUT_BYTES:
-        log.info("%.0f MB of landed data and marts: Spark's own settings", size / 1e6)
-        return {}
-    log.info("%.1f MB of landed data and marts: small inputs, so no whole-stage code "
-             "generation, no adaptive planning, one shuffle partition", size / 1e6)
-    return dict(SMALL_INPUT_CONFS)
-
 
 @dataclass(frozen=True)
 class DevBuild:
@@ -93,7 +64,6 @@ class WarmEngine:
     project: Path
     dbt_args: Sequence[str] = ()
     variables: DbtVars | None = None
-    session_confs: Mapping[str, str] = field(default_factory=dict)
     builds: int = 0
     _session: Any = None
 
@@ -103,8 +73,7 @@ class WarmEngine:
             from ingest.spark.session import spark_session
 
             self._session = spark_session(self.state, self.setup)
-            for key, value in self.session_confs.items():
-                self._session.conf.set(key, value)
+            use_small_inputs(self._session, self.state)
 
     def build(self, extra: Sequence[str] = ()) -> DevBuild:
         """One `dbt build` on the warm JVM; a failing build is reported, not raised."""
