@@ -17,7 +17,13 @@ from typing import Any
 from ingest.errors import IngestError
 from ingest.locks import hold_until_exit, lock_path
 from ingest.paths import StatePaths
-from ingest.spark.conf import SparkSetup, conf_dir, resolved_master, write_spark_conf
+from ingest.spark.conf import (
+    SparkSetup,
+    conf_dir,
+    resolved_master,
+    spark_defaults,
+    write_spark_conf,
+)
 from ingest.spark.metastore import ensure_schema
 
 log = logging.getLogger(__name__)
@@ -58,9 +64,11 @@ def ensure_spark_conf(state: StatePaths, setup: SparkSetup) -> Path:
     return write_spark_conf(state, setup, folder)
 
 
-def spark_session(state: StatePaths, setup: SparkSetup) -> Any:
+def spark_session(state: StatePaths, setup: SparkSetup, *, long_lived: bool = False) -> Any:
     """The process's SparkSession (the one dbt's session method will pick up too), with the
-    Spark settings the CLI resolved (`setup`)."""
+    Spark settings the CLI resolved (`setup`). A `long_lived` process (a stream) starts its
+    JVM with the JIT's own settings, as the Thrift Server does, not a command's
+    (SPARKIFY_SPARK_JAVA_OPTIONS): C2 pays back over hours."""
     java = java_binary(setup.spark.java_home)
     ensure_spark_conf(state, setup)
     metastore = setup.metastore(state)
@@ -78,6 +86,9 @@ def spark_session(state: StatePaths, setup: SparkSetup) -> Any:
     # lookups read the conf; what pyspark wraps reads the context's pythonExec.
     python = str(setup.spark.python or sys.executable)
     builder = SparkSession.builder.enableHiveSupport().config("spark.pyspark.python", python)
+    if long_lived:  # handed to spark-submit, so it applies to the JVM it starts
+        options = spark_defaults(state, setup, long_lived=True)["spark.driver.extraJavaOptions"]
+        builder = builder.config("spark.driver.extraJavaOptions", options)
     if not master.startswith("local"):
         # executors of a cluster start from their worker's environment: hand them what the
         # Python workers need to reach AWS (the Kinesis source), as spark.executorEnv.*

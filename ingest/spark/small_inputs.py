@@ -4,11 +4,12 @@ Spark's defaults suit inputs of many megabytes. On a sample of a few (`make run`
 a statement's price is planning and compiling, not data: whole-stage code generation
 compiles Java for each query, adaptive planning plans again after each stage, and each of
 the shuffle partitions is a task. Off (and one partition), a warm build of the sample took
-10-14 s instead of 15-17 s (BENCHMARKS.md, the dev loop). The dev loop's warm engine sets them
-on its session while the state's landed data and warehouse are this small; a plain
-`dbt build`, `make run`, the scheduled cycles and the stream keep Spark's own. A stream
-whose state grew from 2 to ~60 MB during the run was slower with them (its builds 13-17 s
-against 11-13 s, one core idle with one partition), hence the low bound.
+10-14 s instead of 15-17 s (BENCHMARKS.md, the dev loop). The long-lived processes of the
+project, the dev loop's warm engine and a stream, set them on their session while the state's
+landed data and warehouse are this small when they start (a stream at 500 events/s whose
+state grew from 2 to ~60 MB: p95 42 s with them against 59 s without); a plain `dbt build`,
+`make run` and the scheduled cycles keep Spark's own. The bound is cautious: one shuffle
+partition leaves a core idle once a query's data is large enough to split.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from ingest.paths import StatePaths
 
 log = logging.getLogger(__name__)
 
-SMALL_INPUT_BYTES = 32 * 1024 * 1024
+SMALL_INPUT_BYTES = 32 * 1024 * 1024  # not measured between 4 MB and M (~300 MB)
 SMALL_INPUT_CONFS = {
     "spark.sql.codegen.wholeStage": "false",
     "spark.sql.adaptive.enabled": "false",

@@ -112,8 +112,10 @@ def run_stream(config: StreamConfig, state: StatePaths, *, every: float | None,
                 on_interrupted(interrupted)
         if spark is None:
             from ingest.spark.session import spark_session
+            from ingest.spark.small_inputs import use_small_inputs
 
-            spark = spark_session(state, config.spark_setup)
+            spark = spark_session(state, config.spark_setup, long_lived=True)
+            use_small_inputs(spark, state)  # decided once, at the start
         register(spark)
         staged = stage_spark(location, tables, schema=config.raw_schema, state=state,
                              spark=spark, options=StageOptions())
