@@ -64,7 +64,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
     while args.builds is None or engine.builds < args.builds:
         watch.mark_built()
         last = engine.build()
-        log.info("%s", last.describe())
+        (log.info if last.succeeded else log.warning)("%s", last.describe())
         if args.builds is None:
             log.info("watching %s for changes (Ctrl-C stops)", root)
             watch.wait_for_change()

@@ -13,7 +13,6 @@ While the state is small the session also takes ingest.spark.small_inputs' setti
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,7 +25,6 @@ from ingest.run.dbt import DbtOutcome, DbtVars, run_dbt, summarize_build
 from ingest.spark.conf import SparkSetup
 from ingest.spark.small_inputs import use_small_inputs
 
-log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class DevBuild:
