@@ -44,8 +44,6 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]' 2>&1 | { grep -v "^WARNING: Location" || true; }; test $${PIPESTATUS[0]} -eq 0
 	$(BIN)/python -m ingest spark-conf
 	@touch $@
-# `spark-conf` also makes the class-data-sharing archive of pyspark's classes, once per venv
-# (docs/development.md: every later Spark JVM of a command starts on it).
 # `spark-conf` writes the conf of SPARKIFY_METASTORE (docs/metastore.md): with the default
 # `derby` it needs nothing more; with `postgres` it also creates the metastore's database and
 # schema, and stops with a clear error when the PostgreSQL server cannot be reached or the JDBC

@@ -71,10 +71,6 @@ class SparkSettings(SettingsGroup):
         "verified again at each start, about 35% and 10-15% less CPU for a `dbt build` of the "
         "sample (BENCHMARKS.md, dev loop); `-XX:TieredStopAtLevel=4` restores C2 for long "
         "local runs")
-    submit_args: str | None = env(
-        "PYSPARK_SUBMIT_ARGS", None,
-        "pyspark's own spark-submit arguments; when set, sessions start without the class "
-        "archive (docs/development.md)")
     python: Path | None = env(
         "PYSPARK_PYTHON", None,
         "the Python Spark's Python workers run, e.g. the streaming source's (default: the "

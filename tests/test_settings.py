@@ -31,9 +31,6 @@ ALLOWED_READS = {
     # a cluster's executors get the driver's AWS variables as spark.executorEnv.* (the
     # Kinesis source's Python workers run there): a copy, as a child process's environment
     "spark/session.py": "inherited = {**os.environ}",
-    # pyspark reads its launcher's variables from the process's environment: they are set
-    # while a session launches and the values before are put back (the class archive)
-    "spark/class_archive.py": "saved = {name: os.environ.get(name)",
 }
 
 

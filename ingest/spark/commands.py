@@ -28,9 +28,6 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     """Register `spark-conf` and `spark-server start|stop|status [--port N]`."""
     conf = commands.add_parser("spark-conf", help="write the project's Spark configuration")
     conf.add_argument("--dir", default=None, help="folder (default: SPARK_CONF_DIR or pyspark's)")
-    conf.add_argument("--no-class-archive", action="store_true",
-                      help="do not make the class-data-sharing archive of pyspark's classes "
-                           "(made once per venv, about 30 s; later JVMs start faster)")
     conf.set_defaults(handler=cmd_spark_conf)
 
     metastore = commands.add_parser(
@@ -98,13 +95,6 @@ def cmd_spark_conf(args: argparse.Namespace) -> int:
         from ingest.spark.session import java_binary
 
         log.info("%s", ensure_schema(java_binary(setup.spark.java_home), metastore).describe())
-    if not args.no_class_archive:
-        from ingest.spark.session import ensure_class_archive
-
-        try:
-            log.info("class-data-sharing archive: %s", ensure_class_archive(setup))
-        except IngestError as exc:  # an optimisation: Spark starts without it
-            log.warning("no class-data-sharing archive (Spark starts without it): %s", exc)
     return 0
 
 

@@ -103,8 +103,8 @@ def spark_defaults(state: StatePaths, setup: SparkSetup, *,
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
     }
-    defaults.update({f"spark.hadoop.{key}": value for key, value in
-                     hive_properties(state, setup, with_password=False).items()})
+    defaults.update({f"spark.hadoop.{key}": value
+                     for key, value in metastore.jdo_options(with_password=False).items()})
     if not master.startswith("local"):
         # executors in other JVMs: a share of the cluster each (so a Thrift Server and a dbt
         # run fit at once), and the venv's Python for Python workers (the Kinesis source)
@@ -122,14 +122,10 @@ def spark_defaults(state: StatePaths, setup: SparkSetup, *,
     return defaults
 
 
-def hive_properties(state: StatePaths, setup: SparkSetup, *,
-                    with_password: bool = True) -> dict[str, str]:
-    """The Hive metastore client's settings: hive-site.xml's, and spark-defaults.conf's as
-    `spark.hadoop.*` (a session started without the conf folder on its class path reads
-    them there: ingest.spark.class_archive)."""
+def hive_site(state: StatePaths, setup: SparkSetup) -> str:
     metastore = setup.metastore(state)
     properties = {
-        **metastore.jdo_options(with_password=with_password),
+        **metastore.jdo_options(),
         "hive.metastore.warehouse.dir": state.warehouse.as_uri(),
         "hive.metastore.schema.verification": "false",
         # Derby creates its tables on first use; the Postgres schema is made up front
@@ -138,13 +134,9 @@ def hive_properties(state: StatePaths, setup: SparkSetup, *,
     }
     if metastore.shared:
         properties["datanucleus.identifierFactory"] = "datanucleus1"
-    return properties
-
-
-def hive_site(state: StatePaths, setup: SparkSetup) -> str:
     body = "\n".join(
         f"  <property><name>{escape(name)}</name><value>{escape(value)}</value></property>"
-        for name, value in hive_properties(state, setup).items()
+        for name, value in properties.items()
     )
     return f'<?xml version="1.0"?>\n<configuration>\n{body}\n</configuration>\n'
 

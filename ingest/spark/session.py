@@ -9,17 +9,14 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 from collections.abc import Callable
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 from ingest.errors import IngestError
 from ingest.locks import hold_until_exit, lock_path
 from ingest.paths import StatePaths
-from ingest.spark.class_archive import ClassArchive, Launch, archive_key, launch, make_archive
 from ingest.spark.conf import (
     SparkSetup,
     conf_dir,
@@ -57,48 +54,14 @@ def java_binary(home: Path | None) -> Path:
     return Path(found)
 
 
-def ensure_spark_conf(state: StatePaths, setup: SparkSetup) -> Path | None:
-    """Write the project's Spark conf unless a user-provided one is in place; the folder
-    written, None for a user's own."""
+def ensure_spark_conf(state: StatePaths, setup: SparkSetup) -> Path:
+    """Write the project's Spark conf unless a user-provided one is in place."""
     folder = conf_dir(setup.spark)
     defaults = folder / "spark-defaults.conf"
     if defaults.is_file() and not defaults.read_text(encoding="utf-8").startswith(OUR_HEADER):
         log.info("using the Spark configuration in %s (not written by this project)", folder)
-        return None
+        return folder
     return write_spark_conf(state, setup, folder)
-
-
-def archive_launch(state: StatePaths, setup: SparkSetup, java: Path,
-                   conf: Path | None) -> Launch | None:
-    """The launch that maps the class archive, when this session can use it (the project's
-    own configuration, the embedded metastore's class path, no PYSPARK_SUBMIT_ARGS of the
-    user's, an archive made for this Java and pyspark)."""
-    if conf is None or setup.metastore(state).shared or setup.spark.submit_args is not None:
-        return None
-    archive = ClassArchive.of_pyspark()
-    try:
-        key = archive_key(java)
-    except OSError:  # no such java: the launch says so, not this optimisation
-        return None
-    return launch(archive, conf) if archive.usable(key) else None
-
-
-def ensure_class_archive(setup: SparkSetup) -> Path:
-    """Make the class archive of this venv's pyspark unless one for this Java is in place
-    (`spark-conf`, which `make setup` runs), with a throwaway state folder on the embedded
-    metastore (the class path every command's session has)."""
-    setup = SparkSetup(setup.spark.model_copy(update={"metastore": "derby"}), setup.postgres)
-    java = java_binary(setup.spark.java_home)
-    archive, key = ClassArchive.of_pyspark(), archive_key(java)
-    if archive.usable(key):
-        return archive.archive
-    log.info("writing the class-data-sharing archive of pyspark's classes into %s (once per "
-             "venv: about 30 s)", archive.folder)
-    with tempfile.TemporaryDirectory(prefix="sparkify-archive-") as scratch:
-        state = StatePaths(Path(scratch))
-        conf = write_spark_conf(state, setup, Path(scratch) / "conf")
-        return make_archive(archive, key, java, lambda made: _start(
-            state, setup, java, launch(archive, conf, making=made)))
 
 
 def spark_session(state: StatePaths, setup: SparkSetup, *, long_lived: bool = False) -> Any:
@@ -107,13 +70,7 @@ def spark_session(state: StatePaths, setup: SparkSetup, *, long_lived: bool = Fa
     JVM with the JIT's own settings, as the Thrift Server does, not a command's
     (SPARKIFY_SPARK_JAVA_OPTIONS): C2 pays back over hours."""
     java = java_binary(setup.spark.java_home)
-    conf = ensure_spark_conf(state, setup)
-    return _start(state, setup, java, archive_launch(state, setup, java, conf),
-                  long_lived=long_lived)
-
-
-def _start(state: StatePaths, setup: SparkSetup, java: Path, archived: Launch | None, *,
-           long_lived: bool = False) -> Any:
+    ensure_spark_conf(state, setup)
     metastore = setup.metastore(state)
     if metastore.shared:
         ensure_schema(java, metastore)
@@ -122,26 +79,23 @@ def _start(state: StatePaths, setup: SparkSetup, java: Path, archived: Launch | 
     from pyspark.sql import SparkSession
 
     master = resolved_master(state, setup.spark)
-    log.info("starting Spark (master %s, metastore: %s%s; the JVM takes 5-20 s to start)",
-             master, metastore.describe(), ", class archive" if archived else "")
+    log.info("starting Spark (master %s, metastore: %s; the JVM takes 10-20 s to start)",
+             master, metastore.describe())
     # Python workers (the Kinesis source's readers) must have the project's packages: run
     # them with this interpreter, not pyspark's default `python3` on PATH. The JVM's own
     # lookups read the conf; what pyspark wraps reads the context's pythonExec.
     python = str(setup.spark.python or sys.executable)
     builder = SparkSession.builder.enableHiveSupport().config("spark.pyspark.python", python)
-    if long_lived or archived:  # handed to spark-submit, so it applies to the JVM it starts
-        options = spark_defaults(state, setup, long_lived=long_lived)[
-            "spark.driver.extraJavaOptions"]
-        extra = archived.java_options if archived else ""
-        builder = builder.config("spark.driver.extraJavaOptions", f"{options} {extra}".strip())
+    if long_lived:  # handed to spark-submit, so it applies to the JVM it starts
+        options = spark_defaults(state, setup, long_lived=True)["spark.driver.extraJavaOptions"]
+        builder = builder.config("spark.driver.extraJavaOptions", options)
     if not master.startswith("local"):
         # executors of a cluster start from their worker's environment: hand them what the
         # Python workers need to reach AWS (the Kinesis source), as spark.executorEnv.*
         for name, value in executor_environment().items():
             builder = builder.config(f"spark.executorEnv.{name}", value)
     try:
-        with archived.applied() if archived else nullcontext():
-            session = builder.getOrCreate()
+        session = builder.getOrCreate()
         session.sparkContext.pythonExec = python
         return session
     except Exception as exc:  # py4j and the JVM fail in many shapes
