@@ -84,18 +84,13 @@ def costliest_groups_first(items: list[pytest.Item], seconds: dict[str, float]) 
     items.sort(key=key)
 
 
-def pytest_itemcollected(item: pytest.Item) -> None:
-    """Each test in its xdist group unless it names one: here, as each test is collected, so
-    that the marker is there whichever collection hook an xdist worker reads it in."""
-    if item.get_closest_marker("xdist_group") is None:
-        item.add_marker(pytest.mark.xdist_group(xdist_group(item.nodeid)))
-
-
-@pytest.hookimpl(tryfirst=True)
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark by the fixtures a test takes, and by an engine it is parametrized with; the
-    longest groups first."""
+    """Mark by the fixtures a test takes, and by an engine it is parametrized with; put each
+    test in its xdist group unless it names one; the longest groups first."""
     for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(xdist_group(item.nodeid)))
         fixtures = getattr(item, "fixturenames", ())
         marks = {mark for fixture, mark in FIXTURE_MARKS.items() if fixture in fixtures}
         callspec = getattr(item, "callspec", None)
