@@ -6,7 +6,6 @@ metastore live in a temporary state folder, so the suite never touches the user'
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Iterator
@@ -58,36 +57,10 @@ def xdist_group(nodeid: str) -> str:
     return next((folder for folder in SHARED_FIXTURE_FOLDERS if path.startswith(folder)), path)
 
 
-# `--dist loadgroup` hands the groups to the workers in collection order: the groups that take
-# minutes go first, so that a run does not end on one worker's long module while the other
-# waits. Their seconds come from a `make test` run (`--store-durations` writes them again);
-# a group not in the file goes after those that are.
-DURATIONS = Path(__file__).with_name("durations.json")
-_measured: dict[str, float] = {}
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--store-durations", action="store_true",
-                     help=f"write each group's seconds in this run to {DURATIONS.name} (the "
-                          "order in which the groups start next time)")
-
-
-def costliest_groups_first(items: list[pytest.Item], seconds: dict[str, float]) -> None:
-    """Sort `items`: their groups by `seconds` (most first, then by name), each group's tests
-    in their own order."""
-    order = {id(item): position for position, item in enumerate(items)}
-
-    def key(item: pytest.Item) -> tuple[float, str, int]:
-        group = str(item.get_closest_marker("xdist_group").args[0])  # type: ignore[union-attr]
-        return -seconds.get(group, 0.0), group, order[id(item)]
-
-    items.sort(key=key)
-
-
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark by the fixtures a test takes, and by an engine it is parametrized with; put each
-    test in its xdist group unless it names one; the longest groups first."""
+    test in its xdist group unless it names one."""
     for item in items:
         if item.get_closest_marker("xdist_group") is None:
             item.add_marker(pytest.mark.xdist_group(xdist_group(item.nodeid)))
@@ -99,21 +72,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                          if isinstance(value, str) and value in ENGINE_PARAMS)
         for mark in sorted(marks):
             item.add_marker(mark)
-    seconds = json.loads(DURATIONS.read_text(encoding="utf-8")) if DURATIONS.is_file() else {}
-    costliest_groups_first(items, seconds)
-
-
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    group = xdist_group(report.nodeid)
-    _measured[group] = _measured.get(group, 0.0) + report.duration
-
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    """With --store-durations, on the controller: the groups of 5 s or more, longest first."""
-    if session.config.getoption("store_durations") and not os.environ.get("PYTEST_XDIST_WORKER"):
-        kept = sorted(((group, round(seconds)) for group, seconds in _measured.items()
-                       if seconds >= 5), key=lambda pair: -pair[1])
-        DURATIONS.write_text(json.dumps(dict(kept), indent=1) + "\n", encoding="utf-8")
 
 
 @pytest.fixture(scope="session")
