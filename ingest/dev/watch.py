@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.run.builds import project_fingerprint
+from ingest.run.project_files import project_fingerprint
 
 
 @dataclass

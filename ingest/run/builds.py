@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import glob
-import hashlib
 import logging
 import os
 import re
@@ -26,6 +25,7 @@ from ingest.locks import exclusive
 from ingest.paths import StatePaths
 from ingest.raw.contract import validate_schema_name
 from ingest.run.dbt import DbtVars
+from ingest.run.project_files import project_fingerprint
 
 if TYPE_CHECKING:
     from ingest.warehouse import ConnectionSettings
@@ -161,25 +161,6 @@ def pruned_days_args(days: frozenset[dt.date] | None) -> list[str]:
     """The dbt arguments that remove pruned days from the marts: the var the day models
     read, or a full refresh when some day is unknown (for a dbt call of its own)."""
     return DbtVars(pruned_days=days).args()
-
-
-# What a build's result depends on besides the staged rows: the dbt project's own files.
-PROJECT_PARTS = ("dbt_project.yml", "models", "macros", "seeds", "tests/dbt", "tests/generic")
-
-
-def project_fingerprint(project: Path) -> str:
-    """A digest of the dbt project's files (names and contents): it changes when a model,
-    macro, seed or dbt test changes, and only then."""
-    digest = hashlib.sha256()
-    for part in PROJECT_PARTS:
-        root = project / part
-        files = [root] if root.is_file() else sorted(
-            path for path in root.rglob("*") if path.is_file()
-            and "__pycache__" not in path.parts)
-        for path in files:
-            digest.update(path.relative_to(project).as_posix().encode("utf-8") + b"\0")
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()[:16]
 
 
 def spark_target(state: StatePaths) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 
 from ingest.errors import IngestError
 from ingest.raw.contract import validate_schema_name
+from ingest.run.project_files import project_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -81,18 +82,62 @@ class DbtVars:
         return [*refresh, *(["--vars", json.dumps(values, sort_keys=True)] if values else [])]
 
 
+# vars the project reads only while a build executes, never while dbt parses
+# (macros/testing/test_days.sql, macros/incremental/pruned_days.sql): a parse holds whatever
+# their values
+EXECUTE_TIME_VARS = frozenset({"test_days", "pruned_days"})
+
+
+@dataclass
+class ParsedProject:
+    """dbt's parse of the project, kept between the builds of a long-lived process (a stream):
+    each build hands dbt new `test_days`, and dbt's partial parsing keys on the command line's
+    vars, so each build would parse the whole project again (2-3 s of a stream's cycle,
+    BENCHMARKS.md). A build reuses the parse while what it was parsed from is the same: the
+    project's files (their fingerprint), the target and every var but EXECUTE_TIME_VARS; else
+    it parses first. A process whose settings can change between builds keeps none."""
+
+    _key: tuple[str, ...] | None = None
+    _manifest: Any = None
+
+    def manifest(self, project_dir: Path, target: str | None,
+                 variables: DbtVars | None) -> Any:
+        """The parse for a build of `project_dir` into `target` with `variables`: the kept
+        one, or a new `dbt parse` (kept); IngestError when the parse fails."""
+        from dbt.cli.main import dbtRunner
+
+        values = {name: value for name, value in (variables.values() if variables else {})
+                  .items() if name not in EXECUTE_TIME_VARS}
+        parse_vars = json.dumps(values, sort_keys=True)
+        key = (str(project_dir), project_fingerprint(project_dir), target or "", parse_vars)
+        if key == self._key:
+            return self._manifest
+        log.info("dbt parse (kept for the builds that follow)")
+        result = dbtRunner().invoke(["parse", *(["--vars", parse_vars] if values else []),
+                                     *_project_args(project_dir, target)])
+        if not result.success:
+            detail = f": {result.exception}" if result.exception else ""
+            raise IngestError(f"`dbt parse` failed{detail} (see the dbt output above)")
+        self._key, self._manifest = key, result.result
+        return self._manifest
+
+
+def _project_args(project_dir: Path, target: str | None) -> list[str]:
+    return ["--project-dir", str(project_dir), "--profiles-dir", str(project_dir / "profiles"),
+            *(["--target", target] if target else [])]
+
+
 def run_dbt(project_dir: Path, args: list[str], target: str | None = None,
-            variables: DbtVars | None = None) -> Any:
-    """`dbt <args>` against this project, handed `variables`; IngestError when dbt reports
-    a failure."""
+            variables: DbtVars | None = None, parsed: ParsedProject | None = None) -> Any:
+    """`dbt <args>` against this project, handed `variables`, on the kept parse `parsed` if
+    given (else dbt parses as usual); IngestError when dbt reports a failure."""
     from dbt.cli.main import dbtRunner
 
-    full = [*args, *(variables.args() if variables else []), "--project-dir", str(project_dir),
-            "--profiles-dir", str(project_dir / "profiles")]
-    if target:
-        full += ["--target", target]
+    manifest = parsed.manifest(project_dir, target, variables) if parsed else None
+    full = [*args, *(variables.args() if variables else []),
+            *_project_args(project_dir, target)]
     log.info("dbt %s", " ".join(args))
-    result = dbtRunner().invoke(full)
+    result = dbtRunner(manifest=manifest).invoke(full)
     if not result.success:
         detail = f": {result.exception}" if result.exception else ""
         raise IngestError(f"`dbt {' '.join(args)}` failed{detail} (see the dbt output above)")

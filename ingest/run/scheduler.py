@@ -20,7 +20,7 @@ from typing import Protocol
 from ingest.errors import IngestError
 from ingest.locks import try_lock
 from ingest.paths import StatePaths, project_root
-from ingest.run.dbt import DbtVars, Schemas
+from ingest.run.dbt import DbtVars, ParsedProject, Schemas
 from ingest.stage.dispatch import StageRequest
 from ingest.stage.ledger_mark import LedgerMark
 
@@ -32,11 +32,13 @@ _INTERVAL = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h)?$")
 class CycleConfig:
     """What each cycle stages (resolved at the CLI edge), the marts schema it builds and the
     dbt project it builds (default: the package's parent, else the cwd). The schema names
-    are checked here, before any cycle runs."""
+    are checked here, before any cycle runs. Its cycles share one kept parse of the project
+    (ParsedProject)."""
 
     stage: StageRequest
     schema: str
     project: Path = field(default_factory=project_root)
+    parsed: ParsedProject = field(default_factory=ParsedProject, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self.builder()  # checks both schema names
@@ -47,7 +49,7 @@ class CycleConfig:
 
     def builder(self) -> Builder:
         return Builder(self.project, self.stage.target,
-                       Schemas(self.stage.raw_schema, self.schema))
+                       Schemas(self.stage.raw_schema, self.schema), self.parsed)
 
 
 def parse_interval(text: str) -> float:
@@ -94,11 +96,14 @@ class Staged(Protocol):
 
 @dataclass(frozen=True)
 class Builder:
-    """Where the builds run: the dbt project, its target, the schemas they read and write."""
+    """Where the builds run: the dbt project, its target, the schemas they read and write;
+    `parsed`: the parse of the project a long-lived process keeps between its builds (None:
+    dbt parses at each build)."""
 
     project: Path
     target: str
     schemas: Schemas
+    parsed: ParsedProject | None = field(default=None, compare=False, repr=False)
 
 
 def build_after(builder: Builder, state: StatePaths, where: str, staged: Staged | None,
@@ -109,7 +114,8 @@ def build_after(builder: Builder, state: StatePaths, where: str, staged: Staged 
     The ledger's mark is taken before the build starts and recorded when it succeeds: rows
     a stage commits while the build runs change the ledger after the mark, so the next
     cycle builds them (a marker saying only "built" would hide them)."""
-    from ingest.run.builds import BuildMarker, PrunedDays, needs_build, project_fingerprint
+    from ingest.run.builds import BuildMarker, PrunedDays, needs_build
+    from ingest.run.project_files import project_fingerprint
 
     raw_schema, schema = builder.schemas.raw, builder.schemas.marts
     marker = BuildMarker.of(state, where, raw_schema, schema, builder.project)
@@ -151,7 +157,7 @@ def build(builder: Builder, report: Staged | None,
     elif pruned is None:
         log.info("a pruned log object had no date in its name: rebuilding every day")
     if report is None:
-        run_dbt(builder.project, ["build"], builder.target, variables)
+        run_dbt(builder.project, ["build"], builder.target, variables, builder.parsed)
         return
     args = ["build", *UNCHANGED_PROJECT_EXCLUDES]
     log.info("unit tests and seeds left out: the project is the one last built")
@@ -161,7 +167,7 @@ def build(builder: Builder, report: Staged | None,
         log.info("data tests of this build: the rebuilt days %s",
                  ",".join(day.isoformat() for day in sorted(tested)))
         variables = replace(variables, test_days=tested)
-    run_dbt(builder.project, args, builder.target, variables)
+    run_dbt(builder.project, args, builder.target, variables, builder.parsed)
 
 
 def run_every(config: CycleConfig, every: float, *, cycles: int | None = None,

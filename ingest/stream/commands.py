@@ -165,7 +165,7 @@ def cmd_stream(args: argparse.Namespace) -> int:
 
     from ingest.paths import StatePaths, project_root
     from ingest.run.builds import spark_target, staged_by_hand
-    from ingest.run.dbt import Schemas
+    from ingest.run.dbt import ParsedProject, Schemas
     from ingest.run.scheduler import Builder, build_after, parse_interval
     from ingest.spark.commands import resolved
     from ingest.stage.core import StageReport
@@ -180,7 +180,7 @@ def cmd_stream(args: argparse.Namespace) -> int:
     every = None if args.once else parse_interval(args.every)
     project = ProjectSettings.read()
     builder = Builder(project_root(project.project_dir), "spark",
-                      Schemas(args.raw_schema, args.schema))
+                      Schemas(args.raw_schema, args.schema), ParsedProject())
     state = StatePaths.of(project)
     config = StreamConfig(stream, endpoint_of(args), require_source(args), args.raw_schema,
                           resolved()[1], args.max_records)

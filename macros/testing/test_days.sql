@@ -10,7 +10,9 @@
     test's own `where` config is kept and combined). Models without a day column, and every
     test when neither is set (`dbt build` by hand, CI, `make test`), read everything.
     A new --vars value makes dbt parse the project again (its partial parsing keys on the
-    command line's vars): the price of handing the days over through the invocation.
+    command line's vars): a stream and `run --every` keep their parse between builds instead
+    (ingest/run/dbt.py, ParsedProject), which holds because the days are read only while a
+    build executes, never while dbt parses.
 -#}
 {% macro test_days() -%}
     {%- if not execute -%}

@@ -190,16 +190,19 @@ def test_a_cycle_with_nothing_new_runs_no_build_and_a_failed_build_is_retried(
 
 
 def test_a_scheduled_cycle_tests_only_the_days_it_rebuilt(
-    pg_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    pg_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture
 ) -> None:
     """An old day made wrong behind the pipeline's back: a cycle that rebuilds a new day
     passes (its tests read that day; no unit tests or seed, the project is unchanged),
     `dbt build` by hand runs every test and fails. A changed project is built in full at
-    the next cycle, though nothing new was staged."""
+    the next cycle, though nothing new was staged. The cycles parse the project once and
+    build on that parse, whatever days each hands dbt."""
     from ingest.errors import IngestError
     from ingest.paths import project_root
     from ingest.run.dbt import run_dbt
 
+    caplog.set_level(logging.INFO, logger="ingest.run.dbt")
     monkeypatch.setenv("SPARKIFY_SCHEMA", "sparkify")
     raw = copy_handwritten(tmp_path)
     state = StatePaths(tmp_path / "state")
@@ -230,6 +233,8 @@ def test_a_scheduled_cycle_tests_only_the_days_it_rebuilt(
     kinds = _built_kinds()
     assert "unit_test" not in kinds and "seed" not in kinds, kinds  # the project is unchanged
     assert kinds["model"] == 11 and kinds["test"] > 0, kinds
+    assert [record.message for record in caplog.records].count(
+        "dbt parse (kept for the builds that follow)") == 1
 
 
     with pytest.raises(IngestError, match="dbt build"):

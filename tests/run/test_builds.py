@@ -4,40 +4,22 @@ with them; the ledger mark with the rows staged, and only with them (no JVM, no 
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from pathlib import Path
 
 from ingest.paths import StatePaths
 from ingest.raw.sources import parse_source
-from ingest.run.builds import (
-    PROJECT_PARTS,
-    BuildMarker,
-    PrunedDays,
-    needs_build,
-    project_fingerprint,
-    pruned_days_args,
-)
+from ingest.run.builds import BuildMarker, PrunedDays, needs_build, pruned_days_args
+from ingest.run.project_files import project_fingerprint
 from ingest.stage.core import StageOptions
 from ingest.stage.landing.folder import Landing
 from ingest.stage.ledger_mark import NOTHING_STAGED, landing_mark
-from tests.support.project import PROJECT_DIR, copy_handwritten
+from tests.support.project import PROJECT_DIR, copy_handwritten, copy_project
 from tests.support.raw_lines import log_key, log_with_bad_lines
 from tests.support.staging import land
 
 
-def _copy(destination: Path) -> Path:
-    for part in (*PROJECT_PARTS, "README.md"):
-        source = PROJECT_DIR / part
-        if source.is_dir():
-            shutil.copytree(source, destination / part)
-        else:
-            (destination / part).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, destination / part)
-    return destination
-
-
 def test_the_fingerprint_follows_the_dbt_files_only(tmp_path: Path) -> None:
-    project = _copy(tmp_path / "project")
+    project = copy_project(tmp_path / "project", "README.md")
     first = project_fingerprint(project)
     assert project_fingerprint(project) == first == project_fingerprint(PROJECT_DIR)
 

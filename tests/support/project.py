@@ -66,6 +66,23 @@ def copy_handwritten(tmp_path: Path) -> Path:
     return tmp_path / "raw"
 
 
+def copy_project(destination: Path, *extra: str) -> Path:
+    """A copy of the dbt project's files (ingest.run.project_files.PROJECT_PARTS) and of the
+    `extra` files or folders of the repository in `destination`."""
+    import shutil
+
+    from ingest.run.project_files import PROJECT_PARTS
+
+    for part in (*PROJECT_PARTS, *extra):
+        source = PROJECT_DIR / part
+        if source.is_dir():
+            shutil.copytree(source, destination / part)
+        else:
+            (destination / part).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, destination / part)
+    return destination
+
+
 def raw_rows(database: str, table: str, schema: str = "sparkify_raw") -> int:
     """Rows in one raw table of a test database."""
     return int(postgres_rows(database, f"select count(*) as n from {schema}.{table}")[0]["n"])
