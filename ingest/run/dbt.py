@@ -88,6 +88,14 @@ class DbtVars:
 EXECUTE_TIME_VARS = frozenset({"test_days", "pruned_days"})
 
 
+def parse_vars(variables: DbtVars | None) -> str:
+    """The `--vars` a parse for a build handed `variables` depends on: all of them but
+    EXECUTE_TIME_VARS, as JSON."""
+    values = variables.values() if variables else {}
+    return json.dumps({name: value for name, value in values.items()
+                       if name not in EXECUTE_TIME_VARS}, sort_keys=True)
+
+
 @dataclass
 class ParsedProject:
     """dbt's parse of the project, kept between the builds of a long-lived process (a stream):
@@ -106,14 +114,12 @@ class ParsedProject:
         one, or a new `dbt parse` (kept); IngestError when the parse fails."""
         from dbt.cli.main import dbtRunner
 
-        values = {name: value for name, value in (variables.values() if variables else {})
-                  .items() if name not in EXECUTE_TIME_VARS}
-        parse_vars = json.dumps(values, sort_keys=True)
-        key = (str(project_dir), project_fingerprint(project_dir), target or "", parse_vars)
+        values = parse_vars(variables)
+        key = (str(project_dir), project_fingerprint(project_dir), target or "", values)
         if key == self._key:
             return self._manifest
         log.info("dbt parse (kept for the builds that follow)")
-        result = dbtRunner().invoke(["parse", *(["--vars", parse_vars] if values else []),
+        result = dbtRunner().invoke(["parse", "--vars", values,
                                      *_project_args(project_dir, target)])
         if not result.success:
             detail = f": {result.exception}" if result.exception else ""
