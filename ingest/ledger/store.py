@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal, Protocol
 
@@ -39,6 +39,44 @@ REJECTED: Final = "rejected"
 STATUSES: tuple[LedgerStatus, ...] = (LOADED, QUARANTINED, PENDING, FAILED, REJECTED)
 # The statuses of objects whose rows are in the raw tables.
 HAS_ROWS: frozenset[LedgerStatus] = frozenset({LOADED, QUARANTINED})
+
+# The mark of a ledger that holds no rows, and of one that does not exist yet.
+NO_ROWS: Final = "no-rows"
+NOTHING_STAGED: Final = "nothing-staged"
+
+
+def mark_of(digests: Mapping[str, str]) -> str:
+    """The mark of a ledger whose tables with rows have these digests."""
+    if not digests:
+        return NO_ROWS
+    return ",".join(f"{table}={digest}" for table, digest in sorted(digests.items()))
+
+
+def changed_tables(before: str | None, after: str) -> frozenset[str] | None:
+    """The raw tables whose rows differ between two marks of one ledger (state_mark); None
+    (unknown) when `before` is, when either mark is from before per-table digests, and
+    when there is no ledger (NOTHING_STAGED: tables over the raw objects in place)."""
+    old, new = _table_digests(before), _table_digests(after)
+    if old is None or new is None:
+        return None
+    return frozenset(table for table in old.keys() | new.keys()
+                     if old.get(table) != new.get(table))
+
+
+def _table_digests(mark: str | None) -> dict[str, str] | None:
+    if mark is None:
+        return None
+    if mark == NOTHING_STAGED:  # no ledger: raw objects read in place, changed or not
+        return None
+    if mark == NO_ROWS:
+        return {}
+    digests = {}
+    for part in mark.split(","):
+        table, equals, digest = part.partition("=")
+        if not equals or not table or not digest:
+            return None
+        digests[table] = digest
+    return digests
 
 
 @dataclass(frozen=True)
@@ -175,9 +213,10 @@ class LedgerStore:
         )
 
     def state_mark(self, cursor: Any) -> str:
-        """A digest of what the ledger says the raw tables hold: each object with rows, its
-        fingerprint, when it loaded and how many rows. Any commit that adds, replaces or
-        removes rows changes it; a retry still pending, a failure or an archive does not.
+        """What the ledger says the raw tables hold, one digest per table (`changed_tables`
+        reads two marks): each object with rows, its fingerprint, when it loaded and how
+        many rows. Any commit that adds, replaces or removes rows of a table changes that
+        table's digest; a retry still pending, a failure or an archive does not.
 
         A build records the mark it read before it started (ingest.run.builds): rows
         committed while it ran are then seen as new by the next cycle.
@@ -186,10 +225,11 @@ class LedgerStore:
         cursor.execute(f"select table_name, object_key, source_uri, fingerprint, loaded_at, "
                        f"rows_loaded from {self.name(LEDGER)} where status in ({statuses})",
                        sorted(HAS_ROWS))
-        digest = hashlib.sha256()
+        digests: dict[str, Any] = {}
         for row in sorted(tuple(str(value) for value in row) for row in cursor.fetchall()):
+            digest = digests.setdefault(row[0], hashlib.sha256())
             digest.update("\0".join(row).encode("utf-8", "surrogateescape") + b"\n")
-        return digest.hexdigest()[:16]
+        return mark_of({table: digest.hexdigest()[:16] for table, digest in digests.items()})
 
     def quarantined(self, cursor: Any) -> list[tuple[str, str, int, str, str]]:
         cursor.execute(f"select table_name, object_key, line_number, reason, raw_line from "

@@ -58,12 +58,15 @@ class DbtVars:
     `schemas`: see Schemas; `test_days`: the days a cycle's data tests read
     (macros/testing/test_days.sql); `pruned_days`: the days `stage --prune` emptied, removed
     from the marts first (macros/incremental/pruned_days.sql), None when some day is
-    unknown: a full refresh.
+    unknown: a full refresh; `changed_tables`: the raw tables whose rows changed since the
+    last successful build with the same project (ingest.ledger.store.changed_tables), None
+    when unknown (macros/incremental/raw_table_changed.sql).
     """
 
     schemas: Schemas | None = None
     test_days: frozenset[dt.date] = frozenset()
     pruned_days: frozenset[dt.date] | None = frozenset()
+    changed_tables: frozenset[str] | None = None
 
     def values(self) -> dict[str, str | list[str]]:
         values: dict[str, str | list[str]] = {}
@@ -73,6 +76,8 @@ class DbtVars:
             values["test_days"] = _iso(self.test_days)
         if self.pruned_days:
             values["pruned_days"] = _iso(self.pruned_days)
+        if self.changed_tables is not None:
+            values["changed_raw_tables"] = sorted(self.changed_tables)
         return values
 
     def args(self) -> list[str]:
@@ -83,9 +88,9 @@ class DbtVars:
 
 
 # vars the project reads only while a build executes, never while dbt parses
-# (macros/testing/test_days.sql, macros/incremental/pruned_days.sql): a parse holds whatever
-# their values
-EXECUTE_TIME_VARS = frozenset({"test_days", "pruned_days"})
+# (macros/testing/test_days.sql, macros/incremental/pruned_days.sql and
+# raw_table_changed.sql): a parse holds whatever their values
+EXECUTE_TIME_VARS = frozenset({"test_days", "pruned_days", "changed_raw_tables"})
 
 
 def parse_vars(variables: DbtVars | None) -> str:

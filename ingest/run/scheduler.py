@@ -20,6 +20,7 @@ from typing import Protocol
 from ingest.errors import IngestError
 from ingest.locks import try_lock
 from ingest.paths import StatePaths, project_root
+from ingest.raw.contract import RAW_TABLES
 from ingest.run.dbt import DbtVars, ParsedProject, Schemas
 from ingest.stage.dispatch import StageRequest
 from ingest.stage.ledger_mark import LedgerMark
@@ -114,6 +115,7 @@ def build_after(builder: Builder, state: StatePaths, where: str, staged: Staged 
     The ledger's mark is taken before the build starts and recorded when it succeeds: rows
     a stage commits while the build runs change the ledger after the mark, so the next
     cycle builds them (a marker saying only "built" would hide them)."""
+    from ingest.ledger.store import changed_tables
     from ingest.run.builds import BuildMarker, PrunedDays, needs_build
     from ingest.run.project_files import project_fingerprint
 
@@ -123,14 +125,16 @@ def build_after(builder: Builder, state: StatePaths, where: str, staged: Staged 
     if staged is not None:
         pruned.add(staged.pruned_days())
     # the last build succeeded with this project: only what was staged since can differ
-    built_before = marker.recorded()[1] == project_fingerprint(builder.project)
+    built_mark, built_project = marker.recorded()
+    built_before = built_project == project_fingerprint(builder.project)
     mark = ledger_mark()
     removing = pruned.pending()  # taken before the build, like the mark
     if (staged is not None and removing == frozenset()
             and not needs_build(marker, staged.rows_changed, mark)):
         log.info("nothing new since the last successful build of %s: no dbt build", schema)
         return False
-    build(builder, staged if built_before else None, removing)
+    build(builder, staged if built_before else None, removing,
+          changed_tables(built_mark, mark) if built_before else None)
     marker.record_built(mark)
     pruned.built(removing)
     return True
@@ -139,14 +143,30 @@ def build_after(builder: Builder, state: StatePaths, where: str, staged: Staged 
 # left out of a build that follows a successful one with the same project: unit tests check
 # SQL logic that has not changed, and the seed's table already holds the same rows
 UNCHANGED_PROJECT_EXCLUDES = ("--exclude-resource-type", "unit_test", "seed")
+# the dbt source of the raw tables (models/staging/sparkify/_sparkify__sources.yml)
+RAW_SOURCE = "sparkify"
+
+
+def changed_lineage(changed: frozenset[str] | None) -> list[str]:
+    """The `--select` of a build after a successful one with the same project, when only
+    some raw tables changed since (`changed`, ingest.ledger.store.changed_tables): the
+    models that read them and every test of those models. The others read only what did
+    not change: their tables hold what they would build. [] (everything) when unknown, when
+    no table or every table changed, or when a table is not one the project knows."""
+    if not changed or not changed < frozenset(RAW_TABLES):
+        return []
+    return ["--select", *(f"source:{RAW_SOURCE}.{table}+" for table in sorted(changed))]
 
 
 def build(builder: Builder, report: Staged | None,
-          pruned: frozenset[dt.date] | None = frozenset()) -> None:
+          pruned: frozenset[dt.date] | None = frozenset(),
+          changed: frozenset[str] | None = None) -> None:
     """`dbt build` of what the stage changed, when only that can have changed since the
     last successful build with the same project (`report`; else None: the full build):
-    unit tests and seeds left out, data tests scoped to the days the stage changed
-    (var test_days, macros/testing/test_days.sql), or all of them when no log day changed.
+    unit tests and seeds left out, only what reads the raw tables that changed since
+    (`changed`, changed_lineage; var changed_raw_tables), data tests scoped to the days the
+    stage changed (var test_days, macros/testing/test_days.sql), or all of them when no log
+    day changed.
     The `pruned` days (ingest.run.builds.PrunedDays) are removed from the marts first."""
     from ingest.run.dbt import run_dbt
 
@@ -161,6 +181,13 @@ def build(builder: Builder, report: Staged | None,
         return
     args = ["build", *UNCHANGED_PROJECT_EXCLUDES]
     log.info("unit tests and seeds left out: the project is the one last built")
+    # the models skip the work of tables that did not change (a song match, when no song did)
+    variables = replace(variables, changed_tables=changed)
+    lineage = changed_lineage(changed)
+    if lineage:
+        log.info("models and tests of this build: those that read %s, the only raw "
+                 "table(s) changed since the last build", ", ".join(sorted(changed or ())))
+        args += lineage
     days = report.changed_days()
     if days:
         tested = days | (pruned or frozenset())

@@ -12,14 +12,13 @@ from collections.abc import Callable
 from contextlib import closing
 
 from ingest.ledger.db import transaction
-from ingest.ledger.store import LEDGER, LedgerStore
+from ingest.ledger.store import LEDGER, NOTHING_STAGED, LedgerStore
 from ingest.stage.landing.folder import Landing
 from ingest.stage.landing.ledger import LEDGER_FILE, open_ledger
 from ingest.warehouse import ConnectionSettings, connect
 
 LedgerMark = Callable[[], str]
-# the mark of a ledger that does not exist yet: nothing was ever staged there
-NOTHING_STAGED = "nothing-staged"
+__all__ = ["NOTHING_STAGED", "LedgerMark", "landing_mark", "warehouse_mark"]
 
 
 def landing_mark(landing: Landing | None) -> LedgerMark:

@@ -5,7 +5,8 @@
       watermark: max of column ingested_at). `changes` has the day in `changes_day_column`
       (default: the same name as the target's `day_column`);
     - with `songs` and `keyed_plays`: the days of the plays that new or changed songs may
-      now match or no longer match (macro rematched_song_days);
+      now match or no longer match (macro rematched_song_days), unless no song changed
+      since the last successful build (raw_table_changed): that build matched them;
     - the days between vars `backfill_from` and `backfill_to` (inclusive).
 
     Plain joins and unions, no subqueries in OR, so the same SQL runs on Spark, Postgres and
@@ -21,6 +22,7 @@
     keyed_plays_day_column=none
 ) %}
     {%- set changes_day = changes_day_column or day_column -%}
+    {%- set rematch = songs is not none and sparkify.raw_table_changed('song_data') -%}
     {%- set backfill_from = var('backfill_from', none) -%}
     {%- set backfill_to = var('backfill_to', backfill_from) -%}
     {%- if backfill_from is not none -%}
@@ -35,7 +37,7 @@ incremental_watermark as (
 
 ),
 
-{% if songs is not none -%}
+{% if rematch -%}
 {{ sparkify.rematched_song_days(
     songs=songs,
     keyed_plays=keyed_plays,
@@ -56,7 +58,7 @@ days_to_rebuild as (
     or changes.{{ changes_day }}
         between cast('{{ backfill_from }}' as date) and cast('{{ backfill_to }}' as date)
         {% endif %}
-    {%- if songs is not none %}
+    {%- if rematch %}
 
     union
 

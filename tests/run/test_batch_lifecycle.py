@@ -8,6 +8,7 @@ import logging
 import shutil
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -196,8 +197,10 @@ def test_a_scheduled_cycle_tests_only_the_days_it_rebuilt(
     """An old day made wrong behind the pipeline's back: a cycle that rebuilds a new day
     passes (its tests read that day; no unit tests or seed, the project is unchanged),
     `dbt build` by hand runs every test and fails. A changed project is built in full at
-    the next cycle, though nothing new was staged. The cycles parse the project once and
-    build on that parse, whatever days each hands dbt."""
+    the next cycle, though nothing new was staged. A cycle after a successful build builds
+    what reads the raw tables changed since (a new song: not the users; a new day: not the
+    song dimensions). The cycles parse the project once and build on that parse, whatever
+    days each hands dbt."""
     from ingest.errors import IngestError
     from ingest.paths import project_root
     from ingest.run.dbt import run_dbt
@@ -217,6 +220,19 @@ def test_a_scheduled_cycle_tests_only_the_days_it_rebuilt(
     kinds = _built_kinds()
     assert kinds["unit_test"] == 5 and kinds["seed"] == 1, kinds
     assert run_cycle(config) is False, "built with this project: nothing to do"
+    song = raw / "song_data" / "A" / "F" / "F" / "TRAFFFF128F4230009.json"
+    song.parent.mkdir(parents=True)
+    song.write_text(json.dumps({
+        "num_songs": 1, "artist_id": "ARFFFFF1187B990006", "artist_latitude": None,
+        "artist_longitude": None, "artist_location": "", "artist_name": "Tame Impala",
+        "song_id": "SOFFFFF12AB0000009", "title": "Let It Happen", "duration": 467.0,
+        "year": 2015}), encoding="utf-8")
+    assert run_cycle(config) is True
+    built = _built_models()
+    assert {"dim_songs", "dim_artists", "fct_songplays"} <= built, (
+        "a new song: the song dimensions and the plays it may match are built")
+    assert not built & {"int_events__deduplicated", "dim_users"}, "no log changed"
+    assert raw_rows(pg_database, "dim_songs", "sparkify") == 9
 
     connection = postgres_connect(pg_database)  # a doubled play on 2018-11-01
     with connection, connection.cursor() as cursor:
@@ -232,7 +248,9 @@ def test_a_scheduled_cycle_tests_only_the_days_it_rebuilt(
     ) + 1, "the doubled play is still there"
     kinds = _built_kinds()
     assert "unit_test" not in kinds and "seed" not in kinds, kinds  # the project is unchanged
-    assert kinds["model"] == 11 and kinds["test"] > 0, kinds
+    # only log_data changed: what reads only the songs is left as it is, tests included
+    assert _built_models() == READ_LOGS and kinds["test"] > 0, kinds
+
     assert [record.message for record in caplog.records].count(
         "dbt parse (kept for the builds that follow)") == 1
 
@@ -241,19 +259,66 @@ def test_a_scheduled_cycle_tests_only_the_days_it_rebuilt(
         run_dbt(project_root(), ["build", "--select", "fct_songplays"], target="postgres")
 
 
-def _built_kinds() -> dict[str, int]:
-    """How many nodes of each kind the last `dbt build` of the project ran."""
+# the models that read the raw log_data (the others read only song_data)
+READ_LOGS = {"stg_sparkify__events", "int_events__deduplicated", "int_users__latest_attributes",
+             "int_songplays__matched_to_songs", "fct_songplays", "dim_users", "dim_time"}
+
+
+def _built_models() -> set[str]:
+    """The models the last `dbt build` of the project ran."""
+    return {str(item["unique_id"]).split(".")[-1] for item in _run_results()["results"]
+            if str(item["unique_id"]).startswith("model.")}
+
+
+def _run_results() -> dict[str, Any]:
     from ingest.paths import dbt_target_dir, project_root
     from ingest.settings import ReportSettings
 
     target = dbt_target_dir(ReportSettings.read().target_path, project_root())
-    results = json.loads((target / "run_results.json").read_text(
+    results: dict[str, Any] = json.loads((target / "run_results.json").read_text(
         encoding="utf-8"))
+    return results
+
+
+def _built_kinds() -> dict[str, int]:
+    """How many nodes of each kind the last `dbt build` of the project ran."""
     kinds: dict[str, int] = {}
-    for item in results["results"]:
+    for item in _run_results()["results"]:
         kind = str(item["unique_id"]).split(".", 1)[0]
         kinds[kind] = kinds.get(kind, 0) + 1
     return kinds
+
+
+def test_a_cycle_matches_songs_again_only_when_the_ledger_says_songs_changed(
+    pg_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cycle after a successful build hands dbt the raw tables its ledger says changed
+    since (var changed_raw_tables): with only a new day of logs, the incremental models do
+    not look for plays that new songs may match. A song slipped into the raw table behind
+    the ledger's back is therefore not matched by that cycle, and is by a build that is not
+    told (`dbt build` by hand)."""
+    from ingest.paths import project_root
+    from ingest.run.dbt import DbtVars, Schemas, run_dbt
+
+    raw, config, _ = _built_once(pg_database, tmp_path, monkeypatch)
+    unmatched = ("select count(*) as n from sparkify.fct_songplays where song_id is null "
+                 "and start_date = '2018-11-01'")
+    before = postgres_rows(pg_database, unmatched)[0]["n"]
+    connection = postgres_connect(pg_database)  # the play of "Unknown Song" by "Nobody"
+    with connection, connection.cursor() as cursor:
+        cursor.execute("insert into sparkify_raw.song_data (num_songs, artist_id, "
+                       "artist_name, song_id, title, duration, year, _source_key, "
+                       "_ingested_at) values (1, 'ARNOBODY', 'Nobody', 'SONOBODY', "
+                       "'Unknown Song', 200.0, 2000, 'behind-the-ledger', "
+                       "now() + interval '1 day')")
+    connection.close()
+
+    day = dt.date(2018, 11, 3)
+    (raw / log_key(day)).write_bytes(log_with_bad_lines(day, 10, []))
+    assert run_cycle(config) is True
+    assert postgres_rows(pg_database, unmatched)[0]["n"] == before, "songs were read"
+    run_dbt(project_root(), ["build"], "postgres", DbtVars(Schemas("sparkify_raw", "sparkify")))
+    assert postgres_rows(pg_database, unmatched)[0]["n"] == before - 1
 
 
 def test_a_stage_by_hand_makes_the_next_cycle_build(

@@ -6,16 +6,24 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ingest.ledger.store import changed_tables, mark_of
 from ingest.paths import StatePaths
 from ingest.raw.sources import parse_source
 from ingest.run.builds import BuildMarker, PrunedDays, needs_build, pruned_days_args
 from ingest.run.project_files import project_fingerprint
+from ingest.run.scheduler import changed_lineage
 from ingest.stage.core import StageOptions
 from ingest.stage.landing.folder import Landing
 from ingest.stage.ledger_mark import NOTHING_STAGED, landing_mark
 from tests.support.project import PROJECT_DIR, copy_handwritten, copy_project
 from tests.support.raw_lines import log_key, log_with_bad_lines
 from tests.support.staging import land
+
+TABLE_NAMES = st.from_regex(r"[a-z][a-z0-9_]{0,20}", fullmatch=True)
+DIGESTS = st.from_regex(r"[0-9a-f]{16}", fullmatch=True)
 
 
 def test_the_fingerprint_follows_the_dbt_files_only(tmp_path: Path) -> None:
@@ -72,6 +80,8 @@ def test_the_ledger_mark_follows_the_rows_staged(tmp_path: Path) -> None:
     land(str(raw), state)
     added = mark()
     assert added not in {first, NOTHING_STAGED}
+    assert changed_tables(first, added) == {"log_data"}
+    assert changed_tables(NOTHING_STAGED, first) is None, "no ledger before: unknown"
 
     new_day.write_bytes(log_with_bad_lines(day, 6, []))  # the same object, changed
     land(str(raw), state)
@@ -83,6 +93,39 @@ def test_the_ledger_mark_follows_the_rows_staged(tmp_path: Path) -> None:
     assert mark() == changed
     land(str(raw), state, StageOptions(prune=True))
     assert mark() not in {added, changed}
+    assert changed_tables(changed, mark()) == {"log_data"}
+
+    song = next((raw / "song_data").rglob("*.json"))
+    song.write_text(song.read_text(encoding="utf-8").replace('"year"', '"year" '),
+                    encoding="utf-8")
+    before = mark()
+    land(str(raw), state)
+    assert changed_tables(before, mark()) == {"song_data"}
+    assert changed_tables(None, mark()) is None, "no mark recorded: unknown"
+
+
+@given(st.dictionaries(TABLE_NAMES, DIGESTS), st.dictionaries(TABLE_NAMES, DIGESTS))
+def test_changed_tables_are_those_whose_digest_moved(
+    before: dict[str, str], after: dict[str, str]
+) -> None:
+    """Two marks of a ledger: the tables that gained, lost or changed rows between them;
+    unknown (None) for a mark from before per-table digests (one digest for all)."""
+    assert changed_tables(mark_of(before), mark_of(after)) == {
+        table for table in before.keys() | after.keys() if before.get(table) != after.get(table)}
+    assert changed_tables(mark_of(before), mark_of(before)) == frozenset()
+    assert changed_tables("3f2a9c0d1e4b5a6c", mark_of(after)) is None
+
+
+@given(st.sets(st.sampled_from(["song_data", "log_data", "other_data"])))
+def test_a_build_selects_what_reads_the_tables_that_changed(changed: set[str]) -> None:
+    """Some of the project's raw tables changed: the models that read them, with their
+    tests; none, all or an unknown one: everything (no --select)."""
+    args = changed_lineage(frozenset(changed))
+    if changed and changed < {"song_data", "log_data"}:
+        assert args == ["--select", *(f"source:sparkify.{table}+" for table in sorted(changed))]
+    else:
+        assert args == []
+    assert changed_lineage(None) == []
 
 
 def test_a_build_marker_compares_the_ledger_with_what_the_build_read(tmp_path: Path) -> None:
