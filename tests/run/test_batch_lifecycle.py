@@ -374,6 +374,51 @@ def test_a_stage_committed_during_a_build_is_built_by_the_next_cycle(
     assert run_cycle(config) is False, "built from the ledger as it is: nothing to do"
 
 
+def test_a_song_staged_during_a_build_is_matched_by_the_next_cycle(
+    pg_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A song staged by hand while a cycle's build runs (after the build read the raw
+    tables, before the marker): the next cycle stages only a new day of logs, yet the ledger
+    says the songs changed since the last build too, so it builds what reads them and
+    matches the old play the new song fits."""
+    import ingest.run.dbt
+
+    raw, config, _ = _built_once(pg_database, tmp_path, monkeypatch)
+    unmatched = ("select count(*) as n from sparkify.fct_songplays where song_id is null "
+                 "and start_date = '2018-11-01'")
+    before = postgres_rows(pg_database, unmatched)[0]["n"]
+    real_run_dbt = ingest.run.dbt.run_dbt
+    staged_during: list[int] = []
+
+    def build_then_stage_a_song(*args: object, **kwargs: object) -> object:
+        result = real_run_dbt(*args, **kwargs)  # type: ignore[arg-type]
+        if not staged_during:  # the play of "Unknown Song" by "Nobody", 200.0 s
+            song = raw / "song_data" / "A" / "N" / "B" / "TRANOBO128F4230010.json"
+            song.parent.mkdir(parents=True)
+            song.write_text(json.dumps({
+                "num_songs": 1, "artist_id": "ARNOBODY1187B990007", "artist_latitude": None,
+                "artist_longitude": None, "artist_location": "", "artist_name": "Nobody",
+                "song_id": "SONOBODY12AB000010", "title": "Unknown Song", "duration": 200.0,
+                "year": 2001}), encoding="utf-8")
+            staged_during.append(main(["stage", "--target", "postgres", "--source", str(raw)]))
+        return result
+
+    day = dt.date(2018, 11, 4)
+    (raw / log_key(day)).write_bytes(log_with_bad_lines(day, 5, []))
+    with monkeypatch.context() as patch:
+        patch.setattr(ingest.run.dbt, "run_dbt", build_then_stage_a_song)
+        assert run_cycle(config) is True
+    assert staged_during == [0]
+    assert postgres_rows(pg_database, unmatched)[0]["n"] == before, "built before the song"
+
+    day = dt.date(2018, 11, 5)
+    (raw / log_key(day)).write_bytes(log_with_bad_lines(day, 5, []))
+    assert run_cycle(config) is True
+    assert "dim_songs" in _built_models(), "the songs changed since the last build"
+    assert raw_rows(pg_database, "dim_songs", "sparkify") == 9
+    assert postgres_rows(pg_database, unmatched)[0]["n"] == before - 1
+
+
 def _plays_on(database: str, day: dt.date) -> dict[str, int]:
     """The rows of `day` in each table incremental by day."""
     tables = {"sparkify.fct_songplays": "start_date", "sparkify.dim_time": "start_date",
