@@ -12,7 +12,7 @@ SOURCE ?=
 DOCS_PORT ?= 8080
 DASHBOARD_PORT ?= 8501
 PYTEST_ARGS ?=
-PYTEST_WORKERS ?= 2
+PYTEST_WORKERS ?= 3
 BENCH_RUNS ?= 1
 # where `make rules` parses the project (dbt-bouncer.yml reads it from there)
 CHECK_TARGET_PATH := target/check

@@ -30,7 +30,7 @@ FIXTURE_MARKS = {"session_state": "spark", "spark": "spark", "pg_database": "pos
 ENGINE_PARAMS = ("spark", "postgres")
 
 
-# `make test` runs the suite on pytest-xdist workers (`-n 2 --dist loadgroup`): most tests
+# `make test` runs the suite on pytest-xdist workers (`-n 3 --dist loadgroup`): most tests
 # wait (for a JVM, dbt's Python, moto, a subprocess) more than they compute. A group runs on
 # one worker, one test after the other: by default a test's module (its module-scoped
 # fixtures, such as a generated data set or a built warehouse, are built once); these folders
