@@ -220,13 +220,7 @@ def test_a_scheduled_cycle_tests_only_the_days_it_rebuilt(
     kinds = _built_kinds()
     assert kinds["unit_test"] == 5 and kinds["seed"] == 1, kinds
     assert run_cycle(config) is False, "built with this project: nothing to do"
-    song = raw / "song_data" / "A" / "F" / "F" / "TRAFFFF128F4230009.json"
-    song.parent.mkdir(parents=True)
-    song.write_text(json.dumps({
-        "num_songs": 1, "artist_id": "ARFFFFF1187B990006", "artist_latitude": None,
-        "artist_longitude": None, "artist_location": "", "artist_name": "Tame Impala",
-        "song_id": "SOFFFFF12AB0000009", "title": "Let It Happen", "duration": 467.0,
-        "year": 2015}), encoding="utf-8")
+    _add_song(raw, "FFFFF", "Tame Impala", "Let It Happen", 467.0)
     assert run_cycle(config) is True
     built = _built_models()
     assert {"dim_songs", "dim_artists", "fct_songplays"} <= built, (
@@ -257,6 +251,18 @@ def test_a_scheduled_cycle_tests_only_the_days_it_rebuilt(
 
     with pytest.raises(IngestError, match="dbt build"):
         run_dbt(project_root(), ["build", "--select", "fct_songplays"], target="postgres")
+
+
+def _add_song(raw: Path, letters: str, artist: str, title: str, duration: float) -> None:
+    """A new song file in the raw folder `raw`: track TRA<letters>…, song SO<letters>…"""
+    track = f"TRA{letters}128F4230099"
+    song = raw / "song_data" / track[2] / track[3] / track[4] / f"{track}.json"
+    song.parent.mkdir(parents=True, exist_ok=True)
+    song.write_text(json.dumps({
+        "num_songs": 1, "artist_id": f"AR{letters}1187B990099", "artist_latitude": None,
+        "artist_longitude": None, "artist_location": "", "artist_name": artist,
+        "song_id": f"SO{letters}12AB0000099", "title": title, "duration": duration,
+        "year": 2001}), encoding="utf-8")
 
 
 # the models that read the raw log_data (the others read only song_data)
@@ -393,13 +399,7 @@ def test_a_song_staged_during_a_build_is_matched_by_the_next_cycle(
     def build_then_stage_a_song(*args: object, **kwargs: object) -> object:
         result = real_run_dbt(*args, **kwargs)  # type: ignore[arg-type]
         if not staged_during:  # the play of "Unknown Song" by "Nobody", 200.0 s
-            song = raw / "song_data" / "A" / "N" / "B" / "TRANOBO128F4230010.json"
-            song.parent.mkdir(parents=True)
-            song.write_text(json.dumps({
-                "num_songs": 1, "artist_id": "ARNOBODY1187B990007", "artist_latitude": None,
-                "artist_longitude": None, "artist_location": "", "artist_name": "Nobody",
-                "song_id": "SONOBODY12AB000010", "title": "Unknown Song", "duration": 200.0,
-                "year": 2001}), encoding="utf-8")
+            _add_song(raw, "NOBOD", "Nobody", "Unknown Song", 200.0)
             staged_during.append(main(["stage", "--target", "postgres", "--source", str(raw)]))
         return result
 
