@@ -106,17 +106,22 @@ def _session_state_env(request: pytest.FixtureRequest, monkeypatch: pytest.Monke
 
 @pytest.fixture(scope="session")
 def spark(session_state: Path) -> Any:
-    """The JVM starts with fake AWS credentials unless some are set: Spark's Python workers
-    (the Kinesis source's readers, talking to moto) get the environment it started with."""
+    """The session of a small state (ingest.spark.small_inputs). The JVM starts with fake
+    AWS credentials unless some are set: Spark's Python workers (the Kinesis source's
+    readers, talking to moto) get the environment it started with."""
     from ingest.paths import StatePaths
     from ingest.spark.session import spark_session
+    from ingest.spark.small_inputs import use_small_inputs
     from tests.support.kinesis import FAKE_CREDENTIALS
     from tests.support.project import spark_setup
 
     added = {key: value for key, value in FAKE_CREDENTIALS.items() if key not in os.environ}
     os.environ.update(added)
     try:
-        return spark_session(StatePaths(session_state), spark_setup())
+        session = spark_session(StatePaths(session_state), spark_setup())
+        # the tests' data is a few megabytes: the settings a small state's builds take
+        use_small_inputs(session, StatePaths(session_state))
+        return session
     finally:
         for key in added:
             os.environ.pop(key, None)

@@ -24,6 +24,7 @@ from ingest.sample.generate import GenerateConfig
 from ingest.sample.local_s3 import local_s3
 from ingest.spark.conf import SparkSetup
 from ingest.spark.session import spark_session
+from ingest.spark.small_inputs import use_small_inputs
 from ingest.sql_names import quote_identifier
 from ingest.stage.dispatch import StageRequest, stage_target
 
@@ -97,6 +98,7 @@ def run_pipeline(source: SourceLocation | None, *, raw_schema: str, schema: str,
         log.info("nothing new since the last successful build of %s: no dbt build", schema)
         return PipelineSummary(source.uri, time.monotonic() - started, {}, 0, None, docs_path)
     spark = spark_session(state, spark_setup)  # the session the stage started, or a new one
+    use_small_inputs(spark, state)  # decided on what the state holds now the stage is done
     outcome = summarize_build(run_dbt(project, ["build", *dbt_paths], "spark",
                                       DbtVars(schemas, pruned_days=removing)))
     marker.record_built(mark)

@@ -80,7 +80,27 @@ def run_cycle(config: CycleConfig) -> bool:
     outcome = stage_target(config.stage)
     return build_after(config.builder(), outcome.state,
                        build_target(outcome.state, outcome.warehouse), outcome,
-                       outcome.ledger_mark)
+                       outcome.ledger_mark, before_build=_sized_session(config))
+
+
+def _sized_session(config: CycleConfig) -> Callable[[], None] | None:
+    """On the embedded Spark: before a build, the process's session takes the small-input
+    settings while the state is small, Spark's own once it is not (ingest.spark.small_inputs);
+    decided at each build, as a scheduled loop's state grows."""
+    if config.stage.target != "spark":
+        return None
+
+    def size() -> None:
+        from ingest.spark.session import spark_session
+        from ingest.spark.small_inputs import use_small_inputs
+
+        stage = config.stage
+        session = stage.spark  # the session handed to the cycles, else the process's own
+        if session is None and stage.spark_setup is not None:
+            session = spark_session(stage.state, stage.spark_setup)
+        if session is not None:
+            use_small_inputs(session, stage.state)
+    return size
 
 
 class Staged(Protocol):
@@ -108,13 +128,14 @@ class Builder:
 
 
 def build_after(builder: Builder, state: StatePaths, where: str, staged: Staged | None,
-                ledger_mark: LedgerMark) -> bool:
+                ledger_mark: LedgerMark, before_build: Callable[[], None] | None = None) -> bool:
     """The build step after a stage: `dbt build` unless the ledger holds what the last
     successful build with this project read; the result says whether a build ran.
 
     The ledger's mark is taken before the build starts and recorded when it succeeds: rows
     a stage commits while the build runs change the ledger after the mark, so the next
-    cycle builds them (a marker saying only "built" would hide them)."""
+    cycle builds them (a marker saying only "built" would hide them). `before_build` runs
+    just before a build, when one runs."""
     from ingest.ledger.store import changed_tables
     from ingest.run.builds import BuildMarker, PrunedDays, needs_build
     from ingest.run.project_files import project_fingerprint
@@ -133,6 +154,8 @@ def build_after(builder: Builder, state: StatePaths, where: str, staged: Staged 
             and not needs_build(marker, staged.rows_changed, mark)):
         log.info("nothing new since the last successful build of %s: no dbt build", schema)
         return False
+    if before_build is not None:
+        before_build()
     build(builder, staged if built_before else None, removing,
           changed_tables(built_mark, mark) if built_before else None)
     marker.record_built(mark)

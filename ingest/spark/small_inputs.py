@@ -2,14 +2,19 @@
 
 Spark's defaults suit inputs of many megabytes. On a sample of a few (`make run`'s is 4 MB),
 a statement's price is planning and compiling, not data: whole-stage code generation
-compiles Java for each query, adaptive planning plans again after each stage, and each of
-the shuffle partitions is a task. Off (and one partition), a warm build of the sample took
-10-14 s instead of 15-17 s (BENCHMARKS.md, the dev loop). The long-lived processes of the
-project, the dev loop's warm engine and a stream, set them on their session while the state's
-landed data and warehouse are this small when they start (a stream at 500 events/s whose
-state grew from 2 to ~60 MB: p95 42 s with them against 59 s without); a plain `dbt build`,
-`make run` and the scheduled cycles keep Spark's own. The bound is cautious: one shuffle
-partition leaves a core idle once a query's data is large enough to split.
+compiles Java for each query, and so does each projection, predicate and ordering
+(Janino, which also looks up hundreds of class names in pyspark's jars per compile);
+adaptive planning plans again after each stage, and each of the shuffle partitions is a
+task. Off (interpreted expressions, one partition), a warm build of the sample took 10-14 s
+instead of 15-17 s (BENCHMARKS.md, the dev loop), and the Spark incremental history's ten
+builds 150-152 CPU s instead of 178-183 (BENCHMARKS.md, the test suite's seventh round).
+
+Where they apply: the dev loop's warm engine and a stream, decided once when they start (a
+stream at 500 events/s whose state grew from 2 to ~60 MB: p95 42 s with them against 59 s
+without); `make run`'s build and each scheduled cycle's build, decided again before each
+build from what the state holds then. A plain `dbt build` keeps Spark's own. The bound is
+cautious: one shuffle partition leaves a core idle once a query's data is large enough to
+split, and interpreted expressions cost more per row than compiled ones.
 """
 
 from __future__ import annotations
@@ -26,6 +31,9 @@ SMALL_INPUT_CONFS = {
     "spark.sql.codegen.wholeStage": "false",
     "spark.sql.adaptive.enabled": "false",
     "spark.sql.shuffle.partitions": "1",
+    # expressions evaluated as they are, not compiled (an internal setting that Spark's
+    # own test suites run every expression under; read in Spark 4 outside tests too)
+    "spark.sql.codegen.factoryMode": "NO_CODEGEN",
 }
 
 
@@ -56,7 +64,17 @@ def input_confs(state: StatePaths) -> dict[str, str]:
     return dict(SMALL_INPUT_CONFS)
 
 
-def use_small_inputs(spark: Any, state: StatePaths) -> None:
-    """Set input_confs(state) on the session `spark`."""
-    for key, value in input_confs(state).items():
-        spark.conf.set(key, value)
+def use_small_inputs(spark: Any, state: StatePaths) -> bool:
+    """Set input_confs(state) on the session `spark`; past the bound, give those settings
+    back the values the session started with (spark-defaults.conf's, else Spark's own), so
+    a long-lived process whose state grew builds as a plain one. Whether the state is small."""
+    confs = input_confs(state)
+    started = spark.sparkContext.getConf()
+    for key, value in SMALL_INPUT_CONFS.items():
+        if confs:
+            spark.conf.set(key, value)
+        elif started.contains(key):
+            spark.conf.set(key, started.get(key))
+        else:
+            spark.conf.unset(key)
+    return bool(confs)

@@ -4,12 +4,18 @@ own past the bound; counting stops once past it."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from ingest.paths import StatePaths
 from ingest.spark import small_inputs
-from ingest.spark.small_inputs import SMALL_INPUT_CONFS, data_bytes, input_confs
+from ingest.spark.small_inputs import (
+    SMALL_INPUT_CONFS,
+    data_bytes,
+    input_confs,
+    use_small_inputs,
+)
 
 
 def _state(tmp_path: Path, landing: int, warehouse: int) -> StatePaths:
@@ -37,3 +43,26 @@ def test_past_the_bound_spark_keeps_its_own(tmp_path: Path,
 
 def test_an_empty_state_is_small(tmp_path: Path) -> None:
     assert input_confs(StatePaths(tmp_path / "none")) == SMALL_INPUT_CONFS
+
+
+@pytest.mark.spark
+def test_a_session_takes_them_and_gives_them_back_as_the_state_grows(
+        spark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long-lived process's session: the small-input settings while its state is small,
+    the values it started with (spark-defaults.conf's, else Spark's own) once it is not."""
+    state = _state(tmp_path, 3000, 1000)
+    started = spark.sparkContext.getConf()
+    try:
+        assert use_small_inputs(spark, state)
+        assert {key: spark.conf.get(key) for key in SMALL_INPUT_CONFS} == SMALL_INPUT_CONFS
+        monkeypatch.setattr(small_inputs, "SMALL_INPUT_BYTES", 3500)  # the state grew past it
+        assert not use_small_inputs(spark, state)
+        assert spark.conf.get("spark.sql.shuffle.partitions") == started.get(
+            "spark.sql.shuffle.partitions") == "4"
+        assert spark.conf.get("spark.sql.adaptive.enabled") == "true"
+        assert spark.conf.get("spark.sql.codegen.wholeStage") == "true"
+        assert spark.conf.get("spark.sql.codegen.factoryMode") == "FALLBACK"
+        assert spark.sql("select sum(id) as total from range(10)").collect()[0].total == 45
+    finally:
+        monkeypatch.undo()
+        use_small_inputs(spark, state)  # the session's other tests run on a small state
