@@ -80,10 +80,10 @@ def run_cycle(config: CycleConfig) -> bool:
     outcome = stage_target(config.stage)
     return build_after(config.builder(), outcome.state,
                        build_target(outcome.state, outcome.warehouse), outcome,
-                       outcome.ledger_mark, before_build=_sized_session(config))
+                       outcome.ledger_mark, before_build=size_before_build(config))
 
 
-def _sized_session(config: CycleConfig) -> Callable[[], None] | None:
+def size_before_build(config: CycleConfig) -> Callable[[], None] | None:
     """On the embedded Spark: before a build, the process's session takes the small-input
     settings while the state is small, Spark's own once it is not (ingest.spark.small_inputs);
     decided at each build, as a scheduled loop's state grows."""

@@ -66,3 +66,30 @@ def test_a_session_takes_them_and_gives_them_back_as_the_state_grows(
     finally:
         monkeypatch.undo()
         use_small_inputs(spark, state)  # the session's other tests run on a small state
+
+
+@pytest.mark.spark
+def test_a_scheduled_cycle_sizes_its_session_before_each_build(
+        spark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`run --every` on the embedded Spark decides before each build: the small-input
+    settings while the state is small, the session's own once it grew; no hook elsewhere."""
+    from ingest.run.scheduler import CycleConfig, size_before_build
+    from tests.support.staging import request
+
+    state = _state(tmp_path, 3000, 1000)
+    size = size_before_build(CycleConfig(request("spark", tmp_path, state=state, spark=spark),
+                                         "sparkify"))
+    assert size is not None
+    try:
+        monkeypatch.setattr(small_inputs, "SMALL_INPUT_BYTES", 3500)  # the state grew past it
+        size()
+        assert spark.conf.get("spark.sql.codegen.factoryMode") == "FALLBACK"
+        assert spark.conf.get("spark.sql.shuffle.partitions") == "4"
+        monkeypatch.undo()  # small again (a pruned state)
+        size()
+        assert {key: spark.conf.get(key) for key in SMALL_INPUT_CONFS} == SMALL_INPUT_CONFS
+    finally:
+        monkeypatch.undo()
+        use_small_inputs(spark, state)
+    assert size_before_build(CycleConfig(request("postgres", tmp_path, state=state),
+                                         "sparkify")) is None
