@@ -60,7 +60,8 @@ def input_confs(state: StatePaths) -> dict[str, str]:
                  SMALL_INPUT_BYTES // 2**20)
         return {}
     log.info("%.1f MB of landed data and marts: small inputs, so no whole-stage code "
-             "generation, no adaptive planning, one shuffle partition", size / 1e6)
+             "generation, no adaptive planning, one shuffle partition, expressions not "
+             "compiled", size / 1e6)
     return dict(SMALL_INPUT_CONFS)
 
 
