@@ -5,9 +5,10 @@ a statement's price is planning and compiling, not data: whole-stage code genera
 compiles Java for each query, and so does each projection, predicate and ordering
 (Janino, which also looks up hundreds of class names in pyspark's jars per compile);
 adaptive planning plans again after each stage, and each of the shuffle partitions is a
-task. Off (interpreted expressions, one partition), a warm build of the sample took 10-14 s
-instead of 15-17 s (BENCHMARKS.md, the dev loop), and the Spark incremental history's ten
-builds 150-152 CPU s instead of 178-183 (BENCHMARKS.md, the test suite's seventh round).
+task. Off (and one partition), a warm build of the sample took 10-14 s instead of 15-17 s
+(BENCHMARKS.md, the dev loop); with expressions not compiled as well, the Spark incremental
+history's ten builds took 150-152 CPU s, against 175 without that and 178-183 with Spark's
+own settings (BENCHMARKS.md, the test suite's seventh round).
 
 Where they apply: the dev loop's warm engine and a stream, decided once when they start (a
 stream at 500 events/s whose state grew from 2 to ~60 MB: p95 42 s with them against 59 s
