@@ -103,9 +103,9 @@ async def _load(plan: LoadPlan, lines: list[bytes]) -> LoadResult:
 
     result = LoadResult(plan.clients, plan.batch)
     batches = _batches(lines, plan.batch, plan.seconds is not None)
-    verify: ssl.SSLContext | bool = True
-    if plan.cacert is not None:
-        verify = ssl.create_default_context(cafile=str(plan.cacert))
+    # one context for every client: httpx would build one each, loading the CA bundle
+    verify = (ssl.create_default_context(cafile=str(plan.cacert)) if plan.cacert is not None
+              else httpx.create_ssl_context())
     headers = {"X-API-Key": plan.key, "Content-Type": "application/x-ndjson"}
     started = time.perf_counter()
     deadline = started + plan.seconds if plan.seconds is not None else None

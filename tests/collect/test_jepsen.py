@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from tests.collect.test_record_limit import padded_event
-from tests.support.collector import collector_process, events, free_port
+from tests.support.collector import TLS, collector_process, events, free_port
 from tests.support.kinesis import local_kinesis, outage
 
 pytestmark = [pytest.mark.aws, pytest.mark.faults]
@@ -41,7 +41,7 @@ class Answers:
     def post(self, url: str, key: str, batch: list[bytes]) -> None:
         try:
             response = httpx.post(f"{url}/v1/events", content=b"\n".join(batch), timeout=30,
-                                  headers={"X-API-Key": key,
+                                  verify=TLS, headers={"X-API-Key": key,
                                            "Content-Type": "application/x-ndjson"})
         except httpx.HTTPError as exc:
             with self.lock:
