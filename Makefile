@@ -66,13 +66,11 @@ dev: setup ## the dev loop: dbt build on a warm Spark JVM, again at each save (a
 	$(BIN)/python -m ingest dev $(if $(SELECT),--select $(SELECT))
 
 # The suite on PYTEST_WORKERS pytest-xdist workers (0: in this process), a module's tests on
-# one worker, the costliest groups first (tests/conftest.py); --durations=25: every run ends
-# with its 25 slowest tests
+# one worker (tests/conftest.py); --durations=25: every run ends with its 25 slowest tests
 # .venv-airflow's install, mypy and make check are independent: they run side by side.
 test: setup ## type-check, make check, the whole test suite
 	$(MAKE) --no-print-directory -j3 --output-sync=target airflow typecheck check
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=25 \
-	  $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=25 $(PYTEST_ARGS)
 
 FAST_TESTS := not spark and not postgres and not aws and not browser and not dbt and not faults \
   and not airflow

@@ -60,7 +60,7 @@ def xdist_group(nodeid: str) -> str:
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark by the fixtures a test takes, and by an engine it is parametrized with; put each
-    test in its xdist group unless it names one; then order the groups, costliest first."""
+    test in its xdist group unless it names one."""
     for item in items:
         if item.get_closest_marker("xdist_group") is None:
             item.add_marker(pytest.mark.xdist_group(xdist_group(item.nodeid)))
@@ -72,49 +72,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                          if isinstance(value, str) and value in ENGINE_PARAMS)
         for mark in sorted(marks):
             item.add_marker(mark)
-    items[:] = costliest_groups_first(items)
-
-
-# What a test of each mark roughly costs in seconds: a test costs its dearest mark's, a group
-# the sum of its tests', or what LONG_GROUPS says when that is more.
-MARK_COST = {"airflow": 60.0, "faults": 30.0, "long": 30.0, "spark": 10.0, "browser": 10.0,
-             "dbt": 5.0, "postgres": 0.5, "aws": 0.5}
-UNMARKED_COST = 0.05
-# the groups with tests of a minute or more: the seconds of those tests in a `make test` of
-# 2026-12-07 (its --durations), on 2 busy cores
-LONG_GROUPS = {
-    "tests/orchestration/test_airflow_daily.py": 419, "tests/spark/test_shared_metastore.py": 351,
-    "tests/run/test_incremental.py": 313, "tests/bench/test_bench_smoke.py": 258,
-    "tests/stream/test_stream_kill.py": 190, "tests/bench/test_devloop.py": 172,
-    "tests/spark/test_spark_thrift.py": 160, "tests/run/test_pipeline_e2e.py": 120,
-    "tests/orchestration/test_airflow_emr.py": 106, "tests/dev/test_engine.py": 84,
-    "tests/stream/test_stream_faults.py": 80, "tests/run/test_batch_lifecycle.py": 70,
-}
-
-
-def costliest_groups_first(items: list[pytest.Item]) -> list[pytest.Item]:
-    """The items with their xdist groups in order of cost, dearest first (stable otherwise).
-
-    `make test` hands the groups to its workers in this order (`--no-loadscope-reorder`;
-    xdist's own order, most tests first, starts the few long tests of Airflow, Thrift and the
-    kill -9 runs last, and the run ends with one worker busy). Costliest first, the run ends
-    on the many short tests, and every worker stays busy to the end."""
-    cost: dict[str, float] = {}
-    for item in items:
-        group = _group_of(item)
-        marks = {mark.name for mark in item.iter_markers()}
-        cost[group] = cost.get(group, 0.0) + max(
-            (MARK_COST[mark] for mark in marks if mark in MARK_COST), default=UNMARKED_COST)
-    for group, seconds in LONG_GROUPS.items():
-        if group in cost:
-            cost[group] = max(cost[group], float(seconds))
-    first_seen = {group: index for index, group in enumerate(dict.fromkeys(map(_group_of, items)))}
-    return sorted(items, key=lambda item: (-cost[_group_of(item)], first_seen[_group_of(item)]))
-
-
-def _group_of(item: pytest.Item) -> str:
-    marker = item.get_closest_marker("xdist_group")
-    return str(marker.args[0]) if marker is not None and marker.args else xdist_group(item.nodeid)
 
 
 @pytest.fixture(scope="session")
