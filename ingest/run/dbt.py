@@ -16,7 +16,6 @@ from typing import Any
 
 from ingest.errors import IngestError
 from ingest.raw.contract import validate_schema_name
-from ingest.run.dbt_flags import use_cheap_flag_sources
 from ingest.run.project_files import project_fingerprint
 
 log = logging.getLogger(__name__)
@@ -125,7 +124,6 @@ class ParsedProject:
         if key == self._key:
             return self._manifest
         log.info("dbt parse (kept for the builds that follow)")
-        use_cheap_flag_sources()
         result = dbtRunner().invoke(["parse", "--vars", values,
                                      *_project_args(project_dir, target)])
         if not result.success:
@@ -150,7 +148,6 @@ def run_dbt(project_dir: Path, args: list[str], target: str | None = None,
     full = [*args, *(variables.args() if variables else []),
             *_project_args(project_dir, target)]
     log.info("dbt %s", " ".join(args))
-    use_cheap_flag_sources()
     result = dbtRunner(manifest=manifest).invoke(full)
     if not result.success:
         detail = f": {result.exception}" if result.exception else ""
