@@ -35,8 +35,8 @@ STREAM = "collected"
 NDJSON = {"Content-Type": "application/x-ndjson"}
 DAY = dt.date(2018, 11, 2)
 # one verifying TLS context for the tests' requests: httpx builds a new one for each call
-# not handed one, loading the CA bundle each time (70 CPU s of the suite's, in the Jepsen
-# test's two thousand posts)
+# not handed one, loading the CA bundle each time (a call's client 22 ms of CPU, 8 with this;
+# the Jepsen test posts some three hundred times)
 TLS = httpx.create_ssl_context()
 
 
