@@ -36,7 +36,7 @@ for dag in bag.dags.values():
                               "type": type(t).__name__} for t in dag.tasks},
     }
 daily = bag.dags["sparkify_daily"]
-task = daily.get_task("dbt.fct_songplays_model_build")
+task = daily.get_task("dbt.dbt_producer_watcher")
 env = daily.get_template_env()
 rendered = {}
 for run_type in ("backfill", "scheduled"):
@@ -81,24 +81,31 @@ def test_daily_stages_before_dbt_and_tests_after_their_models(bag: dict[str, Any
     assert tasks["wait_for_log_object"]["type"] == "S3KeySensor"
     assert tasks["stage"]["upstream"] == ["wait_for_log_object"]
     dbt_tasks = [task for task in tasks if task.startswith("dbt.")]
-    models = {task.removeprefix("dbt.").removesuffix("_model_build") for task in dbt_tasks
-              if task.endswith("_model_build")}
+    models = {task.removeprefix("dbt.").removesuffix(".run") for task in dbt_tasks
+              if task.endswith(".run")}
     assert models == {"stg_sparkify__songs", "stg_sparkify__events",
                       "int_events__deduplicated", "int_songplays__matched_to_songs",
                       "int_users__latest_attributes", "int_artists__first_known_attributes",
                       "fct_songplays", "dim_users", "dim_songs", "dim_artists", "dim_time"}
-    assert "dbt.us_states_seed_build" in dbt_tasks
-    for task in dbt_tasks:
-        assert "stage" in ancestors(tasks, task), task
+    assert "dbt.us_states.seed" in dbt_tasks
+    # one `dbt build` after the stage; every node's task reports after it, whatever its end
+    producer = "dbt.dbt_producer_watcher"
+    assert tasks[producer]["upstream"] == ["stage"]
+    for task in set(dbt_tasks) - {producer}:
+        assert producer in ancestors(tasks, task), task
+    roots = [task for task in dbt_tasks if tasks[task]["upstream"] == [producer]]
+    assert sorted(roots) == ["dbt.dbt_producer_watcher_done", "dbt.stg_sparkify__events.run",
+                             "dbt.stg_sparkify__songs.run", "dbt.us_states.seed"]
+    assert {tasks[task]["trigger_rule"] for task in roots} == {"none_failed", "one_done"}
     # a test of several models runs after all of them (not on its first parent)
     relationship = "dbt.relationships_fct_songplays_user_id__user_id__ref_dim_users__test"
-    assert set(tasks[relationship]["upstream"]) == {"dbt.fct_songplays_model_build",
-                                                     "dbt.dim_users_model_build"}
+    assert set(tasks[relationship]["upstream"]) == {"dbt.fct_songplays.test",
+                                                     "dbt.dim_users.test"}
     reconciliation = "dbt.assert_songplays_reconcile_with_raw_events_test"
-    assert {"dbt.fct_songplays_model_build", "dbt.stg_sparkify__events_model_build"} <= \
+    assert {"dbt.fct_songplays.run", "dbt.stg_sparkify__events.run"} <= \
         ancestors(tasks, reconciliation)
-    assert "dbt.int_songplays__matched_to_songs_model_build" in \
-        ancestors(tasks, "dbt.fct_songplays_model_build")
+    assert "dbt.int_songplays__matched_to_songs.test" in \
+        ancestors(tasks, "dbt.fct_songplays.run")
     assert set(dbt_tasks) <= ancestors(tasks, "docs")
     assert ancestors(tasks, "freshness_gate") == set(tasks) - {"freshness_gate"}
     daily = bag["dags"]["sparkify_daily"]

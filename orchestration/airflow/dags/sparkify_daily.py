@@ -1,8 +1,9 @@
 """sparkify_daily: the day's log object → stage → dbt (Cosmos) → docs → freshness gate.
 
 The daily MWAA DAG of the systems this project grew from, on any of the project's targets.
-One task per model and seed (`dbt build` of the node with its tests); tests of several models
-(relationships, the raw-to-fact reconciliation) run after all of their models.
+One `dbt build` of the graph (Cosmos's watcher mode), then a task per model and seed that
+reports how its node and tests ended; tests of several models (relationships, the raw-to-fact
+reconciliation) report after all of their models.
 
 Target: the Airflow Variable `sparkify_target` (spark, spark_thrift, postgres, redshift),
 read when the file is parsed; source: the DAG param `source` (default: Variable

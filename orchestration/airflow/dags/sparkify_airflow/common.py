@@ -2,7 +2,7 @@
 
 The DAGs run in Airflow's own environment (`.venv-airflow`, `make airflow`) and never import
 the project: every task calls the project's CLI (`<project>/.venv/bin/python -m ingest …`) or
-its dbt (`<project>/.venv/bin/dbt`, through Cosmos in local execution mode), so Airflow's
+its dbt (`<project>/.venv/bin/dbt`, which Cosmos starts as a subprocess), so Airflow's
 dependencies never constrain the project's. This module is the one place the DAGs read the
 environment and Airflow Variables (docs/orchestration.md lists them).
 """
