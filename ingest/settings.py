@@ -71,6 +71,12 @@ class SparkSettings(SettingsGroup):
         "verified again at each start, about 35% and 10-15% less CPU for a `dbt build` of the "
         "sample (BENCHMARKS.md, dev loop); `-XX:TieredStopAtLevel=4` restores C2 for long "
         "local runs")
+    server_java_options: str = env(
+        "SPARKIFY_SPARK_SERVER_JAVA_OPTIONS", "",
+        "JVM options of the long-lived Spark drivers (the Thrift Server, a stream): by "
+        "default none, the JVM's own JIT, whose C2 pays back over hours; in a JVM that lives "
+        "for minutes C2 is most of its CPU (a stream's restart in the test suite: 50 of "
+        "57 CPU s), so the test suite gives them SPARKIFY_SPARK_JAVA_OPTIONS's default")
     python: Path | None = env(
         "PYSPARK_PYTHON", None,
         "the Python Spark's Python workers run, e.g. the streaming source's (default: the "

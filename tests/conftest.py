@@ -39,8 +39,16 @@ SHARED_FIXTURE_FOLDERS = ("tests/report/",)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """On an xdist worker: its own dbt target and log folders and its own default state folder
+    """The long-lived Spark drivers the tests start (Thrift Servers, streams) live minutes:
+    they compile as a command's do, not with C2 (most of their CPU otherwise: BENCHMARKS.md).
+    On an xdist worker: its own dbt target and log folders and its own default state folder
     (another worker's dbt writes the same files; Derby admits one JVM per metastore)."""
+    from ingest.setting_base import env_names
+    from ingest.settings import SparkSettings
+
+    fields = SparkSettings.model_fields
+    os.environ.setdefault(env_names(fields["server_java_options"])[0],
+                          str(fields["java_options"].default))
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if worker:
         from tests.support.project import PROJECT_DIR

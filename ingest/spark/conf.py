@@ -71,14 +71,15 @@ def spark_defaults(state: StatePaths, setup: SparkSetup, *,
     """Static and session settings shared by every Spark entry point of the project.
 
     The driver's JVM options (SPARKIFY_SPARK_JAVA_OPTIONS, by default C1-only JIT) suit a
-    command's JVM, which lives for one build; a `long_lived` server (the Thrift Server) keeps
-    the JVM's own JIT, whose C2 pays back over hours (BENCHMARKS.md, dev loop).
+    command's JVM, which lives for one build; a `long_lived` server (the Thrift Server, a
+    stream) takes SPARKIFY_SPARK_SERVER_JAVA_OPTIONS, by default none: the JVM's own JIT,
+    whose C2 pays back over hours (BENCHMARKS.md, dev loop).
     """
     settings = setup.spark
     metastore = setup.metastore(state)
     java_options = " ".join(filter(None, (
         f"-Dderby.system.home={state.spark}", "-Duser.timezone=UTC",
-        "" if long_lived else settings.java_options)))
+        settings.server_java_options if long_lived else settings.java_options)))
     # The driver's RPC and block manager ports: loopback by default, as local mode needs
     # nothing else. A cluster master needs an address its executors can reach.
     master = resolved_master(state, settings)
