@@ -2,8 +2,9 @@
 
 `sparkify_daily`, for one generated day whose log object holds a malformed line: the line is
 quarantined and the DAG succeeds, the marts equal the contract's answer, and a second run of
-the same day changes nothing. `sparkify_every_10_minutes`: a cycle builds the marts, the next
-one, with nothing new, is a skipped task that started no dbt.
+the same day changes nothing; a build that fails fails the run after one `dbt build`.
+`sparkify_every_10_minutes`: a cycle builds the marts, the next one, with nothing new, is a
+skipped task that started no dbt.
 """
 
 from __future__ import annotations
@@ -101,3 +102,39 @@ def test_ten_minute_cycle_builds_then_skips_when_nothing_is_new(
     assert "Bash command returned exit code 99. Skipping." in output
     assert "new_state=skipped" in output, output[-3000:]
     assert time.monotonic() - started < 60
+
+
+def test_a_failed_build_fails_the_run_after_one_dbt_build(
+        airflow: Airflow, pg_database: str, tmp_path: Path) -> None:
+    """Watcher mode: the one `dbt build` fails at a model (its table exists with another
+    schema, `on_schema_change='fail'`); the run fails, no node task runs dbt by itself, the
+    model's task never runs, and nothing after the group (docs, freshness gate) runs."""
+    from tests.support.project import postgres_connect
+
+    uploaded_day(tmp_path / "raw", songs=20, events=100, seed=12)
+    connection = postgres_connect(pg_database)
+    try:
+        with connection, connection.cursor() as cursor:
+            cursor.execute("create schema sparkify_intermediate")
+            cursor.execute("create table sparkify_intermediate.int_events__deduplicated (odd int)")
+    finally:
+        connection.close()
+
+    result = airflow.run("dags", "test", "sparkify_daily", "2018-11-03", timeout=600,
+                         check=False)
+    output = result.stdout + result.stderr
+    assert "state=failed" in output or "state=DagRunState.FAILED" in output, output[-4000:]
+    assert "ERROR creating sql incremental model sparkify_intermediate.int_events__deduplicated" \
+        in output
+    started = [line.split("starting task_id=", 1)[1].split()[0] for line in output.splitlines()
+               if "[DAG TEST] starting task_id=" in line]
+    assert "dbt.int_events__deduplicated.run" not in started
+    assert not {"docs", "freshness_gate"} & set(started)
+    builds = [line for line in output.splitlines()
+              if "Running with dbt=" in line and '"log_version"' not in line]
+    assert len(builds) == 1, builds  # the producer's; no node task fell back to its own dbt
+    # as a plain `dbt build`: what depends on the failed model is skipped, the rest is built
+    marts = ("select table_name from information_schema.tables "
+             "where table_schema = 'sparkify' order by table_name")
+    assert postgres_rows(pg_database, marts) == [{"table_name": "dim_artists"},
+                                                 {"table_name": "dim_songs"}]
