@@ -43,7 +43,7 @@ help: ## list the targets
 	@echo "  variables: SOURCE=<dir or s3://bucket/prefix> (run), DOCS_PORT=$(DOCS_PORT) (docs)," \
 	  "DASHBOARD_PORT=$(DASHBOARD_PORT) (dashboard)"
 
-setup: $(STAMP) ## create .venv, install pinned dependencies, write the Spark conf
+setup: $(STAMP) ## create .venv, install pinned dependencies, write the Spark conf and class archive
 
 $(UV):
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,7 +53,10 @@ $(STAMP): pyproject.toml $(UV)
 	@command -v java >/dev/null || { echo "error: Java 17+ is required (apt-get install openjdk-17-jre-headless)"; exit 2; }
 	$(UV) pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[dev]'
 	$(BIN)/python -m ingest spark-conf
+	$(BIN)/python -m ingest spark-archive || echo "warning: no class-data-sharing archive: Spark starts without it"
 	@touch $@
+# `spark-archive` records the classes a Spark driver loads into an archive its later drivers
+# map instead of reading pyspark's jars (about a minute, once; docs/targets.md).
 # `spark-conf` writes the conf of SPARKIFY_METASTORE (docs/metastore.md): with the default
 # `derby` it needs nothing more; with `postgres` it also creates the metastore's database and
 # schema, and stops with a clear error when the PostgreSQL server cannot be reached or the JDBC

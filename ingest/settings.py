@@ -77,6 +77,17 @@ class SparkSettings(SettingsGroup):
         "default none, the JVM's own JIT, whose C2 pays back over hours; in a JVM that lives "
         "for minutes C2 is most of its CPU (a stream's restart in the test suite: 50 of "
         "57 CPU s), so the test suite gives them SPARKIFY_SPARK_JAVA_OPTIONS's default")
+    class_sharing: bool = env(
+        "SPARKIFY_SPARK_CLASS_SHARING", True,
+        "the project's Spark drivers map a class-data-sharing archive of Spark's classes "
+        "(made by `make setup`: `python -m ingest spark-archive`) instead of loading ~20,000 "
+        "classes from pyspark's jars at each start: a cold `dbt build` of the sample about "
+        "15% less CPU (BENCHMARKS.md, dev loop); off: neither the archive nor the jars first "
+        "on the driver's class path")
+    class_archive_dir: Path | None = env(
+        "SPARKIFY_SPARK_CLASS_ARCHIVE_DIR", None,
+        "folder of that archive (default: `sparkify-cds/` in pyspark's folder, beside the "
+        "jars it is made of)")
     python: Path | None = env(
         "PYSPARK_PYTHON", None,
         "the Python Spark's Python workers run, e.g. the streaming source's (default: the "

@@ -28,6 +28,8 @@ ALLOWED_READS = {
     "spark/thrift_server.py": "{**os.environ,",
     # the standalone cluster's daemons inherit the environment, plus SPARK_HOME and their marker
     "spark/cluster.py": "{**os.environ,",
+    # the JVM recording the class archive inherits it, plus its throwaway state's folders
+    "spark/class_archive.py": "{**os.environ,",
     # a cluster's executors get the driver's AWS variables as spark.executorEnv.* (the
     # Kinesis source's Python workers run there): a copy, as a child process's environment
     "spark/session.py": "inherited = {**os.environ}",

@@ -32,6 +32,7 @@ from pathlib import Path
 from ingest.errors import IngestError
 from ingest.locks import exclusive
 from ingest.paths import StatePaths
+from ingest.spark.class_sharing import spark_home
 from ingest.spark.processes import cmdline, is_alive, start_ticks, terminate
 
 log = logging.getLogger(__name__)
@@ -180,18 +181,14 @@ def master_url(state: StatePaths) -> str:
 
 
 def _spark_class() -> Path:
-    from pyspark.find_spark_home import _find_spark_home
-
-    found = Path(_find_spark_home()) / "bin" / "spark-class"
+    found = spark_home() / "bin" / "spark-class"
     if not found.is_file():
         raise IngestError(f"{found} is missing: reinstall pyspark (make setup)")
     return found
 
 
 def _launch(files: ClusterFiles, name: str, arguments: list[str]) -> int:
-    from pyspark.find_spark_home import _find_spark_home
-
-    env = {**os.environ, "SPARK_HOME": _find_spark_home(), "SPARK_LOCAL_IP": HOST,
+    env = {**os.environ, "SPARK_HOME": str(spark_home()), "SPARK_LOCAL_IP": HOST,
            "SPARK_DAEMON_JAVA_OPTS": f"{files.marker} -Duser.timezone=UTC",
            "SPARK_DAEMON_MEMORY": "512m", "TZ": "UTC"}
     env.pop("SPARK_CONF_DIR", None)  # the daemons need none of the applications' settings

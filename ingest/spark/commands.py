@@ -12,6 +12,7 @@ from ingest.paths import StatePaths
 from ingest.setting_options import checked
 from ingest.settings import PostgresSettings, ProjectSettings, SparkSettings, ThriftSettings
 from ingest.spark import cluster as spark_cluster
+from ingest.spark.class_archive import make_archive
 from ingest.spark.cluster import WORKERS, ClusterFiles
 from ingest.spark.conf import SparkSetup, write_spark_conf
 from ingest.spark.metastore import ensure_schema
@@ -29,6 +30,14 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     conf = commands.add_parser("spark-conf", help="write the project's Spark configuration")
     conf.add_argument("--dir", default=None, help="folder (default: SPARK_CONF_DIR or pyspark's)")
     conf.set_defaults(handler=cmd_spark_conf)
+
+    archive = commands.add_parser(
+        "spark-archive", help="make the class-data-sharing archive of Spark's classes",
+        description="Record the classes a Spark driver loads into a class-data-sharing archive "
+                    "that the project's drivers map at their start instead of reading pyspark's "
+                    "jars (SPARKIFY_SPARK_CLASS_SHARING; `make setup` runs this). Kept when one "
+                    "exists for these jars and this java.")
+    archive.set_defaults(handler=cmd_spark_archive)
 
     metastore = commands.add_parser(
         "metastore", help="create or show the Hive metastore (SPARKIFY_METASTORE)",
@@ -95,6 +104,17 @@ def cmd_spark_conf(args: argparse.Namespace) -> int:
         from ingest.spark.session import java_binary
 
         log.info("%s", ensure_schema(java_binary(setup.spark.java_home), metastore).describe())
+    return 0
+
+
+def cmd_spark_archive(args: argparse.Namespace) -> int:
+    _state, setup = resolved()
+    archive = make_archive(setup)
+    if archive is None:
+        log.info("class sharing is off (SPARKIFY_SPARK_CLASS_SHARING) or no java was found: "
+                 "no archive made")
+        return 0
+    log.info("%s", archive.describe())
     return 0
 
 

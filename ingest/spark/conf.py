@@ -8,6 +8,7 @@ Thrift Server started from this venv share one warehouse and metastore from any 
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from xml.sax.saxutils import escape
 
 from ingest.paths import StatePaths
 from ingest.settings import PostgresSettings, SparkSettings
+from ingest.spark.class_sharing import class_sharing, spark_home
 from ingest.spark.cluster import CORES_PER_APP, EXECUTOR_MEMORY, master_url
 from ingest.spark.metastore import Metastore
 
@@ -56,9 +58,7 @@ def conf_dir(settings: SparkSettings) -> Path:
     configured = settings.conf_dir
     if configured:
         return configured
-    from pyspark.find_spark_home import _find_spark_home
-
-    return Path(_find_spark_home()) / "conf"
+    return spark_home() / "conf"
 
 
 def resolved_master(state: StatePaths, settings: SparkSettings) -> str:
@@ -73,12 +73,15 @@ def spark_defaults(state: StatePaths, setup: SparkSetup, *,
     The driver's JVM options (SPARKIFY_SPARK_JAVA_OPTIONS, by default C1-only JIT) suit a
     command's JVM, which lives for one build; a `long_lived` server (the Thrift Server, a
     stream) takes SPARKIFY_SPARK_SERVER_JAVA_OPTIONS, by default none: the JVM's own JIT,
-    whose C2 pays back over hours (BENCHMARKS.md, dev loop).
+    whose C2 pays back over hours (BENCHMARKS.md, dev loop). Both map the archive of Spark's
+    classes (ingest.spark.class_sharing) when SPARKIFY_SPARK_CLASS_SHARING is on.
     """
     settings = setup.spark
     metastore = setup.metastore(state)
+    sharing = class_sharing(settings)
     java_options = " ".join(filter(None, (
         f"-Dderby.system.home={state.spark}", "-Duser.timezone=UTC",
+        sharing.java_option if sharing else "",
         settings.server_java_options if long_lived else settings.java_options)))
     # The driver's RPC and block manager ports: loopback by default, as local mode needs
     # nothing else. A cluster master needs an address its executors can reach.
@@ -113,9 +116,14 @@ def spark_defaults(state: StatePaths, setup: SparkSetup, *,
         defaults["spark.executor.cores"] = "1"
         defaults["spark.executor.memory"] = EXECUTOR_MEMORY
         defaults["spark.pyspark.python"] = str(settings.python or sys.executable)
+    # pyspark's jars first (so the archive's classes come before the conf folder), then the
+    # JDBC driver of a shared metastore
+    class_path = [sharing.jars] if sharing else []
     if metastore.shared:
-        jar = str(metastore.jdbc_jar)
-        defaults["spark.driver.extraClassPath"] = jar
+        class_path.append(str(metastore.jdbc_jar))
+    if class_path:
+        defaults["spark.driver.extraClassPath"] = os.pathsep.join(class_path)
+    if metastore.shared:
         # Other JVMs rewrite tables this one has read: a long-lived reader (the Thrift
         # Server) forgets cached table metadata and file listings after 2 s, so it reads
         # the partitions the writer swapped in, not the files it deleted (docs/metastore.md).

@@ -29,6 +29,7 @@ from typing import Any, Literal
 from ingest.errors import IngestError
 from ingest.paths import StatePaths
 from ingest.settings import PostgresSettings, SparkSettings, env_name
+from ingest.spark.class_sharing import spark_home
 
 log = logging.getLogger(__name__)
 
@@ -224,9 +225,7 @@ def ensure_schema(java: Path, metastore: Metastore) -> SchemaStatus:
 
 def schema_statements(metastore: Metastore, java: Path) -> list[str]:
     """The Hive metastore DDL for PostgreSQL, rendered by SchemaTool from pyspark's jars."""
-    from pyspark.find_spark_home import _find_spark_home
-
-    jars = Path(_find_spark_home()) / "jars"
+    jars = spark_home() / "jars"
     metastore_jar = next(iter(sorted(jars.glob("hive-metastore-*.jar"))), None)
     if metastore_jar is None:
         raise IngestError(f"no hive-metastore jar in {jars}: reinstall pyspark (make setup)")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ingest.errors import IngestError
 from ingest.paths import StatePaths
+from ingest.spark.class_sharing import spark_home
 from ingest.spark.conf import LOG4J2, SparkSetup, spark_defaults, write_hive_site
 
 MAIN_CLASS = "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2"
@@ -90,9 +91,7 @@ def write_server_conf(files: ServerFiles, setup: SparkSetup) -> Path:
 
 
 def server_command(port: int, host: str = BIND_HOST) -> list[str]:
-    from pyspark.find_spark_home import _find_spark_home
-
-    submit = Path(_find_spark_home()) / "bin" / "spark-submit"
+    submit = spark_home() / "bin" / "spark-submit"
     if not submit.is_file():
         raise IngestError(f"{submit} is missing: reinstall pyspark (make setup)")
     return [str(submit), "--class", MAIN_CLASS,
