@@ -6,6 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+ARCHIVE := $(VENV)/.spark-archive
 # the installer of both venvs: uv, from PyPI into .venv. It installs the versions pip would,
 # in 45 s instead of 85 (.venv) and 10 s instead of 46 (.venv-airflow) on a fresh clone
 # (BENCHMARKS.md, "Sixth round"). --compile-bytecode, as pip does: where
@@ -43,7 +44,7 @@ help: ## list the targets
 	@echo "  variables: SOURCE=<dir or s3://bucket/prefix> (run), DOCS_PORT=$(DOCS_PORT) (docs)," \
 	  "DASHBOARD_PORT=$(DASHBOARD_PORT) (dashboard)"
 
-setup: $(STAMP) ## create .venv, install pinned dependencies, write the Spark conf and class archive
+setup: $(STAMP) $(ARCHIVE) ## create .venv, install pinned dependencies, write the Spark conf and class archive
 
 $(UV):
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,14 +54,18 @@ $(STAMP): pyproject.toml $(UV)
 	@command -v java >/dev/null || { echo "error: Java 17+ is required (apt-get install openjdk-17-jre-headless)"; exit 2; }
 	$(UV) pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[dev]'
 	$(BIN)/python -m ingest spark-conf
-	$(BIN)/python -m ingest spark-archive || echo "warning: no class-data-sharing archive: Spark starts without it"
 	@touch $@
-# `spark-archive` records the classes a Spark driver loads into an archive its later drivers
-# map instead of reading pyspark's jars (about a minute, once; docs/targets.md).
 # `spark-conf` writes the conf of SPARKIFY_METASTORE (docs/metastore.md): with the default
 # `derby` it needs nothing more; with `postgres` it also creates the metastore's database and
 # schema, and stops with a clear error when the PostgreSQL server cannot be reached or the JDBC
 # driver is missing (`apt-get install libpostgresql-jdbc-java`, done by .ci/run).
+
+# `spark-archive` records the classes a Spark driver loads into an archive that later drivers
+# map instead of reading pyspark's jars (about a minute, once; docs/targets.md). Spark runs
+# without it. `make test` makes it beside mypy and the checks, which need no Spark.
+$(ARCHIVE): $(STAMP)
+	$(BIN)/python -m ingest spark-archive || echo "warning: no class-data-sharing archive: Spark starts without it"
+	@touch $@
 
 run: setup ## run the whole pipeline on the embedded Spark (SOURCE=... for other raw data)
 	$(BIN)/python -m ingest pipeline $(if $(SOURCE),--source "$(SOURCE)")
@@ -71,8 +76,8 @@ dev: setup ## the dev loop: dbt build on a warm Spark JVM, again at each save (a
 # The suite on PYTEST_WORKERS pytest-xdist workers (0: in this process), a module's tests on
 # one worker (tests/conftest.py); --durations=25: every run ends with its 25 slowest tests
 # .venv-airflow's install, mypy and make check are independent: they run side by side.
-test: setup ## type-check, make check, the whole test suite
-	$(MAKE) --no-print-directory -j3 --output-sync=target airflow typecheck check
+test: $(STAMP) ## type-check, make check, the whole test suite
+	$(MAKE) --no-print-directory -j3 --output-sync=target airflow typecheck check $(ARCHIVE)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=25 $(PYTEST_ARGS)
 
 FAST_TESTS := not spark and not postgres and not aws and not browser and not dbt and not faults \
@@ -84,11 +89,11 @@ test-fast: setup ## the tests that need no JVM, database, moto, browser, dbt run
 test-long: setup airflow ## the tests that take minutes each (a second streamed day; Airflow standalone)
 	$(BIN)/pytest -m long $(PYTEST_ARGS)
 
-lint: setup ## ruff on the Python code, and its import layers (.importlinter)
+lint: $(STAMP) ## ruff on the Python code, and its import layers (.importlinter)
 	$(BIN)/ruff check ingest tests checks bench dashboards orchestration
 	$(BIN)/lint-imports --no-cache --no-logo
 
-typecheck: setup ## mypy --strict on the ingest, bench, checks and dashboards packages, and the Airflow DAGs
+typecheck: $(STAMP) ## mypy --strict on the ingest, bench, checks and dashboards packages, and the Airflow DAGs
 	$(BIN)/mypy
 	MYPYPATH=orchestration/airflow/dags $(BIN)/mypy --explicit-package-bases orchestration/airflow/dags orchestration/airflow/pins.py
 
@@ -126,7 +131,7 @@ clean: ## remove generated state (warehouse, metastore, landing, sample), target
 	rm -rf .state target logs
 
 # --- Checks on the code and the models (docs/checks-and-ci.md). None needs Spark or a warehouse.
-check: setup ## ruff, SQL lint, and the project's rules on the models (all run, then fail)
+check: $(STAMP) ## ruff, SQL lint, and the project's rules on the models (all run, then fail)
 	@rc=0; \
 	$(MAKE) --no-print-directory lint || rc=1; \
 	$(MAKE) --no-print-directory lint-sql || rc=1; \
@@ -134,13 +139,13 @@ check: setup ## ruff, SQL lint, and the project's rules on the models (all run, 
 	if [ $$rc -ne 0 ]; then echo "make check: FAILED (see the problems above)"; fi; \
 	exit $$rc
 
-lint-sql: setup ## sqlfluff on models, analyses, macros, tests/dbt, tests/generic: as Spark SQL and as Redshift
+lint-sql: $(STAMP) ## sqlfluff on models, analyses, macros, tests/dbt, tests/generic: as Spark SQL and as Redshift
 	$(BIN)/python -m checks.lint_sql
 
 fix: setup ## apply sqlfluff's fixes to the dbt SQL, then lint it
 	$(BIN)/python -m checks.lint_sql --fix
 
-rules: setup ## dbt-bouncer (dbt-bouncer.yml) on the manifest of `dbt parse`: docs, keys, layers, names
+rules: $(STAMP) ## dbt-bouncer (dbt-bouncer.yml) on the manifest of `dbt parse`: docs, keys, layers, names
 	$(DBT) parse $(DBT_FLAGS) --target-path $(CHECK_TARGET_PATH) --quiet
 	$(BIN)/dbt-bouncer run --config-file dbt-bouncer.yml
 

@@ -95,6 +95,7 @@ def test_a_cycle_on_a_busy_state_folder_stops_before_its_build(
     state = StatePaths(tmp_path / "state")
     raw = copy_handwritten(tmp_path)
     monkeypatch.setenv("SPARKIFY_STATE_DIR", str(state.root))
+    monkeypatch.setenv("SPARK_CONF_DIR", str(tmp_path / "spark-conf"))  # not the venv's
     monkeypatch.setenv("SPARKIFY_SPARK_LOCK_WAIT", "1")
     with spark_held(state), caplog.at_level(logging.INFO):
         code = main(["run", "--once", "--target", "spark", "--source", str(raw)])
@@ -116,6 +117,7 @@ def test_a_stream_on_a_busy_state_folder_lands_nothing(
     state = StatePaths(tmp_path / "state")
     raw = copy_handwritten(tmp_path)
     monkeypatch.setenv("SPARKIFY_STATE_DIR", str(state.root))
+    monkeypatch.setenv("SPARK_CONF_DIR", str(tmp_path / "spark-conf"))  # not the venv's
     monkeypatch.setenv("SPARKIFY_SPARK_LOCK_WAIT", "1")
     with local_kinesis(monkeypatch) as endpoint:
         client = kinesis(endpoint)
