@@ -88,6 +88,16 @@ def test_the_jars_come_first_and_the_archive_before_the_settings_options(
     assert options.index(archive[0]) < options.index("-Xshare:off")  # the user's option wins
 
 
+def _driver_java(conf: Path) -> list[str]:
+    """`java -version` with the class path and options a driver of this conf gets."""
+    settings = dict(line.split(" ", 1) for line in
+                    (conf / "spark-defaults.conf").read_text(encoding="utf-8").splitlines()
+                    if line and not line.startswith("#"))
+    class_path = os.pathsep.join((settings["spark.driver.extraClassPath"], str(conf)))
+    return ["java", "-cp", class_path, *settings["spark.driver.extraJavaOptions"].split(),
+            "-version"]
+
+
 def _start_driver(env: dict[str, str], log_folder: Path) -> tuple[str, int]:
     """Start a driver with the conf of `env`, run one statement; its output and how many
     classes it mapped from an archive."""
@@ -116,8 +126,11 @@ def test_spark_archive_is_made_once_and_mapped_by_a_driver(tmp_path: Path) -> No
                               capture_output=True, text=True, timeout=600, check=False)
 
     assert ingest("spark-conf").returncode == 0
-    output, mapped = _start_driver(env, tmp_path / "before")
-    assert mapped == 0 and "shared archive" not in output.lower()  # none yet: quietly without
+    # no archive yet: a JVM with the driver's class path and options starts quietly without
+    quiet = subprocess.run(_driver_java(tmp_path / "conf"), capture_output=True, text=True,
+                           timeout=60, check=False)
+    assert quiet.returncode == 0, quiet.stderr
+    assert "sharing" not in quiet.stderr and "archive" not in quiet.stdout + quiet.stderr
 
     made = ingest("spark-archive")
     assert made.returncode == 0, made.stderr
