@@ -7,6 +7,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARCHIVE := $(VENV)/.spark-archive
+# the java Spark's launcher runs (JAVA_HOME's, else PATH's): a new one makes the archive again
+JAVA_BIN := $(realpath $(firstword $(wildcard $(JAVA_HOME)/bin/java) $(shell command -v java 2>/dev/null)))
 # the installer of both venvs: uv, from PyPI into .venv. It installs the versions pip would,
 # in 45 s instead of 85 (.venv) and 10 s instead of 46 (.venv-airflow) on a fresh clone
 # (BENCHMARKS.md, "Sixth round"). --compile-bytecode, as pip does: where
@@ -62,8 +64,9 @@ $(STAMP): pyproject.toml $(UV)
 
 # `spark-archive` records the classes a Spark driver loads into an archive that later drivers
 # map instead of reading pyspark's jars (about a minute, once; docs/targets.md). Spark runs
-# without it. `make test` makes it beside mypy and the checks, which need no Spark.
-$(ARCHIVE): $(STAMP)
+# without it. `make test` makes it beside mypy and the checks, which need no Spark. Made again
+# after a new pyspark (pyproject.toml) or java.
+$(ARCHIVE): $(STAMP) $(JAVA_BIN)
 	$(BIN)/python -m ingest spark-archive || echo "warning: no class-data-sharing archive: Spark starts without it"
 	@touch $@
 
