@@ -31,6 +31,9 @@ from ingest.stage.dispatch import StageRequest, stage_target
 log = logging.getLogger(__name__)
 SAMPLE_BUCKET = "sparkify-raw"
 MARTS = ("fct_songplays", "dim_users", "dim_songs", "dim_artists", "dim_time")
+# pyspark's shell script finds Spark with `python3` from PATH, which has no pyspark unless the
+# venv is activated: the venv's Python, named
+PYSPARK_SHELL = "PYSPARK_PYTHON=.venv/bin/python .venv/bin/pyspark"
 DASHBOARD = ("  dashboard: `make dashboard`, then open http://127.0.0.1:8501 "
              "(docs/dashboard.md)")
 
@@ -163,7 +166,7 @@ def format_summary(summary: PipelineSummary, schema: str) -> str:
         "Query the marts (from the project root):",
         "  .venv/bin/dbt show --profiles-dir profiles --inline "
         "\"select * from {{ ref('fct_songplays') }}\" --limit 10",
-        f"  .venv/bin/pyspark   then   spark.sql('select * from {schema}.dim_users').show()",
+        f"  {PYSPARK_SHELL}   then   spark.sql('select * from {schema}.dim_users').show()",
         "",
     ]
     return "\n".join(lines)
