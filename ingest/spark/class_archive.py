@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ingest.errors import IngestError
 from ingest.paths import StatePaths
-from ingest.spark.class_sharing import class_sharing
+from ingest.spark.class_sharing import class_sharing, java_path
 from ingest.spark.conf import SparkSetup, write_spark_conf
 
 log = logging.getLogger(__name__)
@@ -52,16 +52,17 @@ def make_archive(setup: SparkSetup, *, timeout: float = TIMEOUT) -> Archive | No
     try:
         sharing.archive.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise IngestError(f"cannot make {sharing.archive.parent}: {exc.strerror} "
-                          "(SPARKIFY_SPARK_CLASS_ARCHIVE_DIR names another folder)") from None
+        raise IngestError(f"cannot make {sharing.archive.parent}: {exc.strerror}; set "
+                          "SPARKIFY_SPARK_CLASS_ARCHIVE_DIR to a folder you can write") from None
     partial = sharing.archive.with_name(f".{sharing.archive.name}.{os.getpid()}.partial")
     started = time.monotonic()
     log.info("making the class-data-sharing archive of Spark's classes (about a minute)")
     try:
         with tempfile.TemporaryDirectory(prefix="sparkify-cds-") as folder:
             _record(setup, Path(folder), partial, timeout)
-        if not partial.is_file() or partial.stat().st_size == 0:
-            raise IngestError(f"the JVM wrote no class-data-sharing archive to {partial}")
+            if not partial.is_file() or partial.stat().st_size == 0:
+                raise IngestError(f"the JVM wrote no class-data-sharing archive to {partial}")
+            check_maps(partial, sharing.jars, setup, Path(folder))
         partial.replace(sharing.archive)
     finally:
         partial.unlink(missing_ok=True)
@@ -69,6 +70,22 @@ def make_archive(setup: SparkSetup, *, timeout: float = TIMEOUT) -> Archive | No
         if stale != sharing.archive:
             stale.unlink(missing_ok=True)
     return Archive(sharing.archive, made=True, seconds=time.monotonic() - started)
+
+
+def check_maps(partial: Path, jars: str, setup: SparkSetup, work: Path) -> None:
+    """A JVM maps the new archive (`-Xshare:on` fails when it cannot), so that no driver is
+    handed a bad one: a cut archive (a full disk) crashes every JVM that maps it (SIGBUS).
+    The JVM's crash report goes to `work`."""
+    java = java_path(setup.spark)
+    if java is None:
+        raise IngestError("java disappeared while the class-data-sharing archive was made")
+    result = subprocess.run([str(java), "-Xshare:on", f"-XX:SharedArchiveFile={partial}",
+                             "-cp", jars, "-version"],
+                            cwd=work, capture_output=True, text=True, timeout=60,
+                            check=False)
+    if result.returncode != 0:
+        tail = " | ".join((result.stdout + result.stderr).strip().splitlines()[-2:])
+        raise IngestError(f"the class-data-sharing archive made is not usable: {tail[-300:]}")
 
 
 def _record(setup: SparkSetup, work: Path, partial: Path, timeout: float) -> None:

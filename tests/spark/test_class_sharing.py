@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from ingest.errors import IngestError
 from ingest.paths import StatePaths
 from ingest.settings import SparkSettings
+from ingest.spark.class_archive import check_maps
 from ingest.spark.class_sharing import class_sharing, spark_home
 from ingest.spark.conf import spark_defaults
 from tests.support.project import PROJECT_DIR, spark_setup
@@ -141,6 +143,11 @@ def test_spark_archive_is_made_once_and_mapped_by_a_driver(tmp_path: Path) -> No
     again = ingest("spark-archive")
     assert again.returncode == 0 and "already made" in again.stderr
     assert list(archives.glob("*.jsa")) == [archive]
+
+    cut = tmp_path / "cut.jsa"  # as a full disk leaves it: every JVM mapping it would crash
+    cut.write_bytes(archive.read_bytes()[:1_000_000])
+    with pytest.raises(IngestError, match="archive made is not usable"):
+        check_maps(cut, str(spark_home() / "jars" / "*"), spark_setup(), tmp_path)
 
     output, mapped = _start_driver(env, tmp_path / "after")
     assert mapped > 10_000, output[-2000:]
